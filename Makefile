@@ -1,0 +1,142 @@
+# netbootd: GNU Make, C11, no autotools.
+#
+#   make            build ./netbootd (and efi/imgboot/imgboot.efi when gnu-efi is there)
+#   make check      every test: unit (plain + ASan/UBSan), fuzz smoke, integration, e2e
+#   make demo       boot a VM over the network through netbootd
+#   make deps       install the Debian packages the build, tests and demo need
+#   make CC=clang   the same build with clang (warnings are errors with both)
+
+CC      ?= cc
+# Build directory: give each parallel build its own (make B=/tmp/b1 /tmp/b1/netbootd).
+B       ?= build
+PKGS    := libevent_core libevent_extra libevent_openssl openssl inih
+PYTHON  := /usr/bin/python3
+PYTEST  := $(PYTHON) -m pytest
+
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+
+WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare \
+           -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wvla -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc \
+           -DNETBOOTD_VERSION='"$(VERSION)"' \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+# Every .c under src/ is part of the daemon; main.c only holds main().
+LIB_SRC := $(sort $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c)))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
+ASAN_OBJ := $(LIB_SRC:%.c=$(B)/asan/%.o)
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
+UNIT_ASAN  := $(UNIT_SRC:tests/unit/%.c=$(B)/asan/unit/%)
+TEST_HELPERS := $(sort $(wildcard tests/tools/*.c bench/*.c))
+HELPER_BIN := $(TEST_HELPERS:%.c=$(B)/%)
+FUZZ_SRC   := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BIN   := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
+
+EFI_DIR := efi/imgboot
+EFI_APP := $(EFI_DIR)/imgboot.efi
+
+.PHONY: all check unit unit-asan fuzz-smoke integration e2e demo deps deps-check \
+        asan clean bench fuzz helpers efi
+all: netbootd helpers efi
+
+netbootd: $(B)/netbootd
+	cp $< $@
+$(B)/netbootd: $(B)/src/main.o $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/asan/netbootd: $(B)/asan/src/main.o $(ASAN_OBJ)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS)
+asan: $(B)/asan/netbootd
+
+$(B)/%.o: %.c $(wildcard src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/asan/%.o: %.c $(wildcard src/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
+
+$(B)/unit/%: tests/unit/%.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+$(B)/asan/unit/%: tests/unit/%.c $(ASAN_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS) -lcmocka
+
+# Test and benchmark clients of our own (e.g. a windowsize-capable TFTP client).
+$(B)/tests/tools/%: tests/tools/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+$(B)/bench/%: bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+helpers: $(HELPER_BIN)
+
+# libFuzzer harnesses need clang; they link the library objects built with
+# coverage instrumentation.
+FUZZ_CC := clang
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -g -O1
+$(B)/fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -g -O1 -c -o $@ $<
+$(B)/fuzz/%: fuzz/%.c $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
+fuzz: $(FUZZ_BIN)
+
+efi:
+	@if [ -f /usr/include/efi/efi.h ] && [ -f $(EFI_DIR)/Makefile ]; then \
+		$(MAKE) -C $(EFI_DIR); \
+	fi
+
+# ---- tests -------------------------------------------------------------
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+unit-asan: $(UNIT_ASAN)
+	@set -e; for t in $(UNIT_ASAN); do echo "== $$t"; $$t; done
+
+# Each harness runs over its committed corpus plus a short random run.
+FUZZ_SECONDS ?= 20
+fuzz-smoke: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); \
+		echo "== $$n ($(FUZZ_SECONDS)s)"; mkdir -p $(B)/fuzz/work/$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+		    $(B)/fuzz/work/$$n fuzz/corpus/$$n 2>&1 | tail -n 2; \
+	done
+
+# Integration tests run against the ASan+UBSan daemon; e2e against the plain one.
+integration: $(B)/asan/netbootd all
+	NETBOOTD=$(abspath $(B))/asan/netbootd $(PYTEST) -q -ra tests/integration
+
+E2E_JOBS ?= 2
+e2e: all
+	NETBOOTD=$(CURDIR)/netbootd $(PYTEST) -q -ra -n $(E2E_JOBS) tests/e2e
+
+check: deps-check
+	$(MAKE) all
+	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) fuzz-smoke
+	$(MAKE) integration
+	$(MAKE) e2e
+
+demo: deps-check all
+	$(PYTHON) tests/lib/demo.py
+
+bench: all
+	@for b in bench/*.sh; do [ -x "$$b" ] && "$$b"; done; true
+
+deps:
+	./tests/lib/deps.sh install
+deps-check:
+	@./tests/lib/deps.sh check || ./tests/lib/deps.sh install
+
+clean:
+	rm -rf build netbootd
+	@if [ -f $(EFI_DIR)/Makefile ]; then $(MAKE) -C $(EFI_DIR) clean; fi

@@ -1,0 +1,517 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "boot/bootconf.h"
+
+enum opt_type {
+	OPT_STRING,
+	OPT_STRLIST,
+	OPT_LISTEN,
+	OPT_UINT,
+	OPT_FLAG,
+	OPT_DHCP_MODE,
+	OPT_IPV4,
+	OPT_POOL,
+	OPT_LOG_LEVEL,
+};
+
+struct config_option {
+	const char *name;
+	enum opt_type type;
+	size_t offset;
+	unsigned min, max;   /* OPT_UINT */
+	const char *arg;     /* shown in --help */
+	const char *help;
+};
+
+#define F(field) offsetof(struct config, field)
+
+/*
+ * Every setting, once. The order is the order of --help. Keys of the
+ * [server] section are these names without the leading dashes.
+ */
+static const struct config_option options[] = {
+	{ "root", OPT_STRING, F(root), 0, 0, "DIR", "serve files from beneath DIR (required unless quick mode)" },
+	{ "tftp", OPT_LISTEN, F(tftp), 0, 0, "ADDR:PORT|off", "TFTP listener (default 0.0.0.0:69)" },
+	{ "http", OPT_LISTEN, F(http), 0, 0, "ADDR:PORT|off", "HTTP listener (default 0.0.0.0:80)" },
+	{ "https", OPT_LISTEN, F(https), 0, 0, "ADDR:PORT", "HTTPS listener (needs --tls-cert and --tls-key)" },
+	{ "tls-cert", OPT_STRING, F(tls_cert), 0, 0, "PEM", "certificate chain for HTTPS" },
+	{ "tls-key", OPT_STRING, F(tls_key), 0, 0, "PEM", "private key for HTTPS" },
+	{ "dhcp", OPT_DHCP_MODE, F(dhcp_mode), 0, 0, "proxy|server|off", "DHCP role (default proxy)" },
+	{ "interface", OPT_STRLIST, F(interfaces), 0, 0, "IFACE", "answer DHCP on IFACE (repeatable; default all)" },
+	{ "dhcp-port", OPT_UINT, F(dhcp_port), 1, 65535, "N", "DHCP server port (default 67)" },
+	{ "pxe-port", OPT_UINT, F(pxe_port), 1, 65535, "N", "PXE boot server port (default 4011)" },
+	{ "pool", OPT_POOL, F(pool_first), 0, 0, "FIRST-LAST", "addresses to lease in server mode" },
+	{ "lease-file", OPT_STRING, F(lease_file), 0, 0, "FILE", "where leases are kept (server mode)" },
+	{ "server-addr", OPT_IPV4, F(server_addr), 0, 0, "ADDR", "address clients reach this server at" },
+	{ "image", OPT_STRING, F(image), 0, 0, "FILE", "quick mode: boot this disk image (ISO or raw disk)" },
+	{ "method", OPT_STRING, F(method), 0, 0, "METHOD", "image boot method: auto|imgboot|firmware-ramdisk|memdisk|sanboot|grub-memdisk" },
+	{ "kernel", OPT_STRING, F(kernel), 0, 0, "FILE", "quick mode: boot this Linux kernel" },
+	{ "initrd", OPT_STRLIST, F(initrds), 0, 0, "FILE", "initrd for --kernel (repeatable)" },
+	{ "cmdline", OPT_STRING, F(cmdline), 0, 0, "STRING", "kernel command line for --kernel" },
+	{ "config", OPT_STRING, F(config_file), 0, 0, "FILE", "read settings from an INI file" },
+	{ "check-config", OPT_FLAG, F(check_config), 0, 0, NULL, "validate the configuration and exit 0 or 1" },
+	{ "user", OPT_STRING, F(user), 0, 0, "NAME", "drop privileges to NAME after binding (default nobody)" },
+	{ "log-level", OPT_LOG_LEVEL, F(log_level), 0, 0, "LEVEL", "error|warn|info|debug (default info)" },
+
+	{ "tftp-max-blksize", OPT_UINT, F(tftp_max_blksize), 0, 65464, "N", "cap on TFTP blksize (default: path MTU)" },
+	{ "tftp-max-windowsize", OPT_UINT, F(tftp_max_windowsize), 1, 65535, "N", "cap on TFTP windowsize (default 64)" },
+	{ "tftp-max-transfers", OPT_UINT, F(tftp_max_transfers), 1, 1000000, "N", "concurrent TFTP transfers (default 2000)" },
+	{ "tftp-max-per-client", OPT_UINT, F(tftp_max_per_client), 1, 1000000, "N", "concurrent TFTP transfers per client address (default 32)" },
+	{ "tftp-timeout", OPT_UINT, F(tftp_timeout), 1, 255, "SECONDS", "first TFTP retransmit timeout (default 1)" },
+	{ "tftp-retries", OPT_UINT, F(tftp_retries), 1, 100, "N", "TFTP retransmits before giving up (default 6)" },
+
+	{ "http-max-connections", OPT_UINT, F(http_max_connections), 1, 1000000, "N", "concurrent HTTP connections (default 4096)" },
+	{ "http-idle-timeout", OPT_UINT, F(http_idle_timeout), 1, 86400, "SECONDS", "idle/slow HTTP client timeout (default 30)" },
+	{ "http-max-header-bytes", OPT_UINT, F(http_max_header_bytes), 256, 1048576, "N", "request header size limit (default 8192)" },
+	{ "http-max-headers", OPT_UINT, F(http_max_headers), 1, 1000, "N", "request header count limit (default 64)" },
+
+	{ "netmask", OPT_IPV4, F(netmask), 0, 0, "ADDR", "subnet mask handed out in server mode" },
+	{ "router", OPT_IPV4, F(router), 0, 0, "ADDR", "default gateway handed out in server mode" },
+	{ "dns", OPT_STRLIST, F(dns), 0, 0, "ADDR", "DNS server handed out in server mode (repeatable)" },
+	{ "lease-time", OPT_UINT, F(lease_time), 60, 31536000, "SECONDS", "lease time in server mode (default 3600)" },
+	{ "domain", OPT_STRING, F(domain), 0, 0, "NAME", "domain name handed out in server mode" },
+
+	{ "ipxe-dir", OPT_STRING, F(ipxe_dir), 0, 0, "DIR", "iPXE binaries (default /usr/lib/ipxe)" },
+	{ "syslinux-dir", OPT_STRING, F(syslinux_dir), 0, 0, "DIR", "syslinux modules and memdisk (default /usr/lib/syslinux)" },
+	{ "pxelinux-dir", OPT_STRING, F(pxelinux_dir), 0, 0, "DIR", "pxelinux.0 (default /usr/lib/PXELINUX)" },
+	{ "grub-dir", OPT_STRING, F(grub_dir), 0, 0, "DIR", "GRUB modules (default /usr/lib/grub)" },
+	{ "imgboot-efi", OPT_STRING, F(imgboot_efi), 0, 0, "FILE", "imgboot.efi to serve" },
+	{ "memdisk-max-mb", OPT_UINT, F(memdisk_max_mb), 1, 1048576, "MIB", "largest image sent via memdisk (default 1024)" },
+};
+
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+_Static_assert(N_OPTIONS <= 128, "set_by_cli holds 128 bits");
+
+void
+config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	(void)listen_spec_parse("0.0.0.0:69", &cfg->tftp);
+	(void)listen_spec_parse("0.0.0.0:80", &cfg->http);
+	cfg->dhcp_mode = DHCP_MODE_PROXY;
+	cfg->dhcp_port = 67;
+	cfg->pxe_port = 4011;
+	cfg->log_level = LOG_LEVEL_INFO;
+	cfg->tftp_max_windowsize = 64;
+	cfg->tftp_max_transfers = 2000;
+	cfg->tftp_max_per_client = 32;
+	cfg->tftp_timeout = 1;
+	cfg->tftp_retries = 6;
+	cfg->http_max_connections = 4096;
+	cfg->http_idle_timeout = 30;
+	cfg->http_max_header_bytes = 8192;
+	cfg->http_max_headers = 64;
+	cfg->lease_time = 3600;
+	cfg->memdisk_max_mb = 1024;
+	cfg->boot = bootconf_new();
+}
+
+static void
+str_list_clear(struct str_list *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		free(l->items[i]);
+	l->count = 0;
+}
+
+void
+config_free(struct config *cfg)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		void *p = (char *)cfg + options[i].offset;
+		if (options[i].type == OPT_STRING) {
+			free(*(char **)p);
+			*(char **)p = NULL;
+		} else if (options[i].type == OPT_STRLIST) {
+			str_list_clear(p);
+		}
+	}
+	bootconf_free(cfg->boot);
+	cfg->boot = NULL;
+}
+
+int
+listen_spec_parse(const char *text, struct listen_spec *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (strcmp(text, "off") == 0)
+		return 0;
+	if (strlen(text) >= sizeof(out->text))
+		return -EINVAL;
+
+	char host[64];
+	const char *port;
+	if (text[0] == '[') {
+		const char *end = strchr(text, ']');
+		if (!end || end[1] != ':' || (size_t)(end - text - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text + 1, (size_t)(end - text - 1));
+		host[end - text - 1] = '\0';
+		port = end + 2;
+	} else {
+		const char *colon = strrchr(text, ':');
+		if (!colon || (size_t)(colon - text) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, text, (size_t)(colon - text));
+		host[colon - text] = '\0';
+		port = colon + 1;
+	}
+	char *endp;
+	errno = 0;
+	unsigned long p = strtoul(port, &endp, 10);
+	if (errno || *port == '\0' || *endp != '\0' || p > 65535)
+		return -EINVAL;
+
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->addr;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->addr;
+	if (inet_pton(AF_INET, host[0] ? host : "0.0.0.0", &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons((uint16_t)p);
+		out->addrlen = sizeof(*sin);
+	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons((uint16_t)p);
+		out->addrlen = sizeof(*sin6);
+	} else {
+		return -EINVAL;
+	}
+	out->enabled = true;
+	snprintf(out->text, sizeof(out->text), "%s", text);
+	return 0;
+}
+
+static int
+set_option(struct config *cfg, const struct config_option *o, const char *value,
+           bool append, char *err, size_t errlen)
+{
+	void *p = (char *)cfg + o->offset;
+
+	switch (o->type) {
+	case OPT_STRING:
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "%s: empty value", o->name);
+			return -1;
+		}
+		free(*(char **)p);
+		*(char **)p = strdup(value);
+		return *(char **)p ? 0 : -1;
+	case OPT_STRLIST: {
+		struct str_list *l = p;
+		if (!append)
+			str_list_clear(l);
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "%s: empty value", o->name);
+			return -1;
+		}
+		if (l->count >= CONFIG_MAX_LIST) {
+			snprintf(err, errlen, "%s: more than %d values", o->name, CONFIG_MAX_LIST);
+			return -1;
+		}
+		l->items[l->count] = strdup(value);
+		if (!l->items[l->count])
+			return -1;
+		l->count++;
+		return 0;
+	}
+	case OPT_LISTEN:
+		if (listen_spec_parse(value, p) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not ADDR:PORT or off", o->name, value);
+			return -1;
+		}
+		return 0;
+	case OPT_UINT: {
+		char *end;
+		errno = 0;
+		unsigned long v = strtoul(value, &end, 10);
+		if (errno || value[0] == '\0' || value[0] == '-' || *end != '\0' ||
+		    v < o->min || v > o->max) {
+			snprintf(err, errlen, "%s: '%s' is not a number from %u to %u",
+			         o->name, value, o->min, o->max);
+			return -1;
+		}
+		*(unsigned *)p = (unsigned)v;
+		return 0;
+	}
+	case OPT_FLAG:
+		if (strcmp(value, "") == 0 || strcmp(value, "yes") == 0 ||
+		    strcmp(value, "true") == 0 || strcmp(value, "1") == 0) {
+			*(bool *)p = true;
+		} else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+		           strcmp(value, "0") == 0) {
+			*(bool *)p = false;
+		} else {
+			snprintf(err, errlen, "%s: '%s' is not yes or no", o->name, value);
+			return -1;
+		}
+		return 0;
+	case OPT_DHCP_MODE:
+		if (strcmp(value, "proxy") == 0)
+			cfg->dhcp_mode = DHCP_MODE_PROXY;
+		else if (strcmp(value, "server") == 0)
+			cfg->dhcp_mode = DHCP_MODE_SERVER;
+		else if (strcmp(value, "off") == 0)
+			cfg->dhcp_mode = DHCP_MODE_OFF;
+		else {
+			snprintf(err, errlen, "%s: '%s' is not proxy, server or off", o->name, value);
+			return -1;
+		}
+		return 0;
+	case OPT_IPV4: {
+		struct in_addr a;
+		if (inet_pton(AF_INET, value, &a) != 1) {
+			snprintf(err, errlen, "%s: '%s' is not an IPv4 address", o->name, value);
+			return -1;
+		}
+		*(struct in_addr *)p = a;
+		if (o->offset == F(server_addr))
+			cfg->server_addr_set = true;
+		else if (o->offset == F(netmask))
+			cfg->netmask_set = true;
+		else if (o->offset == F(router))
+			cfg->router_set = true;
+		return 0;
+	}
+	case OPT_POOL: {
+		char first[32], last[32];
+		const char *dash = strchr(value, '-');
+		struct in_addr a, b;
+		if (!dash || (size_t)(dash - value) >= sizeof(first) || strlen(dash + 1) >= sizeof(last))
+			goto bad_pool;
+		memcpy(first, value, (size_t)(dash - value));
+		first[dash - value] = '\0';
+		snprintf(last, sizeof(last), "%s", dash + 1);
+		if (inet_pton(AF_INET, first, &a) != 1 || inet_pton(AF_INET, last, &b) != 1 ||
+		    ntohl(a.s_addr) > ntohl(b.s_addr))
+			goto bad_pool;
+		cfg->pool_first = a;
+		cfg->pool_last = b;
+		cfg->pool_set = true;
+		return 0;
+	bad_pool:
+		snprintf(err, errlen, "%s: '%s' is not FIRST-LAST (IPv4, first <= last)", o->name, value);
+		return -1;
+	}
+	case OPT_LOG_LEVEL:
+		if (log_level_parse(value, &cfg->log_level) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not error, warn, info or debug", o->name, value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static const struct config_option *
+option_find(const char *name, size_t *index)
+{
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		if (strcmp(options[i].name, name) == 0) {
+			if (index)
+				*index = i;
+			return &options[i];
+		}
+	}
+	return NULL;
+}
+
+int
+config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen)
+{
+	const struct config_option *o = option_find(key, NULL);
+	if (!o) {
+		snprintf(err, errlen, "unknown setting '%s'", key);
+		return -1;
+	}
+	return set_option(cfg, o, value, true, err, errlen);
+}
+
+void
+config_usage(FILE *out)
+{
+	fprintf(out,
+	        "Usage: netbootd [OPTION]...\n"
+	        "       netbootd --image disk.iso\n"
+	        "       netbootd mkgrub --image FILE -o grub.efi\n"
+	        "Boot machines over the network: proxy/full DHCP, TFTP and HTTP(S) in one daemon.\n\n");
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		char left[64];
+		snprintf(left, sizeof(left), "--%s%s%s", options[i].name,
+		         options[i].arg ? " " : "", options[i].arg ? options[i].arg : "");
+		fprintf(out, "  %-34s %s\n", left, options[i].help);
+	}
+	fprintf(out, "  %-34s %s\n  %-34s %s\n", "-h, --help", "show this help and exit",
+	        "-V, --version", "show the version and exit");
+	fprintf(out, "\nEvery option is also a key of the [server] section of the config file;\n"
+	             "see netbootd(8) and netbootd.conf(5).\n");
+}
+
+int
+config_parse_args(struct config *cfg, int argc, char **argv)
+{
+	struct option longopts[N_OPTIONS + 3];
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		longopts[i] = (struct option){
+			.name = options[i].name,
+			.has_arg = options[i].type == OPT_FLAG ? no_argument : required_argument,
+			.flag = NULL,
+			.val = 1000 + (int)i,
+		};
+	}
+	longopts[N_OPTIONS] = (struct option){ "help", no_argument, NULL, 'h' };
+	longopts[N_OPTIONS + 1] = (struct option){ "version", no_argument, NULL, 'V' };
+	longopts[N_OPTIONS + 2] = (struct option){ 0 };
+
+	bool list_reset[N_OPTIONS];
+	memset(list_reset, 0, sizeof(list_reset));
+	opterr = 0;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, ":hV", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			config_usage(stdout);
+			return 1;
+		}
+		if (c == 'V') {
+			printf("netbootd %s\n", NETBOOTD_VERSION);
+			return 1;
+		}
+		if (c == ':') {
+			fprintf(stderr, "netbootd: option '%s' needs a value (see --help)\n", argv[optind - 1]);
+			return -1;
+		}
+		if (c == '?' || c < 1000) {
+			fprintf(stderr, "netbootd: unknown option '%s' (see --help)\n", argv[optind - 1]);
+			return -1;
+		}
+		size_t i = (size_t)(c - 1000);
+		char err[256];
+		/* A list given on the command line replaces the file's list. */
+		if (set_option(cfg, &options[i], optarg ? optarg : "", list_reset[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "netbootd: --%s\n", err);
+			return -1;
+		}
+		list_reset[i] = true;
+		cfg->set_by_cli[i / 64] |= 1ULL << (i % 64);
+	}
+	if (optind < argc) {
+		fprintf(stderr, "netbootd: unexpected argument '%s' (see --help)\n", argv[optind]);
+		return -1;
+	}
+	log_set_level(cfg->log_level);
+	return 0;
+}
+
+struct ini_ctx {
+	struct config *cfg;
+	const char *path;
+	FILE *fp;
+	int line;
+	int errors;
+	bool file_list_reset[N_OPTIONS];
+};
+
+/* fgets that counts lines, so handler errors can name file:line. */
+static char *
+config_line_reader(char *buf, int size, void *stream)
+{
+	struct ini_ctx *ctx = stream;
+	char *r = fgets(buf, size, ctx->fp);
+	if (r)
+		ctx->line++;
+	return r;
+}
+
+static int
+config_entry_handler(void *user, const char *section, const char *key, const char *value)
+{
+	struct ini_ctx *ctx = user;
+	char err[512] = "";
+
+	if (strcmp(section, "server") == 0) {
+		size_t i;
+		const struct config_option *o = option_find(key, &i);
+		if (!o || strcmp(key, "check-config") == 0) {
+			fprintf(stderr, "%s:%d: [server]: unknown key '%s'\n", ctx->path, ctx->line, key);
+			ctx->errors++;
+			return 1;
+		}
+		if (strcmp(key, "config") == 0) {
+			fprintf(stderr, "%s:%d: [server]: 'config' cannot be set inside a config file\n",
+			        ctx->path, ctx->line);
+			ctx->errors++;
+			return 1;
+		}
+		if (ctx->cfg->set_by_cli[i / 64] & (1ULL << (i % 64)))
+			return 1; /* the command line wins */
+		if (set_option(ctx->cfg, o, value, ctx->file_list_reset[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s:%d: [server]: %s\n", ctx->path, ctx->line, err);
+			ctx->errors++;
+		}
+		ctx->file_list_reset[i] = true;
+		return 1;
+	}
+	if (bootconf_ini_entry(ctx->cfg->boot, section, key, value, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s:%d: [%s]: %s\n", ctx->path, ctx->line, section, err);
+		ctx->errors++;
+	}
+	return 1;
+}
+
+int
+config_load_file(struct config *cfg, const char *path)
+{
+	struct ini_ctx ctx = { .cfg = cfg, .path = path };
+	ctx.fp = fopen(path, "r");
+	if (!ctx.fp) {
+		fprintf(stderr, "%s: cannot open config file: %s\n", path, strerror(errno));
+		return 1;
+	}
+	int r = ini_parse_stream((ini_reader)config_line_reader, &ctx, config_entry_handler, &ctx);
+	fclose(ctx.fp);
+	if (r > 0) {
+		/* inih reports only syntax errors this way; ours were printed already. */
+		fprintf(stderr, "%s:%d: syntax error (expected [section] or key = value)\n", path, r);
+		ctx.errors++;
+	} else if (r < 0) {
+		fprintf(stderr, "%s: cannot read config file\n", path);
+		ctx.errors++;
+	}
+	if (bootconf_finish(cfg->boot, path) < 0)
+		ctx.errors++;
+	log_set_level(cfg->log_level);
+	return ctx.errors;
+}
+
+int
+config_validate(const struct config *cfg)
+{
+	int problems = 0;
+#define PROBLEM(...) do { fprintf(stderr, "netbootd: " __VA_ARGS__); fputc('\n', stderr); problems++; } while (0)
+	if (cfg->https.enabled && (!cfg->tls_cert || !cfg->tls_key))
+		PROBLEM("--https needs --tls-cert and --tls-key");
+	if (!cfg->https.enabled && (cfg->tls_cert || cfg->tls_key))
+		PROBLEM("--tls-cert/--tls-key given without --https");
+	if (cfg->dhcp_mode == DHCP_MODE_SERVER && !cfg->pool_set)
+		PROBLEM("--dhcp server needs --pool FIRST-LAST");
+	if (cfg->dhcp_mode == DHCP_MODE_SERVER && !cfg->lease_file)
+		PROBLEM("--dhcp server needs --lease-file FILE");
+	if (cfg->image && cfg->kernel)
+		PROBLEM("--image and --kernel are two quick modes: give one");
+	if (!cfg->kernel && (cfg->initrds.count || cfg->cmdline))
+		PROBLEM("--initrd/--cmdline need --kernel");
+	if (!cfg->root && !cfg->image && !cfg->kernel)
+		PROBLEM("--root DIR is required (or a quick mode: --image, --kernel)");
+	if (cfg->dhcp_port == cfg->pxe_port)
+		PROBLEM("--dhcp-port and --pxe-port must differ");
+#undef PROBLEM
+	return problems;
+}

@@ -1,0 +1,141 @@
+/*
+ * netbootd's settings: one table serves the command line and the [server]
+ * section of the INI file, so every flag has a config key of the same name
+ * and flags given on the command line win over the file.
+ *
+ * Sections other than [server] ([profile NAME], [host MAC], [arch NAME],
+ * [default]) belong to the boot planner and are handed to bootconf.
+ */
+#ifndef NETBOOTD_CONFIG_H
+#define NETBOOTD_CONFIG_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "util/log.h"
+
+#define CONFIG_MAX_LIST 16
+
+struct bootconf;
+
+/* "ADDR:PORT", "[V6ADDR]:PORT" or "off". */
+struct listen_spec {
+	bool enabled;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[64]; /* as given, for log lines */
+};
+
+enum dhcp_mode {
+	DHCP_MODE_OFF,
+	DHCP_MODE_PROXY,
+	DHCP_MODE_SERVER,
+};
+
+struct str_list {
+	char *items[CONFIG_MAX_LIST];
+	size_t count;
+};
+
+struct config {
+	char *root;
+	struct listen_spec tftp;
+	struct listen_spec http;
+	struct listen_spec https;
+	char *tls_cert;
+	char *tls_key;
+	enum dhcp_mode dhcp_mode;
+	struct str_list interfaces;
+	unsigned dhcp_port;
+	unsigned pxe_port;
+	bool pool_set;
+	struct in_addr pool_first;
+	struct in_addr pool_last;
+	char *lease_file;
+	bool server_addr_set;
+	struct in_addr server_addr;
+	char *image;
+	char *method; /* boot method for --image: auto, memdisk, sanboot, ... */
+	char *kernel;
+	struct str_list initrds;
+	char *cmdline;
+	char *config_file;
+	bool check_config;
+	char *user;
+	enum log_level log_level;
+
+	/* TFTP */
+	unsigned tftp_max_blksize;    /* 0: path MTU minus headers */
+	unsigned tftp_max_windowsize;
+	unsigned tftp_max_transfers;
+	unsigned tftp_max_per_client;
+	unsigned tftp_timeout;        /* seconds before the first retransmit */
+	unsigned tftp_retries;
+
+	/* HTTP */
+	unsigned http_max_connections;
+	unsigned http_idle_timeout;   /* seconds */
+	unsigned http_max_header_bytes;
+	unsigned http_max_headers;
+
+	/* DHCP (server mode) */
+	bool netmask_set;
+	struct in_addr netmask;
+	bool router_set;
+	struct in_addr router;
+	struct str_list dns;
+	unsigned lease_time;          /* seconds */
+	char *domain;
+
+	/* Boot loaders, found at Debian's paths unless overridden. */
+	char *ipxe_dir;
+	char *syslinux_dir;
+	char *pxelinux_dir;
+	char *grub_dir;
+	char *imgboot_efi;
+	unsigned memdisk_max_mb;
+
+	/* Profiles, hosts, arches: owned by the planner's config. */
+	struct bootconf *boot;
+
+	/* Which table entries the command line set (the file must not override). */
+	uint64_t set_by_cli[2];
+};
+
+/* Fill in defaults. */
+void config_init(struct config *cfg);
+void config_free(struct config *cfg);
+
+/*
+ * Parse argv into cfg. Returns 0 to go on, 1 when --help or --version was
+ * handled (exit 0), or -1 after printing a one-line reason to stderr.
+ */
+int config_parse_args(struct config *cfg, int argc, char **argv);
+
+/*
+ * Read the INI file at path into cfg, skipping [server] keys the command
+ * line already set. Every error is printed as "path:line: message".
+ * Returns 0 or the number of errors.
+ */
+int config_load_file(struct config *cfg, const char *path);
+
+/*
+ * Cross-field checks after everything is loaded (e.g. --https needs
+ * --tls-cert, --dhcp server needs --pool). Prints each problem; returns 0
+ * or the number of problems.
+ */
+int config_validate(const struct config *cfg);
+
+/* Set one [server] key (also used by tests). Returns 0 or -1 with err set. */
+int config_set(struct config *cfg, const char *key, const char *value, char *err, size_t errlen);
+
+/* Parse "ADDR:PORT" / "[ADDR]:PORT" / "off". Returns 0 or -EINVAL. */
+int listen_spec_parse(const char *text, struct listen_spec *out);
+
+void config_usage(FILE *out);
+
+#endif

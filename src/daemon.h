@@ -1,0 +1,30 @@
+/*
+ * The daemon's shared context: one event loop, the settings, the root, and
+ * the pieces every server talks to (file lookup, planner, timeline).
+ * Servers get a pointer to it; nothing here does I/O by itself.
+ */
+#ifndef NETBOOTD_DAEMON_H
+#define NETBOOTD_DAEMON_H
+
+#include <event2/event.h>
+
+#include "config.h"
+
+struct files;
+struct timeline;
+struct tftp_server;
+struct http_server;
+struct dhcp_server;
+
+struct netbootd {
+	struct event_base *base;
+	struct config *cfg;
+	int rootfd;                 /* --root, opened once; every file is opened beneath it */
+	struct files *files;        /* name -> generated document, file under root, or boot loader */
+	struct timeline *timeline;  /* per-machine boot progress */
+	struct tftp_server *tftp;
+	struct http_server *http;
+	struct dhcp_server *dhcp;
+};
+
+#endif

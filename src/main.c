@@ -1,0 +1,191 @@
+/*
+ * netbootd: flags and config, bind every listener, drop privileges, run
+ * the event loop until SIGTERM/SIGINT.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "boot/files.h"
+#include "boot/timeline.h"
+#include "config.h"
+#include "daemon.h"
+#include "dhcp/dhcp_server.h"
+#include "http/http_server.h"
+#include "tftp/tftp_server.h"
+#include "util/log.h"
+
+/* Debian's packages put the boot loaders here; each can be overridden. */
+static const char *const default_ipxe_dir = "/usr/lib/ipxe";
+static const char *const default_pxelinux_dir = "/usr/lib/PXELINUX";
+static const char *const default_syslinux_dir = "/usr/lib/syslinux";
+
+static int
+drop_privileges(const char *user)
+{
+	if (geteuid() != 0) {
+		log_warn("main", "not running as root: keeping the current user (no privilege drop)");
+		return 0;
+	}
+	struct passwd *pw = getpwnam(user);
+	if (!pw) {
+		log_error("main", "cannot drop privileges: no user '%s'", user);
+		return -1;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+		log_error("main", "cannot drop privileges to '%s': %s", user, strerror(errno));
+		return -1;
+	}
+	/* Make sure there is no way back. */
+	if (pw->pw_uid != 0 && setuid(0) == 0) {
+		log_error("main", "privilege drop to '%s' did not stick", user);
+		return -1;
+	}
+	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	log_info("main", "running as user %s (uid %u)", user, (unsigned)pw->pw_uid);
+	return 0;
+}
+
+static void
+add_loader_dirs(struct netbootd *nb)
+{
+	const struct config *cfg = nb->cfg;
+	char path[4096];
+	const char *dirs[4];
+	size_t n = 0;
+
+	dirs[n++] = cfg->ipxe_dir ? cfg->ipxe_dir : default_ipxe_dir;
+	dirs[n++] = cfg->pxelinux_dir ? cfg->pxelinux_dir : default_pxelinux_dir;
+	const char *sys = cfg->syslinux_dir ? cfg->syslinux_dir : default_syslinux_dir;
+	dirs[n++] = sys;
+	snprintf(path, sizeof(path), "%s/modules/bios", sys);
+	dirs[n++] = path;
+	for (size_t i = 0; i < n; i++) {
+		int r = files_add_loader_dir(nb->files, dirs[i]);
+		if (r < 0)
+			log_debug("main", "boot loader directory %s: %s", dirs[i], strerror(-r));
+	}
+}
+
+static void
+on_stop_signal(evutil_socket_t sig, short events, void *arg)
+{
+	struct netbootd *nb = arg;
+	(void)events;
+	log_info("main", "%s: shutting down", strsignal((int)sig));
+	event_base_loopbreak(nb->base);
+}
+
+static void
+on_hup(evutil_socket_t sig, short events, void *arg)
+{
+	struct netbootd *nb = arg;
+	(void)sig;
+	(void)events;
+	if (nb->http) {
+		log_info("main", "SIGHUP: reloading TLS certificate");
+		(void)http_server_reload_tls(nb->http);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config cfg;
+	struct netbootd nb = { .rootfd = -1, .cfg = &cfg };
+	struct event *sigs[3] = { NULL, NULL, NULL };
+	int status = 1;
+
+	config_init(&cfg);
+	int r = config_parse_args(&cfg, argc, argv);
+	if (r != 0) {
+		config_free(&cfg);
+		return r > 0 ? 0 : 2;
+	}
+	if (cfg.config_file && config_load_file(&cfg, cfg.config_file) != 0) {
+		fprintf(stderr, "netbootd: %s: configuration has errors\n", cfg.config_file);
+		goto out;
+	}
+	if (config_validate(&cfg) != 0)
+		goto out;
+
+	if (cfg.root) {
+		nb.rootfd = open(cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (nb.rootfd < 0) {
+			fprintf(stderr, "netbootd: --root %s: %s\n", cfg.root, strerror(errno));
+			goto out;
+		}
+	}
+	if (cfg.check_config) {
+		printf("%s: configuration OK\n", cfg.config_file ? cfg.config_file : "command line");
+		status = 0;
+		goto out;
+	}
+
+	signal(SIGPIPE, SIG_IGN);
+	nb.base = event_base_new();
+	nb.files = nb.rootfd >= 0 ? files_new(nb.rootfd) : NULL;
+	nb.timeline = timeline_new();
+	if (!nb.base || !nb.files || !nb.timeline) {
+		log_error("main", "out of memory at start-up");
+		goto out;
+	}
+	add_loader_dirs(&nb);
+
+	if (cfg.tftp.enabled && tftp_server_start(&nb, &nb.tftp) < 0)
+		goto out;
+	if ((cfg.http.enabled || cfg.https.enabled) && http_server_start(&nb, &nb.http) < 0)
+		goto out;
+	if (cfg.dhcp_mode != DHCP_MODE_OFF && dhcp_server_start(&nb, &nb.dhcp) < 0)
+		goto out;
+
+	if (drop_privileges(cfg.user ? cfg.user : "nobody") < 0)
+		goto out;
+
+	sigs[0] = evsignal_new(nb.base, SIGTERM, on_stop_signal, &nb);
+	sigs[1] = evsignal_new(nb.base, SIGINT, on_stop_signal, &nb);
+	sigs[2] = evsignal_new(nb.base, SIGHUP, on_hup, &nb);
+	for (int i = 0; i < 3; i++) {
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0) {
+			log_error("main", "cannot install signal handlers");
+			goto out;
+		}
+	}
+
+	log_info("main", "netbootd %s ready: root %s, tftp %s, http %s%s%s, dhcp %s", NETBOOTD_VERSION,
+	         cfg.root ? cfg.root : "(none)", cfg.tftp.enabled ? cfg.tftp.text : "off",
+	         cfg.http.enabled ? cfg.http.text : "off", cfg.https.enabled ? ", https " : "",
+	         cfg.https.enabled ? cfg.https.text : "",
+	         cfg.dhcp_mode == DHCP_MODE_OFF     ? "off"
+	         : cfg.dhcp_mode == DHCP_MODE_PROXY ? "proxy"
+	                                            : "server");
+	if (event_base_dispatch(nb.base) < 0) {
+		log_error("main", "event loop failed");
+		goto out;
+	}
+	status = 0;
+out:
+	for (int i = 0; i < 3; i++)
+		if (sigs[i])
+			event_free(sigs[i]);
+	dhcp_server_free(nb.dhcp);
+	http_server_free(nb.http);
+	tftp_server_free(nb.tftp);
+	timeline_free(nb.timeline);
+	files_free(nb.files);
+	if (nb.base)
+		event_base_free(nb.base);
+	if (nb.rootfd >= 0)
+		close(nb.rootfd);
+	config_free(&cfg);
+	return status;
+}

@@ -1,0 +1,56 @@
+#!/bin/sh
+# The Debian 12 packages that netbootd's build, tests, benchmarks and demo need.
+#   deps.sh check     exit 0 when every package is installed
+#   deps.sh install   install what is missing (idempotent; needs root)
+set -eu
+
+PACKAGES="
+build-essential pkg-config git
+libevent-dev libssl-dev libinih-dev libcmocka-dev
+clang libclang-rt-14-dev
+python3 python3-pytest python3-pytest-xdist
+qemu-system-x86 ovmf ipxe ipxe-qemu
+pxelinux syslinux-common syslinux-utils
+grub-efi-amd64-bin grub-pc-bin grub-common
+gnu-efi mtools dosfstools xorriso cpio kmod
+busybox-static linux-image-amd64 systemd-boot-efi
+curl tftp-hpa atftp kea-admin dnsmasq-base
+tftpd-hpa nginx-light wrk openssl iproute2 procps
+chromium
+"
+
+missing() {
+	for p in $PACKAGES; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+	done
+}
+
+case "${1:-check}" in
+check)
+	m=$(missing)
+	if [ -n "$m" ]; then
+		echo "missing packages:" $m >&2
+		exit 1
+	fi
+	;;
+install)
+	m=$(missing)
+	[ -z "$m" ] && exit 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps.sh: installing packages needs root: apt-get install" $m >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# tftpd-hpa and nginx are only peers for the benchmarks: keep their
+	# services from starting on install (policy-rc.d), we start them ourselves.
+	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+	chmod 755 /usr/sbin/policy-rc.d
+	apt-get install -y -q --no-install-recommends $m || { rm -f /usr/sbin/policy-rc.d; exit 1; }
+	rm -f /usr/sbin/policy-rc.d
+	;;
+*)
+	echo "usage: $0 check|install" >&2
+	exit 2
+	;;
+esac
