@@ -1,0 +1,196 @@
+/* The settings table: flags, INI [server] keys, precedence and errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static int
+parse(struct config *cfg, const char *const *args)
+{
+	/* getopt wants char **: give it copies. */
+	char *argv[32];
+	int argc = 0;
+	argv[argc++] = strdup("netbootd");
+	for (; *args; args++)
+		argv[argc++] = strdup(*args);
+	argv[argc] = NULL;
+	int r = config_parse_args(cfg, argc, argv);
+	for (int i = 0; i < argc; i++)
+		free(argv[i]);
+	return r;
+}
+
+static char *
+write_tmp(const char *text)
+{
+	static char path[64];
+	snprintf(path, sizeof(path), "/tmp/netbootd-conf-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void
+test_defaults(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	assert_true(cfg.tftp.enabled);
+	assert_string_equal(cfg.tftp.text, "0.0.0.0:69");
+	assert_string_equal(cfg.http.text, "0.0.0.0:80");
+	assert_false(cfg.https.enabled);
+	assert_int_equal(cfg.dhcp_mode, DHCP_MODE_PROXY);
+	assert_int_equal(cfg.dhcp_port, 67);
+	assert_int_equal(cfg.pxe_port, 4011);
+	config_free(&cfg);
+}
+
+static void
+test_flags(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	const char *args[] = { "--root", "/srv", "--tftp", "127.0.0.1:6969", "--http", "off",
+		               "--dhcp", "server", "--pool", "198.18.0.10-198.18.0.20",
+		               "--interface", "eth0", "--interface", "eth1", "--pxe-port", "4012", NULL };
+	assert_int_equal(parse(&cfg, args), 0);
+	assert_string_equal(cfg.root, "/srv");
+	assert_string_equal(cfg.tftp.text, "127.0.0.1:6969");
+	assert_false(cfg.http.enabled);
+	assert_int_equal(cfg.dhcp_mode, DHCP_MODE_SERVER);
+	assert_true(cfg.pool_set);
+	assert_int_equal(ntohl(cfg.pool_last.s_addr) - ntohl(cfg.pool_first.s_addr), 10);
+	assert_int_equal(cfg.interfaces.count, 2);
+	assert_string_equal(cfg.interfaces.items[1], "eth1");
+	assert_int_equal(cfg.pxe_port, 4012);
+	config_free(&cfg);
+}
+
+static void
+test_bad_flags(void **state)
+{
+	(void)state;
+	static const char *const bad[][3] = {
+		{ "--tftp", "nonsense", NULL },
+		{ "--tftp", "1.2.3.4:99999", NULL },
+		{ "--dhcp", "maybe", NULL },
+		{ "--pool", "198.18.0.20-198.18.0.10", NULL },
+		{ "--pxe-port", "0", NULL },
+		{ "--pxe-port", "-1", NULL },
+		{ "--log-level", "loud", NULL },
+		{ "--no-such-flag", NULL, NULL },
+		{ "stray", NULL, NULL },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct config cfg;
+		config_init(&cfg);
+		if (parse(&cfg, bad[i]) != -1)
+			fail_msg("case %zu (%s) accepted", i, bad[i][0]);
+		config_free(&cfg);
+	}
+}
+
+static void
+test_listen_spec(void **state)
+{
+	(void)state;
+	struct listen_spec l;
+	assert_int_equal(listen_spec_parse("[::1]:8080", &l), 0);
+	assert_int_equal(l.addr.ss_family, AF_INET6);
+	assert_int_equal(listen_spec_parse(":8080", &l), 0); /* any address */
+	assert_int_equal(l.addr.ss_family, AF_INET);
+	assert_int_equal(listen_spec_parse("off", &l), 0);
+	assert_false(l.enabled);
+	assert_int_not_equal(listen_spec_parse("127.0.0.1", &l), 0);
+	assert_int_not_equal(listen_spec_parse("127.0.0.1:", &l), 0);
+	assert_int_not_equal(listen_spec_parse("[::1]8080", &l), 0);
+	assert_int_not_equal(listen_spec_parse("host.example:80", &l), 0);
+}
+
+static void
+test_file_and_precedence(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	const char *args[] = { "--tftp", "127.0.0.1:7000", NULL };
+	assert_int_equal(parse(&cfg, args), 0);
+	char *path = write_tmp("[server]\n"
+	                       "root = /srv/boot\n"
+	                       "tftp = 127.0.0.1:8000\n"
+	                       "http = 127.0.0.1:8080\n"
+	                       "dns = 198.18.0.53\n"
+	                       "dns = 198.18.0.54\n");
+	assert_int_equal(config_load_file(&cfg, path), 0);
+	unlink(path);
+	assert_string_equal(cfg.root, "/srv/boot");
+	assert_string_equal(cfg.tftp.text, "127.0.0.1:7000"); /* the command line wins */
+	assert_string_equal(cfg.http.text, "127.0.0.1:8080");
+	assert_int_equal(cfg.dns.count, 2);
+	config_free(&cfg);
+}
+
+static void
+test_file_errors_counted(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	char *path = write_tmp("[server]\n"
+	                       "root = /srv\n"
+	                       "bogus-key = 1\n"
+	                       "tftp = nowhere\n"
+	                       "check-config = yes\n"
+	                       "config = /etc/other.conf\n");
+	assert_int_equal(config_load_file(&cfg, path), 4);
+	unlink(path);
+	config_free(&cfg);
+	assert_int_not_equal(config_load_file(&cfg, "/nonexistent/netbootd.conf"), 0);
+}
+
+static void
+test_validate(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	const char *ok[] = { "--root", "/srv", NULL };
+	assert_int_equal(parse(&cfg, ok), 0);
+	assert_int_equal(config_validate(&cfg), 0);
+	config_free(&cfg);
+
+	config_init(&cfg);
+	const char *bad[] = { "--https", "0.0.0.0:443", "--dhcp", "server", NULL };
+	assert_int_equal(parse(&cfg, bad), 0);
+	/* no root, https without cert/key, server without pool and lease file */
+	assert_int_equal(config_validate(&cfg), 4);
+	config_free(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_flags),
+		cmocka_unit_test(test_bad_flags),
+		cmocka_unit_test(test_listen_spec),
+		cmocka_unit_test(test_file_and_precedence),
+		cmocka_unit_test(test_file_errors_counted),
+		cmocka_unit_test(test_validate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
