@@ -11,6 +11,9 @@ static const char *const proto_names[METRICS_PROTO_COUNT] = {
 	[METRICS_HTTP] = "http",
 };
 
+static size_t append(char *buf, size_t len, size_t used, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 static size_t
 append(char *buf, size_t len, size_t used, const char *fmt, ...)
 {

@@ -44,10 +44,16 @@ install)
 	apt-get update -q
 	# tftpd-hpa and nginx are only peers for the benchmarks: keep their
 	# services from starting on install (policy-rc.d), we start them ourselves.
-	printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
-	chmod 755 /usr/sbin/policy-rc.d
-	apt-get install -y -q --no-install-recommends $m || { rm -f /usr/sbin/policy-rc.d; exit 1; }
-	rm -f /usr/sbin/policy-rc.d
+	own_policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		own_policy=1
+	fi
+	rc=0
+	apt-get install -y -q --no-install-recommends $m || rc=$?
+	[ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
+	exit $rc
 	;;
 *)
 	echo "usage: $0 check|install" >&2
