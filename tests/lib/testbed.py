@@ -1,0 +1,410 @@
+"""End-to-end testbed: a private network namespace, a bridge, servers and QEMU VMs.
+
+    from testbed import Testbed
+    with Testbed("tftp1") as tb:
+        nb = tb.start_netbootd(["--dhcp", f"{tb.server_ip}", ...])
+        vm = tb.vm("bios")                       # network boot by default
+        vm.wait_for("NETBOOT-OK")
+
+Everything the testbed starts (VMs, servers, the namespace, the temp dir) is
+torn down in __exit__, by PID, even when the test raised. See docs/testbed.md.
+
+Facts this relies on are in /work/shared/TESTBED.md: TCG only (KVM is broken
+on the CI machines), -nographic for SeaBIOS (with -display none SeaBIOS and
+the iPXE ROM print nothing: QEMU only tells SeaBIOS to use the serial console
+under -nographic), OVMF's console carries ANSI escapes.
+"""
+import os
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from daemon import Netbootd
+
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+IPXE_E1000_ROM = "/usr/lib/ipxe/qemu/pxe-e1000.rom"
+QEMU = "qemu-system-x86_64"
+
+# CSI sequences (colours, cursor moves, "ESC[=3h" mode sets from OVMF), per TESTBED.md.
+ANSI_RE = re.compile(r"\x1b\[[0-9;=?]*[a-zA-Z]")
+# Other lone escapes OVMF emits (ESC c, ESC ( B ...): drop them too.
+ESC_OTHER_RE = re.compile(r"\x1b[()][0-9A-Za-z]|\x1b[^\[]")
+
+SERIAL_TAIL_LINES = 60
+LOG_TAIL_CHARS = 4000
+
+
+def strip_ansi(raw: str) -> str:
+    text = ANSI_RE.sub("", raw)
+    text = ESC_OTHER_RE.sub("", text)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _sh(cmd, check=True, timeout=30):
+    return subprocess.run(cmd, check=check, timeout=timeout, capture_output=True, text=True)
+
+
+def _kill_pid(proc: subprocess.Popen, term_timeout=5.0):
+    """SIGTERM, bounded wait, SIGKILL. Only ever the PID we started."""
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=term_timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+    except ProcessLookupError:
+        pass
+
+
+class VM:
+    """One QEMU guest. Created by Testbed.vm(); do not construct directly."""
+
+    def __init__(self, tb, name, cmd, serial_path, log_path, mac, tap):
+        self.tb = tb
+        self.name = name
+        self.cmd = cmd
+        self.serial_path = serial_path
+        self.log_path = log_path
+        self.mac = mac
+        self.tap = tap
+        self.started = time.monotonic()
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT)
+
+    def serial_raw(self) -> str:
+        try:
+            return self.serial_path.read_bytes().decode("utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def serial(self) -> str:
+        """The serial console so far, ANSI-stripped, with \\r turned into \\n."""
+        return strip_ansi(self.serial_raw())
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def _search(self, marker, text, start):
+        if isinstance(marker, re.Pattern):
+            return marker.search(text, start)
+        i = text.find(marker, start)
+        return None if i < 0 else i
+
+    def wait_for_match(self, marker, timeout: float = 240, start: int = 0):
+        """Like wait_for, but returns the re.Match (regex) or the index (string)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.serial()
+            m = self._search(marker, text, start)
+            if m is not None:
+                return m
+            if not self.running():
+                # The serial file may get its last bytes just as QEMU exits.
+                text = self.serial()
+                m = self._search(marker, text, start)
+                if m is not None:
+                    return m
+                self.fail(f"QEMU exited (rc={self.proc.returncode}) before {marker!r} "
+                          f"appeared ({self.elapsed():.1f}s after start)")
+            if time.monotonic() >= deadline:
+                self.fail(f"timeout after {timeout:.0f}s waiting for {marker!r}")
+            time.sleep(0.2)
+
+    def wait_for(self, marker, timeout: float = 240, start: int = 0) -> str:
+        """Poll the serial console until `marker` (str or compiled regex) appears at or
+        after offset `start` of the stripped text. Returns the stripped serial text so
+        far. On timeout or QEMU exit raises AssertionError with the serial tail and
+        the tails of every server log of the testbed."""
+        self.wait_for_match(marker, timeout, start)
+        return self.serial()
+
+    def wait_exit(self, timeout: float = 120) -> int:
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.fail(f"QEMU still running after {timeout:.0f}s")
+
+    def fail(self, why):
+        raise AssertionError(f"VM {self.name} ({self.mac}): {why}\n" + self.tb.diagnostics(vm=self))
+
+    def stop(self):
+        _kill_pid(self.proc)
+        if not self._log.closed:
+            self._log.close()
+
+
+class Testbed:
+    """A network namespace with a bridge br0 holding tb.server_ip/24 and the
+    taps of the VMs. Context manager; cleans up everything it started."""
+
+    def __init__(self, name: str, keep_tmp: bool = None):
+        safe = re.sub(r"[^A-Za-z0-9_-]", "-", name)[:24] or "tb"
+        self.name = safe
+        self.ns = f"nbd-{safe}-{secrets.token_hex(3)}"
+        # 198.18.N.0/24: N random per testbed. Namespaces are separate anyway,
+        # this only keeps logs of parallel testbeds distinguishable.
+        self.n = 1 + secrets.randbelow(254)
+        self.subnet_prefix = f"198.18.{self.n}"
+        self.server_ip = f"{self.subnet_prefix}.1"
+        self.netmask = "255.255.255.0"
+        self.bridge = "br0"
+        self.tmp = None
+        self.keep_tmp = os.environ.get("NBD_KEEP_TMP") == "1" if keep_tmp is None else keep_tmp
+        self._procs = []       # (log_name, Popen)
+        self._logs = {}        # log_name -> Path
+        self._netbootds = []
+        self._vms = []
+        self._taps = 0
+        self._created_ns = False
+
+    # -- lifecycle ---------------------------------------------------------
+    def __enter__(self):
+        try:
+            self.setup()
+        except BaseException:
+            self.cleanup()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and not isinstance(exc, AssertionError):
+            # AssertionErrors from VM.wait_for already carry the diagnostics.
+            sys.stderr.write(self.diagnostics())
+        self.cleanup(check_sanitizers=exc_type is None)
+        return False
+
+    def setup(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.ns}-"))
+        _sh(["ip", "netns", "add", self.ns])
+        self._created_ns = True
+        for cmd in (["ip", "link", "set", "lo", "up"],
+                    ["ip", "link", "add", self.bridge, "type", "bridge"],
+                    # No STP/forward delay: taps must pass frames as soon as QEMU opens them.
+                    ["ip", "link", "set", self.bridge, "type", "bridge", "forward_delay", "0", "stp_state", "0"],
+                    ["ip", "addr", "add", f"{self.server_ip}/24", "dev", self.bridge],
+                    ["ip", "link", "set", self.bridge, "up"]):
+            self.run(cmd, check=True)
+
+    def cleanup(self, check_sanitizers=False):
+        errors = []
+        for vm in self._vms:
+            try:
+                vm.stop()
+            except Exception as e:  # keep tearing down
+                errors.append(f"vm {vm.name}: {e}")
+        for nb in self._netbootds:
+            try:
+                nb.stop(check_sanitizers=check_sanitizers)
+            except AssertionError as e:
+                errors.append(str(e))
+            except Exception as e:
+                errors.append(f"netbootd: {e}")
+            finally:
+                try:
+                    os.unlink(nb.logfile.name)
+                except OSError:
+                    pass
+        for _, p in self._procs:
+            _kill_pid(p)
+        if self._created_ns:
+            self._kill_leftovers_in_ns()
+            r = _sh(["ip", "netns", "del", self.ns], check=False)
+            if r.returncode != 0:
+                errors.append(f"ip netns del {self.ns}: {r.stderr.strip()}")
+            self._created_ns = False
+        if self.tmp and not self.keep_tmp:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        if errors:
+            raise AssertionError("testbed cleanup: " + "; ".join(errors))
+
+    def _kill_leftovers_in_ns(self):
+        """Anything still running inside our namespace was started by this testbed
+        (grandchildren of run()/popen()): kill it by PID so the netns really goes."""
+        r = _sh(["ip", "netns", "pids", self.ns], check=False)
+        for pid in r.stdout.split():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+
+    # -- processes in the namespace ---------------------------------------
+    def wrap(self, cmd):
+        return ["ip", "netns", "exec", self.ns] + [str(c) for c in cmd]
+
+    def run(self, cmd: list, **kw) -> subprocess.CompletedProcess:
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        kw.setdefault("timeout", 60)
+        return subprocess.run(self.wrap(cmd), **kw)
+
+    def log_path(self, log_name: str) -> Path:
+        return self.tmp / log_name
+
+    def popen(self, cmd: list, log_name: str, **kw) -> subprocess.Popen:
+        """Start cmd inside the namespace, stdout+stderr to tb.tmp/log_name.
+        Killed by PID at exit; its log tail goes into failure diagnostics."""
+        path = self.log_path(log_name)
+        f = open(path, "ab")
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        kw.setdefault("stdout", f)
+        kw.setdefault("stderr", subprocess.STDOUT)
+        try:
+            p = subprocess.Popen(self.wrap(cmd), **kw)
+        finally:
+            f.close()
+        self._procs.append((log_name, p))
+        self._logs[log_name] = path
+        return p
+
+    def wait_log(self, log_name: str, text: str, timeout: float = 20, proc=None):
+        """Wait until `text` appears in a popen() log; fail with diagnostics."""
+        path = self._logs[log_name]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in path.read_text(errors="replace"):
+                return
+            if proc is not None and proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise AssertionError(f"{log_name}: {text!r} not seen within {timeout}s\n" + self.diagnostics())
+
+    def start_netbootd(self, args: list, **kw) -> Netbootd:
+        nb = Netbootd(args, netns=self.ns, **kw)
+        self._netbootds.append(nb)
+        nb.start()
+        return nb
+
+    def start_dnsmasq(self, extra_args: list = (), dhcp_range: str = None) -> subprocess.Popen:
+        """dnsmasq as the LAN's plain DHCP server (addresses only, no PXE, no DNS),
+        for proxyDHCP tests. Log: tb.tmp/dnsmasq.log (with --log-dhcp)."""
+        rng = dhcp_range or f"{self.subnet_prefix}.100,{self.subnet_prefix}.199"
+        cmd = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
+               f"--interface={self.bridge}", "--bind-interfaces", "--except-interface=lo",
+               f"--dhcp-range={rng},{self.netmask},1h",
+               f"--dhcp-leasefile={self.tmp / 'dnsmasq.leases'}",
+               "--pid-file=", "--user=root", "--group=root",
+               "--log-dhcp", "--log-facility=-", "--dhcp-authoritative"]
+        cmd += list(extra_args)
+        p = self.popen(cmd, "dnsmasq.log")
+        self.wait_log("dnsmasq.log", "started", timeout=20, proc=p)
+        if p.poll() is not None:
+            raise AssertionError("dnsmasq exited at start\n" + self.diagnostics())
+        return p
+
+    # -- VMs ---------------------------------------------------------------
+    def add_tap(self) -> str:
+        tap = f"tap{self._taps}"
+        self._taps += 1
+        self.run(["ip", "tuntap", "add", tap, "mode", "tap"], check=True)
+        self.run(["ip", "link", "set", tap, "master", self.bridge], check=True)
+        self.run(["ip", "link", "set", tap, "up"], check=True)
+        return tap
+
+    def new_mac(self) -> str:
+        return "52:54:00:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(3))
+
+    def vm(self, firmware: str, mac: str = None, boot: str = "net", disk: str = None,
+           cdrom: str = None, memory_mb: int = 512, extra: list = (), fw_cfg: dict = None,
+           efi_ipv4_pxe: bool = True, efi_http: bool = True, network: bool = True) -> VM:
+        """Start a QEMU VM on a new tap of br0.
+
+        firmware: "bios" (SeaBIOS + iPXE e1000 ROM) or "uefi" (OVMF, q35, virtio-net
+        with OVMF's own driver). boot: "net", "disk" or "cdrom". disk/cdrom: image
+        paths, attached snapshot/read-only so shared cached images are never
+        written. fw_cfg: {name: str value or Path (file=)}. efi_http=False: Debian's
+        OVMF 2022.11 has no knob to turn HTTP boot off; it is accepted and ignored,
+        so a PXE test must check the route taken in the server log.
+        network=False: no NIC at all."""
+        if firmware not in ("bios", "uefi"):
+            raise ValueError(f"firmware must be 'bios' or 'uefi', not {firmware!r}")
+        if boot not in ("net", "disk", "cdrom"):
+            raise ValueError(f"boot must be net, disk or cdrom, not {boot!r}")
+        if boot == "disk" and not disk:
+            raise ValueError("boot='disk' needs disk=")
+        if boot == "cdrom" and not cdrom:
+            raise ValueError("boot='cdrom' needs cdrom=")
+        idx = len(self._vms)
+        name = f"vm{idx}-{firmware}"
+        mac = mac or self.new_mac()
+        serial = self.tmp / f"{name}.serial"
+        cmd = [QEMU, "-accel", "tcg", "-nodefaults", "-no-reboot", "-nographic",
+               "-monitor", "none", "-serial", f"file:{serial}", "-m", str(memory_mb),
+               "-name", name]
+        if firmware == "bios":
+            cmd += ["-machine", "pc"]
+            nic = f"e1000,netdev=n0,mac={mac},romfile={IPXE_E1000_ROM}"
+        else:
+            vars_copy = self.tmp / f"{name}-OVMF_VARS.fd"
+            shutil.copyfile(OVMF_VARS, vars_copy)
+            cmd += ["-machine", "q35",
+                    "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+                    "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+            nic = f"virtio-net-pci,netdev=n0,mac={mac},romfile="
+            cfg = {"opt/org.tianocore/IPv6PXESupport": "no",
+                   "opt/org.tianocore/IPv6Support": "no"}
+            if not efi_ipv4_pxe:
+                cfg["opt/org.tianocore/IPv4PXESupport"] = "no"
+            cfg.update(fw_cfg or {})
+            fw_cfg = cfg
+        for k, v in (fw_cfg or {}).items():
+            if isinstance(v, Path):
+                cmd += ["-fw_cfg", f"name={k},file={v}"]
+            else:
+                cmd += ["-fw_cfg", f"name={k},string={v}"]
+        tap = None
+        if network:
+            tap = self.add_tap()
+            cmd += ["-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
+                    "-device", nic + (",bootindex=0" if boot == "net" else ",bootindex=9")]
+        elif boot == "net":
+            raise ValueError("boot='net' needs network=True")
+        if disk:
+            cmd += ["-drive", f"file={disk},format=raw,if=none,id=d0,snapshot=on",
+                    "-device", "virtio-blk-pci,drive=d0" + (",bootindex=0" if boot == "disk" else ",bootindex=5")]
+        if cdrom:
+            cmd += ["-drive", f"file={cdrom},format=raw,if=none,id=cd0,media=cdrom,readonly=on",
+                    "-device", "ide-cd,drive=cd0" + (",bootindex=0" if boot == "cdrom" else ",bootindex=6")]
+        cmd += [str(x) for x in extra]
+        vm = VM(self, name, self.wrap(cmd), serial, self.tmp / f"{name}.qemu.log", mac, tap)
+        self._vms.append(vm)
+        self._logs[f"{name}.qemu.log"] = vm.log_path
+        return vm
+
+    # -- diagnostics -------------------------------------------------------
+    def diagnostics(self, vm: VM = None) -> str:
+        out = [f"--- testbed {self.ns} ({self.server_ip}/24, tmp {self.tmp}) ---"]
+        vms = [vm] if vm else self._vms
+        for v in vms:
+            lines = v.serial().splitlines()
+            out.append(f"--- {v.name} serial, last {SERIAL_TAIL_LINES} of {len(lines)} lines "
+                       f"({v.elapsed():.1f}s, {'running' if v.running() else 'exited rc=%s' % v.proc.returncode}) ---")
+            out += lines[-SERIAL_TAIL_LINES:]
+        for log_name, path in self._logs.items():
+            try:
+                text = path.read_text(errors="replace")
+            except OSError:
+                continue
+            if vm is not None and log_name.endswith(".qemu.log") and not log_name.startswith(vm.name):
+                continue
+            out.append(f"--- {log_name} (last {LOG_TAIL_CHARS} chars) ---")
+            out.append(text[-LOG_TAIL_CHARS:])
+        for i, nb in enumerate(self._netbootds):
+            out.append(f"--- netbootd[{i}] {' '.join(nb.args)} (last {LOG_TAIL_CHARS} chars) ---")
+            out.append(nb.log()[-LOG_TAIL_CHARS:])
+        return "\n".join(out) + "\n"
