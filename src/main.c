@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "boot/files.h"
+#include "boot/mkgrub.h"
 #include "boot/timeline.h"
 #include "config.h"
 #include "daemon.h"
@@ -104,6 +105,9 @@ main(int argc, char **argv)
 	struct netbootd nb = { .rootfd = -1, .cfg = &cfg };
 	struct event *sigs[3] = { NULL, NULL, NULL };
 	int status = 1;
+
+	if (argc > 1 && strcmp(argv[1], "mkgrub") == 0)
+		return mkgrub_main(argc - 1, argv + 1);
 
 	config_init(&cfg);
 	int r = config_parse_args(&cfg, argc, argv);
