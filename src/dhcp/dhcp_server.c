@@ -1,21 +1,773 @@
+/*
+ * DHCP: proxyDHCP on port 67, the PXE boot server on port 4011, and a full
+ * DHCP server (RFC 2131) with crash-safe leases. The handler is a pipeline,
+ * as in pixiecore: parse, is it for us, classify, ask the planner, build,
+ * emit. Sockets live only in the event callbacks below it.
+ */
 #include "dhcp/dhcp_server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <event2/event.h>
+
+#include "boot/bootconf.h"
+#include "boot/planner.h"
+#include "boot/timeline.h"
 #include "daemon.h"
+#include "dhcp/classify.h"
+#include "dhcp/leases.h"
 #include "util/log.h"
+#include "util/metrics.h"
+#include "wire/dhcp.h"
+
+/* Messages read per wakeup: also the group-commit batch size. */
+#define DHCP_BATCH 64
+/* How long an OFFER holds its address (RFC 2131 §4.3.1 leaves it to us). */
+#define DHCP_OFFER_HOLD 60
+#define DHCP_MAX_LISTENERS (2 * CONFIG_MAX_LIST + 2)
+
+struct dhcp_listener {
+	struct dhcp_server *srv;
+	int fd;
+	struct event *ev;
+	bool pxe_port;
+	char ifname[IF_NAMESIZE];
+};
+
+struct pending_reply {
+	uint8_t buf[DHCP_MAX_REPLY];
+	size_t len;
+	struct sockaddr_in to;
+	int ifindex;
+	struct in_addr src;
+};
+
+struct dhcp_server {
+	struct netbootd *nb;
+	const struct config *cfg;
+	struct lease_store *leases;
+	time_t fixed_now;
+	struct dhcp_listener listeners[DHCP_MAX_LISTENERS];
+	size_t nlisteners;
+	struct pending_reply *pending; /* durable replies waiting for the commit */
+	size_t npending;
+	int sendfd;                    /* the socket of the batch being handled */
+};
+
+static time_t
+srv_now(const struct dhcp_server *srv)
+{
+	return srv->fixed_now ? srv->fixed_now : time(NULL);
+}
+
+void
+dhcp_server_set_time(struct dhcp_server *srv, time_t now)
+{
+	srv->fixed_now = now;
+}
+
+static uint16_t
+client_port(const struct dhcp_server *srv)
+{
+	return (uint16_t)(srv->cfg->dhcp_port + 1);
+}
+
+/* ---- reply building ---------------------------------------------------- */
+
+/*
+ * RFC 2131 §4.1, "server transmits" rules. The one case we do not follow:
+ * unicast to chaddr/yiaddr of a client with no address would need an ARP
+ * entry (CAP_NET_ADMIN, gone after the privilege drop) or a raw socket; we
+ * broadcast instead, which every client must accept.
+ */
+static void
+reply_destination(const struct dhcp_server *srv, const struct dhcp_msg *req, uint8_t type,
+                  const struct dhcp_arrival *arr, struct sockaddr_in *to)
+{
+	memset(to, 0, sizeof(*to));
+	to->sin_family = AF_INET;
+	if (arr->pxe_port) {
+		/* PXE 2.1 §2.2.4: the boot server answers the client where it asked from. */
+		*to = arr->from;
+		return;
+	}
+	if (req->giaddr.s_addr) {
+		/* RFC 2131 §4.1 / RFC 3046: through the relay, on the server port. */
+		to->sin_addr = req->giaddr;
+		to->sin_port = htons((uint16_t)srv->cfg->dhcp_port);
+		return;
+	}
+	to->sin_port = htons(client_port(srv));
+	if (type != DHCPNAK && req->ciaddr.s_addr) {
+		to->sin_addr = req->ciaddr;
+		return;
+	}
+	to->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+}
+
+/* The largest reply this client takes (option 57), within one frame. */
+static size_t
+reply_capacity(const struct dhcp_msg *req)
+{
+	uint16_t max;
+	size_t cap = DHCP_MIN_REPLY;
+	if (dhcp_opt_u16(req, DHCP_OPT_MAX_SIZE, &max) == 0 && max >= 576) {
+		/* Option 57 counts the IP and UDP headers (RFC 2132 §9.10). */
+		cap = (size_t)max - 28;
+		if (cap > DHCP_MAX_REPLY)
+			cap = DHCP_MAX_REPLY;
+	}
+	return cap;
+}
+
+/* Option 60, 43, 67/file and 97 for a boot client. */
+static void
+add_boot_options(struct dhcp_builder *b, const struct dhcp_msg *req, const struct boot_answer *ans,
+                 bool pxe_port)
+{
+	bool pxe = strcmp(ans->vendor_class, "HTTPClient") != 0;
+	/* RFC 4578 §2 / PXE 2.1: without option 60 echoed, firmware ignores the reply. */
+	dhcp_build_opt(b, DHCP_OPT_VENDOR_CLASS, ans->vendor_class, strlen(ans->vendor_class));
+	if (pxe && !pxe_port) {
+		/*
+		 * PXE 2.1 §2.2.5, option 43 sub-option 6 (discovery control) = 8:
+		 * the boot file is in this reply, skip boot server discovery.
+		 * Firmware that ignores it asks port 4011, which we answer too.
+		 */
+		static const uint8_t vendor[] = { 6, 1, 8, 255 };
+		dhcp_build_opt(b, DHCP_OPT_VENDOR, vendor, sizeof(vendor));
+	} else if (pxe && pxe_port) {
+		/* PXE 2.1 §2.2.6: the boot server ACK echoes the boot item (sub-option 71). */
+		const struct dhcp_opt *o = &req->opt[DHCP_OPT_VENDOR];
+		uint8_t vendor[8];
+		size_t i = 0;
+		while (o->present && i + 2 <= o->len) {
+			uint8_t code = o->val[i], len = o->val[i + 1];
+			if (code == 255 || (size_t)len > o->len - i - 2)
+				break;
+			if (code == 71 && len == 4) {
+				vendor[0] = 71;
+				vendor[1] = 4;
+				memcpy(vendor + 2, o->val + i + 2, 4);
+				vendor[6] = 255;
+				dhcp_build_opt(b, DHCP_OPT_VENDOR, vendor, 7);
+				break;
+			}
+			i += 2 + (size_t)len;
+		}
+	}
+	size_t n = strlen(ans->bootfile);
+	if (n < 128)
+		dhcp_build_file(b, ans->bootfile);
+	/* Option 67 as well: UEFI HTTP boot reads the URL from it. */
+	dhcp_build_opt(b, DHCP_OPT_BOOTFILE, ans->bootfile, n > 255 ? 255 : n);
+	/* RFC 4578 §2.3: a PXE reply carries the client's GUID back. */
+	const struct dhcp_opt *uuid = &req->opt[DHCP_OPT_CLIENT_UUID];
+	if (uuid->present)
+		dhcp_build_opt(b, DHCP_OPT_CLIENT_UUID, uuid->val, uuid->len);
+}
+
+/* The address options of server mode. */
+static void
+add_lease_options(const struct dhcp_server *srv, struct dhcp_builder *b, bool with_time)
+{
+	const struct config *cfg = srv->cfg;
+	if (with_time) {
+		dhcp_build_opt_u32(b, DHCP_OPT_LEASE_TIME, cfg->lease_time);
+		dhcp_build_opt_u32(b, DHCP_OPT_RENEWAL_TIME, cfg->lease_time / 2);
+		dhcp_build_opt_u32(b, DHCP_OPT_REBINDING_TIME, (uint32_t)((uint64_t)cfg->lease_time * 7 / 8));
+	}
+	struct in_addr mask = { .s_addr = htonl(0xffffff00u) };
+	if (cfg->netmask_set)
+		mask = cfg->netmask;
+	dhcp_build_opt_addr(b, DHCP_OPT_SUBNET_MASK, mask);
+	if (cfg->router_set)
+		dhcp_build_opt_addr(b, DHCP_OPT_ROUTER, cfg->router);
+	uint8_t dns[4 * CONFIG_MAX_LIST];
+	size_t ndns = 0;
+	for (size_t i = 0; i < cfg->dns.count; i++) {
+		struct in_addr a;
+		if (inet_pton(AF_INET, cfg->dns.items[i], &a) == 1) {
+			memcpy(dns + 4 * ndns, &a, 4);
+			ndns++;
+		}
+	}
+	if (ndns)
+		dhcp_build_opt(b, DHCP_OPT_DNS, dns, 4 * ndns);
+	if (cfg->domain && *cfg->domain) {
+		size_t n = strlen(cfg->domain);
+		dhcp_build_opt(b, DHCP_OPT_DOMAIN, cfg->domain, n > 255 ? 255 : n);
+	}
+}
+
+struct request_ctx {
+	struct dhcp_server *srv;
+	const struct dhcp_msg *msg;
+	const struct dhcp_arrival *arr;
+	const struct dhcp_sink *sink;
+	struct machine m;
+	enum boot_vendor vendor;
+	bool boot_client;
+	struct boot_answer ans;  /* valid when ans.answer */
+};
+
+/*
+ * Build and emit one reply. yiaddr 0 for proxy replies and INFORM; boot
+ * options when the planner answered; lease options in server mode.
+ */
+static int
+send_reply(struct request_ctx *rq, uint8_t type, struct in_addr yiaddr, bool lease_opts,
+           bool lease_time, bool durable)
+{
+	struct dhcp_server *srv = rq->srv;
+	const struct dhcp_msg *req = rq->msg;
+	uint8_t buf[DHCP_MAX_REPLY];
+	struct dhcp_builder b;
+	bool boot = rq->ans.answer && type != DHCPNAK;
+	/* iPXE ignores a proxy reply whose next-server is 0.0.0.0 (TESTBED.md). */
+	struct in_addr siaddr = boot ? rq->m.server_ip : (struct in_addr){ 0 };
+
+	dhcp_build_reply(&b, buf, reply_capacity(req), req, type, yiaddr, siaddr);
+	dhcp_build_opt_addr(&b, DHCP_OPT_SERVER_ID, rq->m.server_ip);
+	if (type != DHCPNAK) {
+		if (lease_opts)
+			add_lease_options(srv, &b, lease_time);
+		if (boot)
+			add_boot_options(&b, req, &rq->ans, rq->arr->pxe_port);
+	}
+	/* RFC 3046 §2.2: echo the relay agent information, last. */
+	const struct dhcp_opt *o82 = &req->opt[DHCP_OPT_RELAY_AGENT];
+	if (req->giaddr.s_addr && o82->present)
+		dhcp_build_opt(&b, DHCP_OPT_RELAY_AGENT, o82->val, o82->len);
+	int len = dhcp_build_finish(&b);
+	if (len < 0) {
+		char mac[18];
+		log_warn("dhcp", "%s: %s does not fit in %zu bytes: not sent", mac_format(rq->m.mac, mac),
+		         dhcp_type_name(type), reply_capacity(req));
+		metrics.proto[METRICS_DHCP].errors++;
+		return -EMSGSIZE;
+	}
+	struct dhcp_reply r = {
+		.buf = buf,
+		.len = (size_t)len,
+		.ifindex = rq->arr->ifindex,
+		.src = rq->m.server_ip,
+		.durable = durable,
+	};
+	reply_destination(srv, req, type, rq->arr, &r.to);
+	rq->sink->emit(rq->sink->ctx, &r);
+
+	if (boot) {
+		char mac[18], ip[INET_ADDRSTRLEN], arch[32];
+		const char *an = rq->m.arch_set ? arch_name(rq->m.arch) : NULL;
+		if (rq->m.arch_set)
+			snprintf(arch, sizeof(arch), "%u (%s)", (unsigned)rq->m.arch, an ? an : "unknown");
+		else
+			snprintf(arch, sizeof(arch), "none");
+		inet_ntop(AF_INET, &r.to.sin_addr, ip, sizeof(ip));
+		/* The one line per boot client that says what happened. */
+		log_info("dhcp", "%s arch %s %s: %s%s %s (%s) to %s:%u%s", mac_format(rq->m.mac, mac),
+		         arch, firmware_kind_name(rq->m.kind), dhcp_type_name(type),
+		         rq->arr->pxe_port ? " [pxe port]" : "", rq->ans.bootfile, rq->ans.reason, ip,
+		         (unsigned)ntohs(r.to.sin_port), req->giaddr.s_addr ? " via relay" : "");
+		metrics.boots[rq->m.kind < FIRMWARE_KIND_COUNT ? rq->m.kind : FIRMWARE_UNKNOWN]++;
+		if (rq->srv->nb->timeline)
+			timeline_dhcp(rq->srv->nb->timeline, &rq->m, rq->ans.bootfile);
+	}
+	metrics.proto[METRICS_DHCP].bytes += (uint64_t)len;
+	return 0;
+}
+
+/* ---- proxy mode and the PXE boot server -------------------------------- */
+
+static int
+handle_proxy(struct request_ctx *rq)
+{
+	const struct dhcp_msg *msg = rq->msg;
+	if (!rq->ans.answer)
+		return -ENOMSG;
+	if (rq->arr->pxe_port) {
+		/* PXE 2.1 §2.2.4: REQUEST (or INFORM) to the boot server gets an ACK. */
+		if (msg->type != DHCPREQUEST && msg->type != DHCPINFORM)
+			return -ENOMSG;
+		return send_reply(rq, DHCPACK, (struct in_addr){ 0 }, false, false, false);
+	}
+	/* Answer REQUEST as well: some ROMs wait for the proxy's ACK. */
+	if (msg->type == DHCPDISCOVER)
+		return send_reply(rq, DHCPOFFER, (struct in_addr){ 0 }, false, false, false);
+	if (msg->type == DHCPREQUEST)
+		return send_reply(rq, DHCPACK, (struct in_addr){ 0 }, false, false, false);
+	return -ENOMSG;
+}
+
+/* ---- server mode (RFC 2131 §4.3) ---------------------------------------- */
+
+static const struct boot_host *
+reservation(const struct dhcp_server *srv, const uint8_t mac[6])
+{
+	if (!srv->cfg->boot)
+		return NULL;
+	const struct boot_host *h = bootconf_host(srv->cfg->boot, mac);
+	return h && h->address_set ? h : NULL;
+}
+
+static void
+note_ip(struct request_ctx *rq, struct in_addr ip)
+{
+	rq->m.client_ip = ip;
+	if (rq->srv->nb->timeline && ip.s_addr)
+		timeline_map_ip(rq->srv->nb->timeline, ip, rq->m.mac);
+}
+
+/* Bind and ACK, the ACK held until the lease is on disk. */
+static int
+ack_lease(struct request_ctx *rq, struct in_addr ip)
+{
+	struct dhcp_server *srv = rq->srv;
+	time_t now = srv_now(srv);
+	if (leases_in_pool(srv->leases, ip)) {
+		int r = leases_bind(srv->leases, rq->m.mac, ip, now + (time_t)srv->cfg->lease_time, now);
+		if (r < 0)
+			return send_reply(rq, DHCPNAK, (struct in_addr){ 0 }, false, false, false);
+	}
+	note_ip(rq, ip);
+	return send_reply(rq, DHCPACK, ip, true, true, true);
+}
+
+/* Is ip this client's, to ACK: its lease or offer, or its fixed address. */
+static bool
+client_owns(struct request_ctx *rq, struct in_addr ip, bool *known)
+{
+	struct dhcp_server *srv = rq->srv;
+	const struct boot_host *h = reservation(srv, rq->m.mac);
+	*known = false;
+	if (h && h->address.s_addr == ip.s_addr) {
+		*known = true;
+		return true;
+	}
+	if (!leases_in_pool(srv->leases, ip))
+		return false;
+	uint8_t owner[6];
+	enum lease_state st = leases_owner(srv->leases, ip, srv_now(srv), owner);
+	if (st == LEASE_FREE)
+		return false;
+	*known = true;
+	return memcmp(owner, rq->m.mac, 6) == 0 && st != LEASE_DECLINED;
+}
+
+static int
+server_discover(struct request_ctx *rq)
+{
+	struct dhcp_server *srv = rq->srv;
+	time_t now = srv_now(srv);
+	struct in_addr ip = { 0 }, want = { 0 };
+	const struct boot_host *h = reservation(srv, rq->m.mac);
+	char mac[18];
+
+	if (h && !leases_in_pool(srv->leases, h->address)) {
+		ip = h->address; /* outside the pool: nothing to record */
+	} else {
+		if (h)
+			want = h->address;
+		else
+			(void)dhcp_opt_addr(rq->msg, DHCP_OPT_REQUESTED_IP, &want);
+		if (leases_offer(srv->leases, rq->m.mac, want, now, DHCP_OFFER_HOLD, &ip) < 0) {
+			log_warn("dhcp", "%s: pool exhausted: no OFFER", mac_format(rq->m.mac, mac));
+			return -ENOMSG;
+		}
+	}
+	rq->m.client_ip = ip;
+	return send_reply(rq, DHCPOFFER, ip, true, true, false);
+}
+
+static int
+server_request(struct request_ctx *rq)
+{
+	struct dhcp_server *srv = rq->srv;
+	const struct dhcp_msg *msg = rq->msg;
+	struct in_addr sid = { 0 }, want = { 0 };
+	bool has_sid = dhcp_opt_addr(msg, DHCP_OPT_SERVER_ID, &sid) == 0;
+	bool has_want = dhcp_opt_addr(msg, DHCP_OPT_REQUESTED_IP, &want) == 0;
+	bool known;
+
+	if (has_sid) {
+		/* SELECTING (§4.3.2): the client picked a server; maybe not us. */
+		if (sid.s_addr != rq->m.server_ip.s_addr) {
+			leases_unoffer(srv->leases, rq->m.mac, srv_now(srv));
+			return -ENOMSG;
+		}
+		if (!has_want)
+			want = msg->ciaddr;
+		if (!want.s_addr)
+			return -ENOMSG;
+		if (client_owns(rq, want, &known))
+			return ack_lease(rq, want);
+		return send_reply(rq, DHCPNAK, (struct in_addr){ 0 }, false, false, false);
+	}
+	if (!msg->ciaddr.s_addr) {
+		/* INIT-REBOOT: option 50 must be there. */
+		if (!has_want)
+			return -ENOMSG;
+		if (client_owns(rq, want, &known))
+			return ack_lease(rq, want);
+		/* Wrong network or someone else's: NAK. No record of it: silence. */
+		if (known || !leases_in_pool(srv->leases, want))
+			return send_reply(rq, DHCPNAK, (struct in_addr){ 0 }, false, false, false);
+		return -ENOMSG;
+	}
+	/* RENEWING (unicast) or REBINDING (broadcast): ciaddr is the lease. */
+	if (client_owns(rq, msg->ciaddr, &known))
+		return ack_lease(rq, msg->ciaddr);
+	if (known)
+		return send_reply(rq, DHCPNAK, (struct in_addr){ 0 }, false, false, false);
+	return -ENOMSG;
+}
+
+static int
+handle_server(struct request_ctx *rq)
+{
+	struct dhcp_server *srv = rq->srv;
+	const struct dhcp_msg *msg = rq->msg;
+	time_t now = srv_now(srv);
+	struct in_addr a;
+
+	if (rq->arr->pxe_port)
+		return handle_proxy(rq);
+	switch (msg->type) {
+	case DHCPDISCOVER:
+		return server_discover(rq);
+	case DHCPREQUEST:
+		return server_request(rq);
+	case DHCPRELEASE:
+		(void)leases_release(srv->leases, rq->m.mac, msg->ciaddr, now);
+		return -ENOMSG;
+	case DHCPDECLINE:
+		/* RFC 2131 §4.3.3: the address is in use by someone else: park it. */
+		if (dhcp_opt_addr(msg, DHCP_OPT_REQUESTED_IP, &a) == 0 &&
+		    leases_decline(srv->leases, rq->m.mac, a, now + (time_t)srv->cfg->lease_time, now) == 0) {
+			char ip[INET_ADDRSTRLEN], mac[18];
+			inet_ntop(AF_INET, &a, ip, sizeof(ip));
+			log_warn("dhcp", "%s declined %s: address parked", mac_format(rq->m.mac, mac), ip);
+		}
+		return -ENOMSG;
+	case DHCPINFORM:
+		/* §4.3.5: configuration only, no lease, no yiaddr. */
+		return send_reply(rq, DHCPACK, (struct in_addr){ 0 }, true, false, false);
+	default:
+		return -ENOMSG;
+	}
+}
+
+/* ---- the pipeline ------------------------------------------------------ */
+
+int
+dhcp_handle_message(struct dhcp_server *srv, const uint8_t *buf, size_t len,
+                    const struct dhcp_arrival *arr, const struct dhcp_sink *sink)
+{
+	struct dhcp_msg msg;
+	struct request_ctx rq = { .srv = srv, .msg = &msg, .arr = arr, .sink = sink };
+	char mac[18];
+
+	metrics.proto[METRICS_DHCP].requests++;
+	int r = dhcp_parse(buf, len, &msg);
+	if (r < 0) {
+		metrics.proto[METRICS_DHCP].errors++;
+		log_debug("dhcp", "malformed message (%zu bytes): %s: dropped", len, strerror(-r));
+		return -EINVAL;
+	}
+	/* Only Ethernet requests: the MAC is the client's identity. */
+	if (msg.op != DHCP_BOOTREQUEST || msg.htype != 1 || msg.hlen != 6 || msg.type == 0)
+		return -ENOMSG;
+
+	rq.m.server_ip = srv->cfg->server_addr_set ? srv->cfg->server_addr : arr->local;
+	rq.vendor = dhcp_classify(&msg, &rq.m);
+	rq.boot_client = rq.vendor != BOOT_VENDOR_NONE || rq.m.ipxe;
+	if (!rq.m.server_ip.s_addr) {
+		log_debug("dhcp", "%s: no local address known for the arrival interface: dropped",
+		          mac_format(rq.m.mac, mac));
+		return -ENOMSG;
+	}
+	/* Whatever the mode, what the client says its address is feeds the timeline. */
+	if (rq.m.client_ip.s_addr && srv->nb->timeline)
+		timeline_map_ip(srv->nb->timeline, rq.m.client_ip, rq.m.mac);
+
+	if (rq.boot_client) {
+		planner_dhcp_answer(srv->cfg, &rq.m, &rq.ans);
+		if (!rq.ans.answer || !rq.ans.bootfile[0]) {
+			rq.ans.answer = false;
+			log_info("dhcp", "%s %s %s: no boot answer (%s)", mac_format(rq.m.mac, mac),
+			         firmware_kind_name(rq.m.kind), dhcp_type_name(msg.type), rq.ans.reason);
+		}
+	}
+	if (srv->cfg->dhcp_mode == DHCP_MODE_SERVER && srv->leases)
+		return handle_server(&rq);
+	/* Proxy mode: a non-boot client never gets a reply. */
+	if (!rq.boot_client)
+		return -ENOMSG;
+	return handle_proxy(&rq);
+}
+
+int
+dhcp_server_commit(struct dhcp_server *srv)
+{
+	if (!srv->leases)
+		return 0;
+	return leases_commit(srv->leases, srv_now(srv));
+}
+
+/* ---- sockets ----------------------------------------------------------- */
+
+static void
+send_now(int fd, const uint8_t *buf, size_t len, const struct sockaddr_in *to, int ifindex,
+         struct in_addr src)
+{
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)buf, .iov_len = len };
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr mh = {
+		.msg_name = (void *)(uintptr_t)to,
+		.msg_namelen = sizeof(*to),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+	};
+	/* Out of the arrival interface, from our address there (broadcasts need it). */
+	if (ifindex > 0) {
+		memset(&control, 0, sizeof(control));
+		mh.msg_control = control.buf;
+		mh.msg_controllen = sizeof(control.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = IPPROTO_IP;
+		c->cmsg_type = IP_PKTINFO;
+		c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+		struct in_pktinfo pi = { .ipi_ifindex = ifindex, .ipi_spec_dst = src };
+		memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+	}
+	if (sendmsg(fd, &mh, 0) < 0) {
+		char ip[INET_ADDRSTRLEN];
+		inet_ntop(AF_INET, &to->sin_addr, ip, sizeof(ip));
+		log_warn("dhcp", "send to %s:%u: %s", ip, (unsigned)ntohs(to->sin_port), strerror(errno));
+		metrics.proto[METRICS_DHCP].errors++;
+	}
+}
+
+static void
+socket_emit(void *ctx, const struct dhcp_reply *r)
+{
+	struct dhcp_server *srv = ctx;
+	if (!r->durable || !srv->leases) {
+		send_now(srv->sendfd, r->buf, r->len, &r->to, r->ifindex, r->src);
+		return;
+	}
+	if (srv->npending >= DHCP_BATCH)
+		return; /* cannot happen: one reply per message, DHCP_BATCH messages per batch */
+	struct pending_reply *p = &srv->pending[srv->npending++];
+	memcpy(p->buf, r->buf, r->len);
+	p->len = r->len;
+	p->to = r->to;
+	p->ifindex = r->ifindex;
+	p->src = r->src;
+}
+
+static void
+on_readable(evutil_socket_t fd, short events, void *arg)
+{
+	struct dhcp_listener *l = arg;
+	struct dhcp_server *srv = l->srv;
+	struct dhcp_sink sink = { .emit = socket_emit, .ctx = srv };
+	uint8_t buf[2048];
+	(void)events;
+
+	srv->sendfd = fd;
+	srv->npending = 0;
+	for (int n = 0; n < DHCP_BATCH; n++) {
+		struct sockaddr_in from;
+		union {
+			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+			struct cmsghdr align;
+		} control;
+		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+		struct msghdr mh = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+			.msg_control = control.buf,
+			.msg_controllen = sizeof(control.buf),
+		};
+		ssize_t got = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (got < 0)
+			break;
+		if (mh.msg_flags & MSG_TRUNC)
+			continue; /* larger than any DHCP message we accept */
+		struct dhcp_arrival arr = { .pxe_port = l->pxe_port, .from = from };
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+				struct in_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+				arr.ifindex = pi.ipi_ifindex;
+				arr.local = pi.ipi_spec_dst;
+			}
+		}
+		(void)dhcp_handle_message(srv, buf, (size_t)got, &arr, &sink);
+	}
+	/* Group commit: one fdatasync for the whole batch, then the ACKs go out. */
+	if (srv->npending || (srv->leases && leases_dirty(srv->leases))) {
+		if (dhcp_server_commit(srv) < 0) {
+			metrics.proto[METRICS_DHCP].errors += srv->npending;
+			srv->npending = 0;
+		}
+	}
+	for (size_t i = 0; i < srv->npending; i++) {
+		struct pending_reply *p = &srv->pending[i];
+		send_now(fd, p->buf, p->len, &p->to, p->ifindex, p->src);
+	}
+	srv->npending = 0;
+}
+
+static int
+listener_open(struct dhcp_server *srv, unsigned port, bool pxe_port, const char *ifname)
+{
+	struct dhcp_listener *l = &srv->listeners[srv->nlisteners];
+	int one = 1, rcvbuf = 4 << 20;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
+		goto fail;
+	/* A burst of clients (perfdhcp, a rack powering on) must not overflow the queue. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0)
+		goto fail;
+	/* Bound to 0.0.0.0: broadcasts from address-less clients arrive here. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto fail;
+	l->srv = srv;
+	l->fd = fd;
+	l->pxe_port = pxe_port;
+	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname ? ifname : "");
+	l->ev = event_new(srv->nb->base, fd, EV_READ | EV_PERSIST, on_readable, l);
+	if (!l->ev || event_add(l->ev, NULL) < 0) {
+		if (l->ev)
+			event_free(l->ev);
+		close(fd);
+		return -ENOMEM;
+	}
+	srv->nlisteners++;
+	return 0;
+fail:;
+	int e = errno;
+	close(fd);
+	return -e;
+}
+
+struct dhcp_server *
+dhcp_server_new(struct netbootd *nb, bool open_leases)
+{
+	struct dhcp_server *srv = calloc(1, sizeof(*srv));
+	const struct config *cfg = nb->cfg;
+	if (!srv)
+		return NULL;
+	srv->nb = nb;
+	srv->cfg = cfg;
+	srv->sendfd = -1;
+	srv->pending = calloc(DHCP_BATCH, sizeof(*srv->pending));
+	if (!srv->pending)
+		goto fail;
+	if (cfg->dhcp_mode != DHCP_MODE_SERVER || !cfg->pool_set)
+		return srv;
+	srv->leases = leases_new(cfg->pool_first, cfg->pool_last);
+	if (!srv->leases) {
+		log_error("dhcp", "--pool: empty, reversed or larger than 1M addresses");
+		goto fail;
+	}
+	/* Fixed addresses inside the pool are kept for their hosts. */
+	for (size_t i = 0; cfg->boot && i < bootconf_host_count(cfg->boot); i++) {
+		const struct boot_host *h = bootconf_host_at(cfg->boot, i);
+		if (h->address_set && leases_in_pool(srv->leases, h->address))
+			(void)leases_reserve(srv->leases, h->address, h->mac);
+	}
+	if (open_leases && cfg->lease_file) {
+		uid_t uid = (uid_t)-1;
+		gid_t gid = (gid_t)-1;
+		if (geteuid() == 0) {
+			/* main() drops to this user after start: it must own what compaction touches. */
+			struct passwd *pw = getpwnam(cfg->user ? cfg->user : "nobody");
+			if (pw) {
+				uid = pw->pw_uid;
+				gid = pw->pw_gid;
+			}
+		}
+		int r = leases_open(srv->leases, cfg->lease_file, uid, gid, srv_now(srv));
+		if (r < 0) {
+			log_error("dhcp", "--lease-file %s: %s", cfg->lease_file, strerror(-r));
+			goto fail;
+		}
+	}
+	return srv;
+fail:
+	dhcp_server_free(srv);
+	return NULL;
+}
 
 int
 dhcp_server_start(struct netbootd *nb, struct dhcp_server **out)
 {
-	(void)nb;
+	const struct config *cfg = nb->cfg;
+	int r;
 	*out = NULL;
-	log_error("dhcp", "the DHCP server is not built yet: use --dhcp off");
-	return -ENOSYS;
+	struct dhcp_server *srv = dhcp_server_new(nb, true);
+	if (!srv)
+		return -ENOMEM;
+	size_t nif = cfg->interfaces.count;
+	/* One socket per --interface (SO_BINDTODEVICE), or one for all. */
+	for (size_t i = 0; i < (nif ? nif : 1); i++) {
+		const char *ifname = nif ? cfg->interfaces.items[i] : NULL;
+		for (int pxe = 0; pxe < 2; pxe++) {
+			unsigned port = pxe ? cfg->pxe_port : cfg->dhcp_port;
+			r = listener_open(srv, port, pxe == 1, ifname);
+			if (r < 0) {
+				log_error("dhcp", "cannot listen on UDP port %u%s%s: %s", port,
+				          ifname ? " on " : "", ifname ? ifname : "", strerror(-r));
+				dhcp_server_free(srv);
+				return r;
+			}
+		}
+	}
+	log_info("dhcp", "%s mode on UDP %u and %u (%s)%s",
+	         cfg->dhcp_mode == DHCP_MODE_SERVER ? "server" : "proxy", cfg->dhcp_port,
+	         cfg->pxe_port, nif ? "chosen interfaces" : "all interfaces",
+	         srv->leases ? ", leases durable before each ACK" : "");
+	*out = srv;
+	return 0;
 }
 
 void
 dhcp_server_free(struct dhcp_server *srv)
 {
-	(void)srv;
+	if (!srv)
+		return;
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		if (srv->listeners[i].ev)
+			event_free(srv->listeners[i].ev);
+		close(srv->listeners[i].fd);
+	}
+	if (srv->leases) {
+		(void)leases_commit(srv->leases, srv_now(srv));
+		leases_free(srv->leases);
+	}
+	free(srv->pending);
+	free(srv);
 }
