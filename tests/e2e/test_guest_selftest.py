@@ -1,7 +1,12 @@
 """Issue 2 self-test: the testbed's plumbing and the guest images work on their own,
 before any netbootd code is involved."""
 import re
+import subprocess
+import sys
+import textwrap
 import time
+
+import pytest
 
 
 def test_testbed_bios_dhcp_lease_from_dnsmasq(testbed):
@@ -53,3 +58,58 @@ def test_gpt_image_boots_from_disk_under_ovmf(testbed, guest_images):
     # systemd-stub passes the embedded .cmdline verbatim (no BOOT_IMAGE= prefix).
     assert f"NETBOOT-OK {g.cmdline}\n" in vm.serial()
     print(f"GPT/OVMF disk: marker + poweroff in {secs:.1f}s")
+
+
+def test_guest_finds_marker_on_nvdimm_pmem(testbed, guest_images):
+    """The GPT image as an ACPI NFIT NVDIMM: the guest's nfit/nd_pmem modules expose it
+    as /dev/pmem0 and the marker is read from its ESP. This is how an image that a UEFI
+    app registered as a RAM disk in reserved memory is seen after boot, so imgboot tests
+    can assert `on /dev/pmem`. The ISO boots from the CD; pmem is scanned first."""
+    g = guest_images
+    vm = testbed.vm("bios", boot="cdrom", cdrom=g.iso, network=False, nvdimm=g.gpt_img)
+    boot_and_check(vm, g, g.token_gpt)
+    assert re.search(r"NETBOOT-MARKER \S+ \(on /dev/pmem0p1, vfat\)", vm.serial()), vm.serial()[-1500:]
+
+
+def _ns_exists(ns):
+    return ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
+
+
+def test_testbed_cleans_up_on_exception():
+    from testbed import Testbed
+    with pytest.raises(RuntimeError, match="boom"):
+        with Testbed("tb-cleanup") as tb:
+            ns, tmp = tb.ns, tb.tmp
+            p = tb.popen(["sleep", "300"], "sleep.log")
+            # a grandchild the testbed did not start directly: still in our netns
+            tb.run(["sh", "-c", "sleep 300 >/dev/null 2>&1 &"])
+            assert _ns_exists(ns)
+            raise RuntimeError("boom")
+    assert p.poll() is not None
+    assert not _ns_exists(ns)
+    assert not tmp.exists()
+
+
+def test_testbed_sweeps_namespace_of_killed_creator():
+    """A pytest worker killed with SIGKILL cannot clean up; the next Testbed does."""
+    import testbed as tbmod
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {str(tbmod.Path(tbmod.__file__).parent)!r})
+        from testbed import Testbed
+        tb = Testbed("tb-orphan").__enter__()
+        tb.popen(["sleep", "300"], "sleep.log")
+        print(tb.ns, flush=True)
+        time.sleep(300)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        ns = child.stdout.readline().strip()
+        assert ns.startswith("nbd-tb-orphan-") and _ns_exists(ns)
+    finally:
+        child.kill()
+        child.wait()
+    assert _ns_exists(ns)
+    # (a Testbed set up meanwhile by another xdist worker may have swept it already)
+    tbmod.sweep_stale_testbeds()
+    assert not _ns_exists(ns)
+    assert not (tbmod.REGISTRY / ns).exists()

@@ -295,8 +295,15 @@ def build_iso(kernel: Path, initrd: Path, cmdline: str, token: str, out: Path, w
     (root / MARKER_FILE).write_text(token + "\n")
     # grub-mkrescue: BIOS El Torito (i386-pc), UEFI El Torito + GPT ESP (x86_64-efi),
     # and an isohybrid MBR, so the same file boots as a CD or a disk under both.
-    _run(["grub-mkrescue", "-o", out, root, "--", "-volid", "NETBOOTTEST"],
-         env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
+    # The size must be a multiple of 4096 (EDK2 RamDiskDxe picks its block size
+    # from the size; TESTBED.md). Padding more keeps the backup GPT at the very end
+    # (xorriso writes it after the padding), unlike appending zeros afterwards.
+    for pad in ("300k", "302k"):
+        _run(["grub-mkrescue", "-o", out, root, "--", "-volid", "NETBOOTTEST", "-padding", pad],
+             env={**os.environ, "SOURCE_DATE_EPOCH": "0"})
+        if out.stat().st_size % 4096 == 0:
+            return
+    raise RuntimeError(f"{out}: size {out.stat().st_size} is not a multiple of 4096")
 
 
 # -- GPT disk image ------------------------------------------------------------

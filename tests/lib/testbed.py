@@ -37,6 +37,11 @@ ANSI_RE = re.compile(r"\x1b\[[0-9;=?]*[a-zA-Z]")
 # Other lone escapes OVMF emits (ESC c, ESC ( B ...): drop them too.
 ESC_OTHER_RE = re.compile(r"\x1b[()][0-9A-Za-z]|\x1b[^\[]")
 
+# One file per live testbed: "<creator pid> <its start time>\n<tmp dir>". A later
+# Testbed removes the namespaces of creators that died without cleaning up
+# (pytest killed by a timeout, SIGKILL): only namespaces recorded here, never others.
+REGISTRY = Path("/run/nbd-testbed")
+
 SERIAL_TAIL_LINES = 60
 LOG_TAIL_CHARS = 4000
 
@@ -49,6 +54,53 @@ def strip_ansi(raw: str) -> str:
 
 def _sh(cmd, check=True, timeout=30):
     return subprocess.run(cmd, check=check, timeout=timeout, capture_output=True, text=True)
+
+
+def _proc_start_time(pid: int) -> str:
+    try:
+        # Field 22 (starttime) of /proc/PID/stat; the comm field may hold spaces.
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _kill_ns_pids(ns: str):
+    """Everything still inside one of OUR namespaces was started through it."""
+    r = _sh(["ip", "netns", "pids", ns], check=False)
+    for pid in r.stdout.split():
+        try:
+            os.kill(int(pid), signal.SIGKILL)
+        except (ProcessLookupError, ValueError):
+            pass
+
+
+def sweep_stale_testbeds():
+    """Delete namespaces (and temp dirs) of testbeds whose creating process is gone."""
+    if not REGISTRY.is_dir():
+        return []
+    swept = []
+    for rec in REGISTRY.iterdir():
+        try:
+            head, _, tmp = rec.read_text().partition("\n")
+            pid_s, start = head.split()
+            pid = int(pid_s)
+        except (OSError, ValueError):
+            continue
+        if _proc_start_time(pid) == start:
+            continue  # creator still alive: not ours to touch
+        ns = rec.name
+        if ns.startswith("nbd-"):
+            _kill_ns_pids(ns)
+            _sh(["ip", "netns", "del", ns], check=False)
+        tmp = tmp.strip()
+        if tmp.startswith(tempfile.gettempdir() + "/nbd-"):
+            shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            rec.unlink()
+        except OSError:
+            pass
+        swept.append(ns)
+    return swept
 
 
 def _kill_pid(proc: subprocess.Popen, term_timeout=5.0):
@@ -172,6 +224,7 @@ class Testbed:
         self._vms = []
         self._taps = 0
         self._created_ns = False
+        self._record = None
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self):
@@ -190,7 +243,11 @@ class Testbed:
         return False
 
     def setup(self):
+        sweep_stale_testbeds()
         self.tmp = Path(tempfile.mkdtemp(prefix=f"{self.ns}-"))
+        REGISTRY.mkdir(parents=True, exist_ok=True)
+        self._record = REGISTRY / self.ns
+        self._record.write_text(f"{os.getpid()} {_proc_start_time(os.getpid())}\n{self.tmp}\n")
         _sh(["ip", "netns", "add", self.ns])
         self._created_ns = True
         for cmd in (["ip", "link", "set", "lo", "up"],
@@ -223,25 +280,23 @@ class Testbed:
         for _, p in self._procs:
             _kill_pid(p)
         if self._created_ns:
-            self._kill_leftovers_in_ns()
+            _kill_ns_pids(self.ns)
             r = _sh(["ip", "netns", "del", self.ns], check=False)
             if r.returncode != 0:
                 errors.append(f"ip netns del {self.ns}: {r.stderr.strip()}")
             self._created_ns = False
         if self.tmp and not self.keep_tmp:
             shutil.rmtree(self.tmp, ignore_errors=True)
+        elif self.tmp:
+            sys.stderr.write(f"testbed {self.ns}: kept {self.tmp} (NBD_KEEP_TMP=1)\n")
+        if self._record is not None:
+            try:
+                self._record.unlink()
+            except OSError:
+                pass
+            self._record = None
         if errors:
             raise AssertionError("testbed cleanup: " + "; ".join(errors))
-
-    def _kill_leftovers_in_ns(self):
-        """Anything still running inside our namespace was started by this testbed
-        (grandchildren of run()/popen()): kill it by PID so the netns really goes."""
-        r = _sh(["ip", "netns", "pids", self.ns], check=False)
-        for pid in r.stdout.split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except (ProcessLookupError, ValueError):
-                pass
 
     # -- processes in the namespace ---------------------------------------
     def wrap(self, cmd):
@@ -321,7 +376,8 @@ class Testbed:
 
     def vm(self, firmware: str, mac: str = None, boot: str = "net", disk: str = None,
            cdrom: str = None, memory_mb: int = 512, extra: list = (), fw_cfg: dict = None,
-           efi_ipv4_pxe: bool = True, efi_http: bool = True, network: bool = True) -> VM:
+           efi_ipv4_pxe: bool = True, efi_http: bool = True, network: bool = True,
+           nvdimm: str = None) -> VM:
         """Start a QEMU VM on a new tap of br0.
 
         firmware: "bios" (SeaBIOS + iPXE e1000 ROM) or "uefi" (OVMF, q35, virtio-net
@@ -330,7 +386,10 @@ class Testbed:
         written. fw_cfg: {name: str value or Path (file=)}. efi_http=False: Debian's
         OVMF 2022.11 has no knob to turn HTTP boot off; it is accepted and ignored,
         so a PXE test must check the route taken in the server log.
-        network=False: no NIC at all."""
+        network=False: no NIC at all. nvdimm: a file (size a multiple of 2 MiB) shown
+        to the guest as an ACPI NFIT NVDIMM, i.e. /dev/pmem0 in Linux: the same way a
+        UEFI RAM disk in reserved memory appears after boot (private mapping, the
+        file is never written)."""
         if firmware not in ("bios", "uefi"):
             raise ValueError(f"firmware must be 'bios' or 'uefi', not {firmware!r}")
         if boot not in ("net", "disk", "cdrom"):
@@ -344,15 +403,23 @@ class Testbed:
         mac = mac or self.new_mac()
         serial = self.tmp / f"{name}.serial"
         cmd = [QEMU, "-accel", "tcg", "-nodefaults", "-no-reboot", "-nographic",
-               "-monitor", "none", "-serial", f"file:{serial}", "-m", str(memory_mb),
-               "-name", name]
+               "-monitor", "none", "-serial", f"file:{serial}", "-name", name]
+        if nvdimm:
+            size = Path(nvdimm).stat().st_size
+            if size % (2 << 20):
+                raise ValueError(f"nvdimm {nvdimm}: size {size} is not a multiple of 2 MiB")
+            cmd += ["-m", f"{memory_mb}M,slots=2,maxmem={memory_mb + size // (1 << 20) + 1024}M",
+                    "-object", f"memory-backend-file,id=nv0,share=off,mem-path={nvdimm},size={size}",
+                    "-device", "nvdimm,memdev=nv0,id=nvdimm0"]
+        else:
+            cmd += ["-m", str(memory_mb)]
         if firmware == "bios":
-            cmd += ["-machine", "pc"]
+            cmd += ["-machine", "pc" + (",nvdimm=on" if nvdimm else "")]
             nic = f"e1000,netdev=n0,mac={mac},romfile={IPXE_E1000_ROM}"
         else:
             vars_copy = self.tmp / f"{name}-OVMF_VARS.fd"
             shutil.copyfile(OVMF_VARS, vars_copy)
-            cmd += ["-machine", "q35",
+            cmd += ["-machine", "q35" + (",nvdimm=on" if nvdimm else ""),
                     "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
                     "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
             nic = f"virtio-net-pci,netdev=n0,mac={mac},romfile="
