@@ -459,6 +459,7 @@ config_entry_handler(void *user, const char *section, const char *key, const cha
 		ctx->file_list_reset[i] = true;
 		return 1;
 	}
+	bootconf_note_line(ctx->cfg->boot, ctx->line);
 	if (bootconf_ini_entry(ctx->cfg->boot, section, key, value, err, sizeof(err)) < 0) {
 		fprintf(stderr, "%s:%d: [%s]: %s\n", ctx->path, ctx->line, section, err);
 		ctx->errors++;

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "boot/files.h"
+#include "boot/generated.h"
 #include "boot/mkgrub.h"
 #include "boot/timeline.h"
 #include "config.h"
@@ -77,6 +78,60 @@ add_loader_dirs(struct netbootd *nb)
 	}
 }
 
+/*
+ * Quick mode needs no --root: an empty directory, removed at once, so the
+ * resolver has a root that holds nothing (only aliases and loaders resolve).
+ */
+static int
+private_empty_root(void)
+{
+	char dir[] = "/tmp/netbootd-root-XXXXXX";
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "netbootd: cannot make an empty root: %s\n", strerror(errno));
+		return -1;
+	}
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int saved = errno;
+	(void)rmdir(dir);
+	if (fd < 0)
+		fprintf(stderr, "netbootd: %s: %s\n", dir, strerror(saved));
+	return fd;
+}
+
+/* imgboot.efi: --imgboot-efi, else the one built beside this binary, else the installed one. */
+static void
+add_imgboot_alias(struct netbootd *nb, const char *argv0)
+{
+	char path[4096 + 32], exe[4096];
+	const char *candidates[4];
+	size_t n = 0;
+
+	if (nb->cfg->imgboot_efi) {
+		candidates[n++] = nb->cfg->imgboot_efi;
+	} else {
+		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		(void)argv0;
+		if (len > 0) {
+			exe[len] = '\0';
+			char *slash = strrchr(exe, '/');
+			if (slash) {
+				*slash = '\0';
+				snprintf(path, sizeof(path), "%s/efi/imgboot/imgboot.efi", exe);
+				candidates[n++] = path;
+			}
+		}
+		candidates[n++] = "efi/imgboot/imgboot.efi"; /* running from the source tree */
+		candidates[n++] = "/usr/lib/netbootd/imgboot.efi";
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (access(candidates[i], R_OK) == 0 && files_add_alias(nb->files, "imgboot.efi", candidates[i]) == 0) {
+			log_debug("main", "imgboot.efi is %s", candidates[i]);
+			return;
+		}
+	}
+	log_debug("main", "no imgboot.efi found (build it with make efi, or set imgboot-efi)");
+}
+
 static void
 on_stop_signal(evutil_socket_t sig, short events, void *arg)
 {
@@ -128,11 +183,8 @@ main(int argc, char **argv)
 			fprintf(stderr, "netbootd: --root %s: %s\n", cfg.root, strerror(errno));
 			goto out;
 		}
-	}
-	if (cfg.check_config) {
-		printf("%s: configuration OK\n", cfg.config_file ? cfg.config_file : "command line");
-		status = 0;
-		goto out;
+	} else if ((nb.rootfd = private_empty_root()) < 0) {
+		goto out; /* quick mode without --root: nothing but the quick files */
 	}
 
 	signal(SIGPIPE, SIG_IGN);
@@ -144,6 +196,20 @@ main(int argc, char **argv)
 		goto out;
 	}
 	add_loader_dirs(&nb);
+	add_imgboot_alias(&nb, argv[0]);
+	if (generated_quick_setup(&nb) < 0)
+		goto out;
+	generated_register(&nb);
+	if (cfg.check_config) {
+		if (generated_check(&nb) != 0) {
+			fprintf(stderr, "netbootd: %s: configuration has errors\n",
+			        cfg.config_file ? cfg.config_file : "command line");
+			goto out;
+		}
+		printf("%s: configuration OK\n", cfg.config_file ? cfg.config_file : "command line");
+		status = 0;
+		goto out;
+	}
 
 	if (cfg.tftp.enabled && tftp_server_start(&nb, &nb.tftp) < 0)
 		goto out;

@@ -1,22 +1,145 @@
 /*
  * The planner's part of the config file: [default], [profile NAME],
  * [host MAC] and [arch NAME]. config.c hands every non-[server] entry here.
+ * See netbootd.conf(5) for every key.
+ *
+ * The structures are public and read-only for the planner and the
+ * generators; only this module builds them.
  */
 #ifndef NETBOOTD_BOOT_BOOTCONF_H
 #define NETBOOTD_BOOT_BOOTCONF_H
 
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#define BOOTCONF_MAX_INITRDS 8
+#define BOOTCONF_MAX_MENU 16
+#define BOOTCONF_NAME_MAX 63
+#define BOOTCONF_DEFAULT_MENU_TIMEOUT 10 /* seconds */
+
+/*
+ * How a profile reaches the OS. The first group applies to kernel, efi,
+ * chain and menu profiles (which loader chain runs the generated config);
+ * the second to disk images (profile `image`). `auto` picks per client.
+ */
+enum boot_method {
+	BOOT_METHOD_AUTO,
+	BOOT_METHOD_IPXE,             /* iPXE script (kernel/efi/chain/menu) */
+	BOOT_METHOD_PXELINUX,         /* (l)pxelinux.0 + pxelinux.cfg/01-<mac> */
+	BOOT_METHOD_GRUB,             /* GRUB netboot image + grub.cfg-01-<mac> */
+	BOOT_METHOD_IMGBOOT,          /* UEFI: iPXE initrd + imgboot.efi, or imgboot.efi alone */
+	BOOT_METHOD_FIRMWARE_RAMDISK, /* UEFI HTTP boot of the .iso/.img URL */
+	BOOT_METHOD_MEMDISK,          /* BIOS: syslinux memdisk via iPXE */
+	BOOT_METHOD_SANBOOT,          /* iPXE sanboot http://... (HEAD + Range) */
+	BOOT_METHOD_GRUB_MEMDISK,     /* UEFI: grub.efi with the image inside */
+	BOOT_METHOD_COUNT,
+};
+
+const char *boot_method_name(enum boot_method m);
+/* Returns the method or -1. */
+int boot_method_parse(const char *name);
+/* True for the methods that boot a disk image. */
+bool boot_method_is_image(enum boot_method m);
+
+enum profile_kind {
+	PROFILE_EMPTY,  /* nothing set yet: an error at bootconf_finish */
+	PROFILE_KERNEL, /* kernel + initrd(s) + cmdline */
+	PROFILE_IMAGE,  /* image (+ method) */
+	PROFILE_EFI,    /* any EFI binary */
+	PROFILE_CHAIN,  /* a URL iPXE chains to */
+	PROFILE_MENU,   /* a menu of other profiles */
+};
+
+const char *profile_kind_name(enum profile_kind k);
+
+/*
+ * File references (kernel, initrd, image, efi) are names served by netbootd
+ * (beneath --root, a boot loader directory, or a quick-mode alias), or
+ * absolute http:// / https:// URLs served by someone else.
+ */
+struct boot_profile {
+	char *name;
+	char *title;                /* menu text; default: the name */
+	enum profile_kind kind;
+	enum boot_method method;
+	char *kernel;
+	char *initrds[BOOTCONF_MAX_INITRDS];
+	size_t n_initrds;
+	char *cmdline;
+	char *image;
+	char *efi;
+	char *chain;
+	char *menu[BOOTCONF_MAX_MENU];
+	size_t n_menu;
+	unsigned menu_timeout;      /* seconds */
+	char *menu_default;         /* default entry; default: the first */
+	char *pxelinux;             /* loader for method pxelinux (default lpxelinux.0) */
+	char *grub;                 /* loader for method grub (default per firmware) */
+	int line;                   /* where [profile NAME] started */
+};
+
+struct boot_host {
+	uint8_t mac[6];
+	char *profile;
+	char *hostname;
+	bool address_set;
+	struct in_addr address;     /* fixed address in server mode */
+	int line;
+	int profile_line;
+};
+
+struct boot_arch {
+	uint16_t arch;              /* option 93 value */
+	char *loader;               /* file (PXE) or URL/file (HTTP boot) */
+	int line;
+};
 
 struct bootconf;
 
 struct bootconf *bootconf_new(void);
 void bootconf_free(struct bootconf *bc);
 
+/* config.c tells us the line of the entry it is about to hand over. */
+void bootconf_note_line(struct bootconf *bc, int line);
+
 /* One INI entry. Returns 0, or -1 with a message in err (config.c adds file:line). */
 int bootconf_ini_entry(struct bootconf *bc, const char *section, const char *key,
                        const char *value, char *err, size_t errlen);
 
-/* After the whole file: cross-references (profiles named by hosts exist, ...). */
+/*
+ * After the whole file: cross-references (profiles named by hosts and menus
+ * exist, every profile says what to boot). Prints "path:line: ..." per
+ * problem to stderr; returns 0 or -1.
+ */
 int bootconf_finish(struct bootconf *bc, const char *path);
+
+/*
+ * Quick mode: a profile named "quick" that becomes the default (the command
+ * line wins over [default] profile). kernel/initrds/image are served names.
+ * Returns 0 or -errno.
+ */
+int bootconf_add_quick_kernel(struct bootconf *bc, const char *kernel, const char *const *initrds,
+                              size_t n_initrds, const char *cmdline);
+int bootconf_add_quick_image(struct bootconf *bc, const char *image, const char *method);
+
+/* Lookups; NULL when absent. */
+const struct boot_profile *bootconf_profile(const struct bootconf *bc, const char *name);
+const struct boot_host *bootconf_host(const struct bootconf *bc, const uint8_t mac[6]);
+/* The host's profile, else [default] profile, else NULL. */
+const struct boot_profile *bootconf_profile_for(const struct bootconf *bc, const uint8_t mac[6]);
+/* [arch] loader for this option 93 value (9 falls back to 7's), or NULL. */
+const char *bootconf_arch_loader(const struct bootconf *bc, uint16_t arch);
+
+size_t bootconf_profile_count(const struct bootconf *bc);
+const struct boot_profile *bootconf_profile_at(const struct bootconf *bc, size_t i);
+size_t bootconf_host_count(const struct bootconf *bc);
+const struct boot_host *bootconf_host_at(const struct bootconf *bc, size_t i);
+size_t bootconf_arch_count(const struct bootconf *bc);
+const struct boot_arch *bootconf_arch_at(const struct bootconf *bc, size_t i);
+
+/* True when a reference is a URL (served elsewhere) rather than a served name. */
+bool bootconf_is_url(const char *ref);
 
 #endif

@@ -1,15 +1,25 @@
 #include "boot/planner.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* The HTTP base URL clients use to reach us: our arrival address + HTTP port. */
-static void
-http_base(const struct config *cfg, const struct machine *m, char *buf, size_t len)
+/* Debian's file names for the loaders the chain table sends. */
+#define LOADER_BIOS_IPXE "undionly.kpxe"
+#define LOADER_UEFI_IPXE "snponly.efi"
+#define LOADER_PXELINUX "lpxelinux.0"
+/* grub-mknetdir --net-directory=ROOT --subdir=boot/grub lays these out. */
+#define LOADER_GRUB_BIOS "boot/grub/i386-pc/core.0"
+#define LOADER_GRUB_UEFI "boot/grub/x86_64-efi/core.efi"
+#define LOADER_IMGBOOT "imgboot.efi"
+
+void
+planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len)
 {
 	char ip[INET_ADDRSTRLEN];
-	struct in_addr a = cfg->server_addr_set ? cfg->server_addr : m->server_ip;
+	struct in_addr a = cfg->server_addr_set ? cfg->server_addr : server_ip;
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
 	unsigned port = 80;
 	if (cfg->http.enabled && cfg->http.addr.ss_family == AF_INET)
@@ -20,54 +30,298 @@ http_base(const struct config *cfg, const struct machine *m, char *buf, size_t l
 		snprintf(buf, len, "http://%s:%u", ip, port);
 }
 
+const char *
+planner_image_ext(const char *image)
+{
+	size_t n = strlen(image);
+	if (n >= 4 && strcasecmp(image + n - 4, ".iso") == 0)
+		return ".iso";
+	return ".img";
+}
+
+static bool
+is_x64_uefi(uint16_t arch)
+{
+	/* Many x64 UEFI ROMs send 9 (EBC) where they mean 7. */
+	return arch == ARCH_X64_UEFI || arch == ARCH_EBC;
+}
+
+/* The iPXE build a UEFI x64 client gets: [arch x64-uefi] loader, else snponly.efi. */
+static const char *
+uefi_ipxe_loader(const struct config *cfg)
+{
+	const char *l = bootconf_arch_loader(cfg->boot, ARCH_X64_UEFI);
+	return l && !bootconf_is_url(l) ? l : LOADER_UEFI_IPXE;
+}
+
+enum boot_method
+planner_image_method(const struct config *cfg, const struct boot_profile *p,
+                     enum image_client client, uint64_t image_size, char *reason,
+                     size_t reasonlen)
+{
+	enum boot_method forced = p->method;
+	const char *why = "auto";
+
+	if (forced == BOOT_METHOD_GRUB_MEMDISK) {
+		/* Next step of the image work; until then the closest UEFI path. */
+		why = "grub-memdisk is not built yet, so auto";
+		forced = BOOT_METHOD_AUTO;
+	}
+	switch (client) {
+	case IMAGE_CLIENT_UEFI_HTTP:
+		if (forced == BOOT_METHOD_FIRMWARE_RAMDISK || forced == BOOT_METHOD_IMGBOOT ||
+		    forced == BOOT_METHOD_SANBOOT) {
+			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
+			return forced;
+		}
+		if (forced == BOOT_METHOD_MEMDISK)
+			why = "memdisk needs BIOS, so auto";
+		snprintf(reason, reasonlen, "method firmware-ramdisk (%s: UEFI HTTP boot mounts the "
+		                            "image URL as a RAM disk)", why);
+		return BOOT_METHOD_FIRMWARE_RAMDISK;
+	case IMAGE_CLIENT_UEFI:
+		if (forced == BOOT_METHOD_IMGBOOT || forced == BOOT_METHOD_SANBOOT) {
+			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
+			return forced;
+		}
+		if (forced == BOOT_METHOD_MEMDISK)
+			why = "memdisk needs BIOS, so auto";
+		else if (forced == BOOT_METHOD_FIRMWARE_RAMDISK)
+			why = "firmware-ramdisk needs UEFI HTTP boot, so auto";
+		snprintf(reason, reasonlen, "method imgboot (%s: UEFI without HTTP boot)", why);
+		return BOOT_METHOD_IMGBOOT;
+	case IMAGE_CLIENT_BIOS:
+	default:
+		if (forced == BOOT_METHOD_MEMDISK || forced == BOOT_METHOD_SANBOOT) {
+			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
+			return forced;
+		}
+		if (forced == BOOT_METHOD_IMGBOOT || forced == BOOT_METHOD_FIRMWARE_RAMDISK)
+			why = "that method needs UEFI, so auto";
+		uint64_t max = (uint64_t)cfg->memdisk_max_mb << 20;
+		if (image_size <= max) {
+			snprintf(reason, reasonlen, "method memdisk (%s: BIOS, image %llu MiB <= "
+			                            "memdisk-max-mb %u)", why,
+			         (unsigned long long)(image_size >> 20), cfg->memdisk_max_mb);
+			return BOOT_METHOD_MEMDISK;
+		}
+		snprintf(reason, reasonlen, "method sanboot (%s: BIOS, image %llu MiB > "
+		                            "memdisk-max-mb %u)", why,
+		         (unsigned long long)(image_size >> 20), cfg->memdisk_max_mb);
+		return BOOT_METHOD_SANBOOT;
+	}
+}
+
+/* A served name or URL as the URL a client fetches. */
+static void
+ref_url(const char *base, const char *ref, char *buf, size_t len)
+{
+	if (bootconf_is_url(ref)) {
+		snprintf(buf, len, "%s", ref);
+		return;
+	}
+	while (*ref == '/')
+		ref++;
+	snprintf(buf, len, "%s/%s", base, ref);
+}
+
+static int answer_file(struct boot_answer *out, const char *file, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+answer_file(struct boot_answer *out, const char *file, const char *fmt, ...)
+{
+	va_list ap;
+	snprintf(out->bootfile, sizeof(out->bootfile), "%s", file);
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof(out->reason), fmt, ap);
+	va_end(ap);
+	out->answer = true;
+	return 0;
+}
+
 int
 planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct boot_answer *out)
 {
 	char base[96];
 	char mac[18];
+	const struct boot_profile *p;
+	const char *arch_loader = NULL;
+	const char *pname;
 
 	memset(out, 0, sizeof(*out));
-	http_base(cfg, m, base, sizeof(base));
+	planner_http_base(cfg, m->server_ip, base, sizeof(base));
 	mac_format(m->mac, mac);
 	snprintf(out->vendor_class, sizeof(out->vendor_class), "PXEClient");
+	p = bootconf_profile_for(cfg->boot, m->mac);
+	pname = p ? p->name : "(none)";
+	if (m->arch_set && m->kind != FIRMWARE_IPXE)
+		arch_loader = bootconf_arch_loader(cfg->boot, m->arch);
 
 	/* iPXE first: it also says PXEClient, and must never get iPXE again. */
 	if (m->kind == FIRMWARE_IPXE) {
+		if (p && p->method == BOOT_METHOD_PXELINUX)
+			return answer_file(out, p->pxelinux ? p->pxelinux : LOADER_PXELINUX,
+			                   "iPXE runs pxelinux for profile %s", pname);
+		if (p && p->method == BOOT_METHOD_GRUB) {
+			bool efi = m->arch_set && m->arch != ARCH_X86_BIOS;
+			return answer_file(out, p->grub ? p->grub : efi ? LOADER_GRUB_UEFI : LOADER_GRUB_BIOS,
+			                   "iPXE runs GRUB for profile %s", pname);
+		}
 		snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.ipxe", base, mac);
-		snprintf(out->reason, sizeof(out->reason), "iPXE gets its script");
+		snprintf(out->reason, sizeof(out->reason), "iPXE gets its script (profile %s)", pname);
 		out->answer = true;
 		return 0;
 	}
 	switch (m->kind) {
 	case FIRMWARE_BIOS_PXE:
-		snprintf(out->bootfile, sizeof(out->bootfile), "undionly.kpxe");
-		snprintf(out->reason, sizeof(out->reason), "BIOS PXE chains iPXE");
-		out->answer = true;
-		break;
+		if (arch_loader)
+			return answer_file(out, arch_loader, "BIOS PXE gets the [arch] loader%s", "");
+		if (p && p->method == BOOT_METHOD_PXELINUX)
+			return answer_file(out, p->pxelinux ? p->pxelinux : LOADER_PXELINUX,
+			                   "BIOS PXE chains pxelinux for profile %s", pname);
+		if (p && p->method == BOOT_METHOD_GRUB)
+			return answer_file(out, p->grub ? p->grub : LOADER_GRUB_BIOS,
+			                   "BIOS PXE chains GRUB for profile %s", pname);
+		return answer_file(out, LOADER_BIOS_IPXE, "BIOS PXE chains iPXE (profile %s)", pname);
 	case FIRMWARE_UEFI_PXE:
-		if (m->arch == ARCH_X64_UEFI || m->arch == ARCH_EBC) {
-			snprintf(out->bootfile, sizeof(out->bootfile), "snponly.efi");
-			snprintf(out->reason, sizeof(out->reason), "x64 UEFI PXE chains iPXE");
-			out->answer = true;
-		} else {
+		if (arch_loader)
+			return answer_file(out, arch_loader, "UEFI PXE arch %s gets the [arch] loader",
+			                   arch_name(m->arch) ? arch_name(m->arch) : "?");
+		if (!m->arch_set || !is_x64_uefi(m->arch)) {
 			snprintf(out->reason, sizeof(out->reason),
-			         "no loader configured for arch %u", m->arch);
+			         "no loader configured for arch %u (add [arch %u] loader = FILE)", m->arch,
+			         m->arch);
+			return 0;
 		}
-		break;
+		if (p && p->method == BOOT_METHOD_GRUB)
+			return answer_file(out, p->grub ? p->grub : LOADER_GRUB_UEFI,
+			                   "UEFI PXE chains GRUB for profile %s", pname);
+		return answer_file(out, uefi_ipxe_loader(cfg), "x64 UEFI PXE chains iPXE (profile %s)",
+		                   pname);
 	case FIRMWARE_UEFI_HTTP:
 		snprintf(out->vendor_class, sizeof(out->vendor_class), "HTTPClient");
-		if (m->arch == ARCH_X64_UEFI_HTTP) {
-			snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.efi", base, mac);
-			snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets a URL");
+		if (arch_loader) {
+			ref_url(base, arch_loader, out->bootfile, sizeof(out->bootfile));
+			snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets the [arch] loader");
 			out->answer = true;
-		} else {
-			snprintf(out->reason, sizeof(out->reason),
-			         "no loader configured for arch %u", m->arch);
+			return 0;
 		}
-		break;
+		if (!m->arch_set || m->arch != ARCH_X64_UEFI_HTTP) {
+			snprintf(out->reason, sizeof(out->reason),
+			         "no loader configured for arch %u (add [arch %u] loader = URL)", m->arch,
+			         m->arch);
+			return 0;
+		}
+		out->answer = true;
+		if (p && p->kind == PROFILE_EFI && bootconf_is_url(p->efi)) {
+			snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->efi);
+			snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets profile %s's EFI URL",
+			         pname);
+			return 0;
+		}
+		if (p && p->kind == PROFILE_IMAGE) {
+			char why[160];
+			enum boot_method meth = planner_image_method(cfg, p, IMAGE_CLIENT_UEFI_HTTP, 0, why,
+			                                             sizeof(why));
+			if (meth == BOOT_METHOD_FIRMWARE_RAMDISK) {
+				/* OVMF picks the RAM disk type from the URL's extension. */
+				if (bootconf_is_url(p->image))
+					snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->image);
+				else
+					snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s%s", base, mac,
+					         planner_image_ext(p->image));
+				snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot, profile %s: %s",
+				         pname, why);
+				return 0;
+			}
+		}
+		snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.efi", base, mac);
+		snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets a URL (profile %s)", pname);
+		return 0;
 	default:
 		snprintf(out->reason, sizeof(out->reason), "not a boot client");
-		break;
+		return 0;
 	}
+}
+
+int
+planner_http_boot_file(const struct config *cfg, const uint8_t mac[6], uint64_t image_size,
+                       char *name, size_t namelen, char *reason, size_t reasonlen)
+{
+	const struct boot_profile *p = bootconf_profile_for(cfg->boot, mac);
+	const char *file = uefi_ipxe_loader(cfg);
+	char why[160];
+
+	if (!p) {
+		snprintf(reason, reasonlen, "no profile: iPXE (%s) shows why", file);
+	} else if (p->kind == PROFILE_EFI) {
+		if (bootconf_is_url(p->efi)) {
+			snprintf(reason, reasonlen, "profile %s: the EFI file is a URL elsewhere", p->name);
+			return -ENOENT;
+		}
+		file = p->efi;
+		snprintf(reason, reasonlen, "profile %s: EFI file %s", p->name, file);
+	} else if (p->kind == PROFILE_IMAGE) {
+		enum boot_method meth = planner_image_method(cfg, p, IMAGE_CLIENT_UEFI_HTTP, image_size,
+		                                             why, sizeof(why));
+		if (meth == BOOT_METHOD_FIRMWARE_RAMDISK) {
+			if (bootconf_is_url(p->image)) {
+				snprintf(reason, reasonlen, "profile %s: the image is a URL elsewhere",
+				         p->name);
+				return -ENOENT;
+			}
+			file = p->image;
+		} else if (meth == BOOT_METHOD_IMGBOOT) {
+			file = LOADER_IMGBOOT;
+		}
+		snprintf(reason, reasonlen, "profile %s: %s", p->name, why);
+	} else {
+		snprintf(reason, reasonlen, "profile %s: iPXE (%s) runs the script", p->name, file);
+	}
+	snprintf(name, namelen, "%s", file);
 	return 0;
+}
+
+static size_t
+add_final(const char **names, size_t n, size_t max, const char *name)
+{
+	if (!name || bootconf_is_url(name))
+		return n;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return n;
+	if (n < max)
+		names[n++] = name;
+	return n;
+}
+
+size_t
+planner_final_files(const struct config *cfg, const struct boot_profile *p, const char **names,
+                    size_t max)
+{
+	size_t n = 0;
+	if (!p)
+		return 0;
+	switch (p->kind) {
+	case PROFILE_KERNEL:
+		return add_final(names, n, max, p->n_initrds ? p->initrds[p->n_initrds - 1] : p->kernel);
+	case PROFILE_EFI:
+		return add_final(names, n, max, p->efi);
+	case PROFILE_IMAGE:
+		return add_final(names, n, max, p->image);
+	case PROFILE_MENU:
+		for (size_t i = 0; i < p->n_menu; i++) {
+			const struct boot_profile *q = bootconf_profile(cfg->boot, p->menu[i]);
+			if (q && q->kind != PROFILE_MENU) {
+				const char *sub[4];
+				size_t k = planner_final_files(cfg, q, sub, 4);
+				for (size_t j = 0; j < k; j++)
+					n = add_final(names, n, max, sub[j]);
+			}
+		}
+		return n;
+	default:
+		return 0;
+	}
 }

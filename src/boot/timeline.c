@@ -1,62 +1,518 @@
 #include "boot/timeline.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "boot/strbuf.h"
 #include "util/log.h"
 
-/* A first version: log the events; the planner issue keeps per-machine state. */
-struct timeline {
-	int unused;
+#define TL_MAX_MACHINES 1024
+#define TL_MAX_EVENTS 48
+#define TL_MAX_IPS 4096
+#define TL_MAX_FINALS 16
+/* A machine silent this long that asks DHCP again is on a new boot. */
+#define TL_NEW_BOOT_MS (10 * 60 * 1000)
+
+enum tl_event_type {
+	TL_EV_DHCP,
+	TL_EV_FILE,
 };
+
+struct tl_event {
+	enum tl_event_type type;
+	uint64_t at_ms;        /* wall clock at the end of the event */
+	char proto[8];         /* "dhcp", "tftp", "http", "https" */
+	char what[160];        /* offered boot file, or the path served */
+	uint64_t bytes;
+	uint64_t usec;
+	bool complete;
+};
+
+struct tl_machine {
+	uint8_t mac[6];
+	enum firmware_kind kind;
+	bool arch_set;
+	uint16_t arch;
+	struct in_addr ip;
+	struct in_addr server_ip;
+	char profile[64];
+	char finals[TL_MAX_FINALS][128];
+	size_t n_finals;
+	uint64_t first_ms, last_ms, handoff_ms;
+	bool handed_off;
+	unsigned files;
+	uint64_t bytes;
+	struct tl_event ev[TL_MAX_EVENTS]; /* ring: the newest TL_MAX_EVENTS */
+	size_t n_ev;                       /* total ever added this boot */
+	uint64_t seq;                      /* first-seen order */
+};
+
+struct tl_ip {
+	struct in_addr ip;
+	uint8_t mac[6];
+	uint64_t seen_ms;
+};
+
+struct timeline {
+	struct tl_machine *machines;
+	size_t n_machines;
+	struct tl_ip *ips;
+	size_t n_ips;
+	uint64_t seq;
+	uint64_t (*now_ms)(void *ctx);
+	void *clock_ctx;
+};
+
+static uint64_t
+wall_ms(void *ctx)
+{
+	(void)ctx;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct timeline *
 timeline_new(void)
 {
-	return calloc(1, sizeof(struct timeline));
+	struct timeline *tl = calloc(1, sizeof(*tl));
+	if (!tl)
+		return NULL;
+	tl->machines = calloc(TL_MAX_MACHINES, sizeof(*tl->machines));
+	tl->ips = calloc(TL_MAX_IPS, sizeof(*tl->ips));
+	if (!tl->machines || !tl->ips) {
+		timeline_free(tl);
+		return NULL;
+	}
+	tl->now_ms = wall_ms;
+	return tl;
 }
 
 void
 timeline_free(struct timeline *tl)
 {
+	if (!tl)
+		return;
+	free(tl->machines);
+	free(tl->ips);
 	free(tl);
+}
+
+void
+timeline_set_clock(struct timeline *tl, uint64_t (*now_ms)(void *ctx), void *ctx)
+{
+	tl->now_ms = now_ms ? now_ms : wall_ms;
+	tl->clock_ctx = ctx;
+}
+
+static uint64_t
+now(const struct timeline *tl)
+{
+	return tl->now_ms(tl->clock_ctx);
+}
+
+static struct tl_machine *
+machine_find(const struct timeline *tl, const uint8_t mac[6])
+{
+	for (size_t i = 0; i < tl->n_machines; i++)
+		if (memcmp(tl->machines[i].mac, mac, 6) == 0)
+			return &tl->machines[i];
+	return NULL;
+}
+
+static void
+machine_reset(struct timeline *tl, struct tl_machine *tm, const uint8_t mac[6], uint64_t t)
+{
+	memset(tm, 0, sizeof(*tm));
+	memcpy(tm->mac, mac, 6);
+	tm->first_ms = tm->last_ms = t;
+	tm->seq = ++tl->seq;
+}
+
+/* Find or add; when full, the machine silent the longest makes room. */
+static struct tl_machine *
+machine_get(struct timeline *tl, const uint8_t mac[6], uint64_t t)
+{
+	struct tl_machine *tm = machine_find(tl, mac);
+	if (tm)
+		return tm;
+	if (tl->n_machines < TL_MAX_MACHINES) {
+		tm = &tl->machines[tl->n_machines++];
+	} else {
+		tm = &tl->machines[0];
+		for (size_t i = 1; i < tl->n_machines; i++)
+			if (tl->machines[i].last_ms < tm->last_ms)
+				tm = &tl->machines[i];
+	}
+	machine_reset(tl, tm, mac, t);
+	for (size_t i = 0; i < tl->n_ips; i++)
+		if (memcmp(tl->ips[i].mac, mac, 6) == 0)
+			tm->ip = tl->ips[i].ip;
+	return tm;
+}
+
+static struct tl_event *
+event_add(struct tl_machine *tm, enum tl_event_type type, uint64_t t)
+{
+	struct tl_event *e = &tm->ev[tm->n_ev % TL_MAX_EVENTS];
+	memset(e, 0, sizeof(*e));
+	e->type = type;
+	e->at_ms = t;
+	tm->n_ev++;
+	tm->last_ms = t;
+	return e;
 }
 
 void
 timeline_dhcp(struct timeline *tl, const struct machine *m, const char *offered)
 {
-	(void)tl;
-	(void)m;
-	(void)offered;
+	if (!tl || !m)
+		return;
+	uint64_t t = now(tl);
+	struct tl_machine *tm = machine_get(tl, m->mac, t);
+	/* A machine that already reached its OS, or went quiet, is booting again. */
+	if (tm->handed_off || t - tm->last_ms > TL_NEW_BOOT_MS)
+		machine_reset(tl, tm, m->mac, t);
+	/* Keep the firmware's own view (PXE ROM, UEFI) rather than the iPXE it chains. */
+	if (tm->kind == FIRMWARE_UNKNOWN || m->kind != FIRMWARE_IPXE) {
+		tm->kind = m->kind;
+		tm->arch_set = m->arch_set;
+		tm->arch = m->arch;
+	}
+	if (m->server_ip.s_addr)
+		tm->server_ip = m->server_ip;
+	if (m->client_ip.s_addr) {
+		tm->ip = m->client_ip;
+		timeline_map_ip(tl, m->client_ip, m->mac);
+	}
+	struct tl_event *e = event_add(tm, TL_EV_DHCP, t);
+	snprintf(e->proto, sizeof(e->proto), "dhcp");
+	snprintf(e->what, sizeof(e->what), "%s%s%s: %s", firmware_kind_name(m->kind),
+	         m->arch_set && arch_name(m->arch) ? " " : "",
+	         m->arch_set && arch_name(m->arch) ? arch_name(m->arch) : "",
+	         offered ? offered : "(nothing)");
 }
 
 void
 timeline_map_ip(struct timeline *tl, struct in_addr ip, const uint8_t mac[6])
 {
-	(void)tl;
-	(void)ip;
-	(void)mac;
+	if (!tl || ip.s_addr == 0)
+		return;
+	uint64_t t = now(tl);
+	struct tl_ip *slot = NULL;
+	for (size_t i = 0; i < tl->n_ips; i++) {
+		if (tl->ips[i].ip.s_addr == ip.s_addr) {
+			slot = &tl->ips[i];
+			break;
+		}
+	}
+	if (!slot) {
+		if (tl->n_ips < TL_MAX_IPS) {
+			slot = &tl->ips[tl->n_ips++];
+		} else {
+			slot = &tl->ips[0];
+			for (size_t i = 1; i < tl->n_ips; i++)
+				if (tl->ips[i].seen_ms < slot->seen_ms)
+					slot = &tl->ips[i];
+		}
+	}
+	slot->ip = ip;
+	memcpy(slot->mac, mac, 6);
+	slot->seen_ms = t;
+	struct tl_machine *tm = machine_find(tl, mac);
+	if (tm)
+		tm->ip = ip;
+}
+
+bool
+timeline_lookup_ip(const struct timeline *tl, struct in_addr ip, uint8_t mac[6])
+{
+	if (!tl)
+		return false;
+	for (size_t i = 0; i < tl->n_ips; i++) {
+		if (tl->ips[i].ip.s_addr == ip.s_addr) {
+			memcpy(mac, tl->ips[i].mac, 6);
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+timeline_server_ip(const struct timeline *tl, const uint8_t mac[6], struct in_addr *ip)
+{
+	const struct tl_machine *tm = tl ? machine_find(tl, mac) : NULL;
+	if (!tm || !tm->server_ip.s_addr)
+		return false;
+	*ip = tm->server_ip;
+	return true;
+}
+
+void
+timeline_expect(struct timeline *tl, const uint8_t mac[6], const char *profile,
+                const char *const *finals, size_t n_finals)
+{
+	if (!tl)
+		return;
+	uint64_t t = now(tl);
+	struct tl_machine *tm = machine_get(tl, mac, t);
+	snprintf(tm->profile, sizeof(tm->profile), "%s", profile ? profile : "");
+	tm->n_finals = 0;
+	for (size_t i = 0; i < n_finals && i < TL_MAX_FINALS; i++) {
+		const char *f = finals[i];
+		while (*f == '/')
+			f++;
+		snprintf(tm->finals[tm->n_finals++], sizeof(tm->finals[0]), "%s", f);
+	}
+}
+
+static bool
+is_final(const struct tl_machine *tm, const char *path)
+{
+	while (*path == '/')
+		path++;
+	for (size_t i = 0; i < tm->n_finals; i++)
+		if (strcmp(tm->finals[i], path) == 0)
+			return true;
+	return false;
+}
+
+static void
+log_summary(const struct tl_machine *tm, const char *last)
+{
+	char mac[18], ip[INET_ADDRSTRLEN] = "?";
+	if (tm->ip.s_addr)
+		inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
+	const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
+	uint64_t ms = tm->handoff_ms - tm->first_ms;
+	log_info("boot", "%s %s handed off to the OS: firmware %s%s%s, profile %s, %llu.%03llu s, "
+	                 "%u files, %llu bytes, last %s",
+	         mac_format(tm->mac, mac), ip, firmware_kind_name(tm->kind), an ? " " : "",
+	         an ? an : "", tm->profile[0] ? tm->profile : "(none)",
+	         (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000), tm->files,
+	         (unsigned long long)tm->bytes, last);
 }
 
 void
 timeline_file(struct timeline *tl, const struct sockaddr *client, const char *proto,
               const char *path, uint64_t bytes, uint64_t usec, bool complete)
 {
-	(void)tl;
-	(void)client;
-	(void)proto;
-	(void)path;
-	(void)bytes;
-	(void)usec;
-	(void)complete;
+	uint8_t mac[6];
+	if (!tl || !client || client->sa_family != AF_INET || !path)
+		return;
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)client;
+	/* Someone looking at the status pages is not a step of a boot. */
+	while (*path == '/')
+		path++;
+	if (strcmp(path, "status") == 0 || strcmp(path, "status.json") == 0 ||
+	    strcmp(path, "metrics") == 0)
+		return;
+	if (!timeline_lookup_ip(tl, sin->sin_addr, mac))
+		return; /* not a machine we saw boot: a browser, curl, a benchmark */
+	uint64_t t = now(tl);
+	struct tl_machine *tm = machine_get(tl, mac, t);
+	struct tl_event *e = event_add(tm, TL_EV_FILE, t);
+	snprintf(e->proto, sizeof(e->proto), "%s", proto ? proto : "?");
+	snprintf(e->what, sizeof(e->what), "%s", path);
+	e->bytes = bytes;
+	e->usec = usec;
+	e->complete = complete;
+	tm->bytes += bytes;
+	if (complete)
+		tm->files++;
+	if (complete && !tm->handed_off && is_final(tm, path)) {
+		tm->handed_off = true;
+		tm->handoff_ms = t;
+		log_summary(tm, path);
+	}
 }
 
-bool
-timeline_lookup_ip(const struct timeline *tl, struct in_addr ip, uint8_t mac[6])
+/* ---- status documents ---------------------------------------------------- */
+
+/* Machines in first-seen order. */
+static int
+by_seq(const void *a, const void *b)
 {
-	(void)tl;
-	(void)ip;
-	(void)mac;
-	return false;
+	const struct tl_machine *const *x = a, *const *y = b;
+	return (*x)->seq < (*y)->seq ? -1 : (*x)->seq > (*y)->seq;
+}
+
+static const struct tl_machine **
+sorted_machines(const struct timeline *tl)
+{
+	const struct tl_machine **v = calloc(tl->n_machines + 1, sizeof(*v));
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < tl->n_machines; i++)
+		v[i] = &tl->machines[i];
+	qsort(v, tl->n_machines, sizeof(*v), by_seq);
+	return v;
+}
+
+static void
+iso_time(uint64_t ms, char *buf, size_t len)
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	char b[32];
+	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03uZ", b, (unsigned)(ms % 1000));
+}
+
+static size_t
+first_event(const struct tl_machine *tm)
+{
+	return tm->n_ev > TL_MAX_EVENTS ? tm->n_ev - TL_MAX_EVENTS : 0;
+}
+
+int
+timeline_json(const struct timeline *tl, char **out, size_t *len)
+{
+	struct strbuf sb;
+	const struct tl_machine **v = sorted_machines(tl);
+	if (!v)
+		return -ENOMEM;
+	uint64_t t = now(tl);
+	strbuf_init(&sb);
+	strbuf_puts(&sb, "{\"machines\":[");
+	for (size_t i = 0; i < tl->n_machines; i++) {
+		const struct tl_machine *tm = v[i];
+		char mac[18], ip[INET_ADDRSTRLEN] = "", started[40];
+		if (tm->ip.s_addr)
+			inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
+		iso_time(tm->first_ms, started, sizeof(started));
+		const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
+		uint64_t end = tm->handed_off ? tm->handoff_ms : tm->last_ms;
+		strbuf_printf(&sb, "%s{\"mac\":\"%s\",\"ip\":\"%s\",\"firmware\":\"%s\",", i ? "," : "",
+		              mac_format(tm->mac, mac), ip, firmware_kind_name(tm->kind));
+		if (tm->arch_set)
+			strbuf_printf(&sb, "\"arch\":%u,\"arch_name\":\"%s\",", tm->arch, an ? an : "");
+		else
+			strbuf_puts(&sb, "\"arch\":null,\"arch_name\":null,");
+		strbuf_puts(&sb, "\"profile\":\"");
+		strbuf_json(&sb, tm->profile);
+		strbuf_printf(&sb, "\",\"state\":\"%s\",\"started\":\"%s\",\"elapsed_ms\":%llu,"
+		                   "\"idle_ms\":%llu,\"files\":%u,\"bytes\":%llu,\"events\":[",
+		              tm->handed_off ? "handed-off" : "booting", started,
+		              (unsigned long long)(end - tm->first_ms),
+		              (unsigned long long)(t >= tm->last_ms ? t - tm->last_ms : 0), tm->files,
+		              (unsigned long long)tm->bytes);
+		for (size_t k = first_event(tm); k < tm->n_ev; k++) {
+			const struct tl_event *e = &tm->ev[k % TL_MAX_EVENTS];
+			strbuf_printf(&sb, "%s{\"t_ms\":%llu,\"type\":\"%s\",", k > first_event(tm) ? "," : "",
+			              (unsigned long long)(e->at_ms - tm->first_ms), e->proto);
+			if (e->type == TL_EV_DHCP) {
+				strbuf_puts(&sb, "\"offer\":\"");
+				strbuf_json(&sb, e->what);
+				strbuf_puts(&sb, "\"}");
+			} else {
+				strbuf_puts(&sb, "\"path\":\"");
+				strbuf_json(&sb, e->what);
+				strbuf_printf(&sb, "\",\"bytes\":%llu,\"duration_ms\":%llu,\"complete\":%s}",
+				              (unsigned long long)e->bytes, (unsigned long long)(e->usec / 1000),
+				              e->complete ? "true" : "false");
+			}
+		}
+		strbuf_puts(&sb, "]}");
+	}
+	strbuf_puts(&sb, "]}\n");
+	free(v);
+	return strbuf_finish(&sb, out, len);
+}
+
+static void
+human_bytes(uint64_t b, char *buf, size_t len)
+{
+	if (b >= 10ULL << 20)
+		snprintf(buf, len, "%.1f MiB", (double)b / (1 << 20));
+	else if (b >= 10ULL << 10)
+		snprintf(buf, len, "%.1f KiB", (double)b / (1 << 10));
+	else
+		snprintf(buf, len, "%llu B", (unsigned long long)b);
+}
+
+int
+timeline_html(const struct timeline *tl, char **out, size_t *len)
+{
+	struct strbuf sb;
+	const struct tl_machine **v = sorted_machines(tl);
+	if (!v)
+		return -ENOMEM;
+	strbuf_init(&sb);
+	strbuf_puts(&sb,
+	            "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+	            "<meta http-equiv=\"refresh\" content=\"5\">\n<title>netbootd status</title>\n"
+	            "<style>\n"
+	            "body{font:15px/1.4 system-ui,sans-serif;margin:24px;color:#1d2430;background:#f6f7f9}\n"
+	            "h1{font-size:22px;margin:0 0 4px}p.sub{color:#5b6573;margin:0 0 18px}\n"
+	            ".m{background:#fff;border:1px solid #d8dde4;border-radius:8px;padding:12px 16px;margin:0 0 14px}\n"
+	            ".hd{display:flex;gap:18px;align-items:baseline;flex-wrap:wrap}\n"
+	            ".mac{font:600 17px ui-monospace,monospace}\n"
+	            ".st{padding:2px 10px;border-radius:10px;font-weight:600;font-size:13px}\n"
+	            ".ok{background:#d7f5dd;color:#14622a}.run{background:#fff1c7;color:#7a5200}\n"
+	            ".kv{color:#5b6573}.kv b{color:#1d2430}\n"
+	            "table{border-collapse:collapse;margin-top:8px;width:100%}\n"
+	            "td{padding:3px 10px 3px 0;border-top:1px solid #eef0f3;font-size:14px}\n"
+	            "td.t{font:13px ui-monospace,monospace;color:#5b6573;width:70px;text-align:right}\n"
+	            "td.p{font:13px ui-monospace,monospace}\n"
+	            ".bad{color:#a1261b;font-weight:600}\n"
+	            "</style></head><body>\n<h1>netbootd: boot timelines</h1>\n");
+	strbuf_printf(&sb, "<p class=\"sub\">%zu machine%s seen. This page refreshes every 5 s; the "
+	                   "same data is at <a href=\"/status.json\">/status.json</a>.</p>\n",
+	              tl->n_machines, tl->n_machines == 1 ? "" : "s");
+	if (tl->n_machines == 0)
+		strbuf_puts(&sb, "<p>No machine has asked to boot yet.</p>\n");
+	for (size_t i = 0; i < tl->n_machines; i++) {
+		const struct tl_machine *tm = v[i];
+		char mac[18], ip[INET_ADDRSTRLEN] = "-", started[40], bytes[32];
+		if (tm->ip.s_addr)
+			inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
+		iso_time(tm->first_ms, started, sizeof(started));
+		human_bytes(tm->bytes, bytes, sizeof(bytes));
+		const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
+		uint64_t end = tm->handed_off ? tm->handoff_ms : tm->last_ms;
+		uint64_t ms = end - tm->first_ms;
+		strbuf_printf(&sb, "<div class=\"m\"><div class=\"hd\"><span class=\"mac\">%s</span>"
+		                   "<span class=\"st %s\">%s</span>",
+		              mac_format(tm->mac, mac), tm->handed_off ? "ok" : "run",
+		              tm->handed_off ? "handed off to the OS" : "booting");
+		strbuf_printf(&sb, "<span class=\"kv\">IP <b>%s</b></span><span class=\"kv\">firmware "
+		                   "<b>%s%s%s</b></span><span class=\"kv\">profile <b>",
+		              ip, firmware_kind_name(tm->kind), an ? " " : "", an ? an : "");
+		strbuf_html(&sb, tm->profile[0] ? tm->profile : "-");
+		strbuf_printf(&sb, "</b></span><span class=\"kv\"><b>%llu.%llu s</b>, <b>%u</b> files, "
+		                   "<b>%s</b></span><span class=\"kv\">since %s</span></div>\n<table>\n",
+		              (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000 / 100),
+		              tm->files, bytes, started);
+		if (first_event(tm))
+			strbuf_printf(&sb, "<tr><td class=\"t\"></td><td colspan=\"3\">(%zu earlier events "
+			                   "not shown)</td></tr>\n", first_event(tm));
+		for (size_t k = first_event(tm); k < tm->n_ev; k++) {
+			const struct tl_event *e = &tm->ev[k % TL_MAX_EVENTS];
+			uint64_t off = e->at_ms - tm->first_ms;
+			strbuf_printf(&sb, "<tr><td class=\"t\">+%llu.%llus</td><td>%s</td><td class=\"p\">",
+			              (unsigned long long)(off / 1000), (unsigned long long)(off % 1000 / 100),
+			              e->type == TL_EV_DHCP ? "DHCP offer" : e->proto);
+			strbuf_html(&sb, e->what);
+			strbuf_puts(&sb, "</td><td>");
+			if (e->type == TL_EV_FILE) {
+				human_bytes(e->bytes, bytes, sizeof(bytes));
+				strbuf_printf(&sb, "%s in %llu.%03llu s", bytes,
+				              (unsigned long long)(e->usec / 1000000),
+				              (unsigned long long)(e->usec / 1000 % 1000));
+				if (!e->complete)
+					strbuf_puts(&sb, " <span class=\"bad\">incomplete</span>");
+			}
+			strbuf_puts(&sb, "</td></tr>\n");
+		}
+		strbuf_puts(&sb, "</table></div>\n");
+	}
+	strbuf_puts(&sb, "</body></html>\n");
+	free(v);
+	return strbuf_finish(&sb, out, len);
 }

@@ -2,12 +2,17 @@
  * Per-machine boot timeline, keyed by MAC, with client IPs mapped back to
  * the MAC. DHCP reports offers (and which IP a MAC has or asked for); TFTP
  * and HTTP report each file; the timeline works out the rest.
+ *
+ * A boot ends with the hand-off to the OS: the completed transfer of one of
+ * the files the generator named as the chain's last (timeline_expect). Then
+ * one summary line per machine is logged. /status and /status.json show it.
  */
 #ifndef NETBOOTD_BOOT_TIMELINE_H
 #define NETBOOTD_BOOT_TIMELINE_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -30,5 +35,22 @@ void timeline_file(struct timeline *tl, const struct sockaddr *client, const cha
 
 /* MAC for a client address, if known. Returns true and fills mac. */
 bool timeline_lookup_ip(const struct timeline *tl, struct in_addr ip, uint8_t mac[6]);
+
+/* Our address as this machine last saw it in DHCP (for URLs). */
+bool timeline_server_ip(const struct timeline *tl, const uint8_t mac[6], struct in_addr *ip);
+
+/*
+ * The generator served this machine a boot document for profile: when one
+ * of finals (served names) completes, the machine has been handed to its OS.
+ */
+void timeline_expect(struct timeline *tl, const uint8_t mac[6], const char *profile,
+                     const char *const *finals, size_t n_finals);
+
+/* The status documents (malloc'd into *out). Return 0 or -ENOMEM. */
+int timeline_json(const struct timeline *tl, char **out, size_t *len);
+int timeline_html(const struct timeline *tl, char **out, size_t *len);
+
+/* Tests: replace the wall clock (milliseconds since the epoch). */
+void timeline_set_clock(struct timeline *tl, uint64_t (*now_ms)(void *ctx), void *ctx);
 
 #endif

@@ -1,0 +1,376 @@
+#include "boot/generated.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot/bootconf.h"
+#include "boot/machine.h"
+#include "boot/planner.h"
+#include "boot/scripts.h"
+#include "boot/timeline.h"
+#include "daemon.h"
+#include "util/log.h"
+
+/* generated_open may resolve a real file through files_open (boot/<mac>.efi). */
+static int gen_depth;
+static uint64_t gen_serial;
+
+static int
+set_doc(struct file_source *src, char *data, size_t len, const char *type)
+{
+	src->fd = -1;
+	src->data = (uint8_t *)data;
+	src->size = len;
+	src->mtime = time(NULL);
+	/* Generated documents change: a fresh "inode" keeps HTTP validators from matching. */
+	src->inode = ++gen_serial;
+	src->content_type = type;
+	return 0;
+}
+
+/* "aa:bb:cc:dd:ee:ff" + suffix, exactly. */
+static bool
+parse_mac_prefix(const char *s, size_t n, uint8_t mac[6])
+{
+	char buf[18];
+	if (n != 17)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return mac_parse(buf, mac) == 0;
+}
+
+static void
+map_client(struct netbootd *nb, const struct file_client *client, const uint8_t mac[6])
+{
+	if (client && client->addr && client->addr->sa_family == AF_INET)
+		timeline_map_ip(nb->timeline,
+		                ((const struct sockaddr_in *)(const void *)client->addr)->sin_addr, mac);
+}
+
+/* The address this machine reached us at: from its DHCP exchange, else the listener's. */
+static void
+base_for(struct netbootd *nb, const uint8_t mac[6], char *base, size_t len)
+{
+	struct in_addr a = { 0 };
+	(void)mac;
+	if (nb->cfg->http.enabled && nb->cfg->http.addr.ss_family == AF_INET)
+		a = ((const struct sockaddr_in *)&nb->cfg->http.addr)->sin_addr;
+	if (!nb->cfg->server_addr_set && a.s_addr == 0) {
+		struct in_addr s;
+		if (timeline_server_ip(nb->timeline, mac, &s))
+			a = s;
+	}
+	planner_http_base(nb->cfg, a, base, len);
+}
+
+static uint64_t
+image_size(void *ctx, const char *ref)
+{
+	struct netbootd *nb = ctx;
+	struct file_source s;
+	uint64_t size = 0;
+	gen_depth++;
+	if (files_open(nb->files, ref, strlen(ref), NULL, &s) == 0) {
+		size = s.size;
+		file_source_release(&s);
+	}
+	gen_depth--;
+	return size;
+}
+
+static void
+expect_finals(struct netbootd *nb, const uint8_t mac[6], const struct boot_profile *p)
+{
+	const char *finals[16];
+	size_t n = planner_final_files(nb->cfg, p, finals, 16);
+	timeline_expect(nb->timeline, mac, p ? p->name : NULL, finals, n);
+}
+
+typedef int (*doc_fn)(const struct script_env *env, const struct boot_profile *p, char **out,
+                      size_t *len);
+
+static int
+serve_doc(struct netbootd *nb, const uint8_t mac[6], const struct file_client *client, doc_fn fn,
+          const char *type, struct file_source *src)
+{
+	char base[96], macs[18];
+	char *out;
+	size_t len;
+	const struct boot_profile *p = bootconf_profile_for(nb->cfg->boot, mac);
+
+	map_client(nb, client, mac);
+	base_for(nb, mac, base, sizeof(base));
+	struct script_env env = {
+		.cfg = nb->cfg,
+		.base = base,
+		.mac = mac_format(mac, macs),
+		.image_size = image_size,
+		.size_ctx = nb,
+	};
+	int r = fn(&env, p, &out, &len);
+	if (r < 0)
+		return r;
+	expect_finals(nb, mac, p);
+	log_debug("boot", "%s: generated %zu bytes for profile %s", macs, len, p ? p->name : "(none)");
+	return set_doc(src, out, len, type);
+}
+
+/* boot/<mac>.efi, .iso, .img: the bytes of the file the planner names (no redirect). */
+static int
+serve_http_boot(struct netbootd *nb, const char *relpath, const uint8_t mac[6],
+                const struct file_client *client, struct file_source *src)
+{
+	char name[512], reason[256], macs[18], path[sizeof(src->path)];
+	const struct boot_profile *p = bootconf_profile_for(nb->cfg->boot, mac);
+	uint64_t size = 0;
+
+	if (gen_depth > 0)
+		return -ENOENT; /* never a generated name inside a generated name */
+	if (p && p->kind == PROFILE_IMAGE && !bootconf_is_url(p->image))
+		size = image_size(nb, p->image);
+	int r = planner_http_boot_file(nb->cfg, mac, size, name, sizeof(name), reason, sizeof(reason));
+	log_info("boot", "%s: %s serves %s: %s", mac_format(mac, macs), relpath, r == 0 ? name : "-",
+	         reason);
+	if (r < 0)
+		return r;
+	map_client(nb, client, mac);
+	snprintf(path, sizeof(path), "%s", relpath);
+	gen_depth++;
+	r = files_open(nb->files, name, strlen(name), client, src);
+	gen_depth--;
+	if (r < 0) {
+		log_warn("boot", "%s: %s: %s", macs, name, strerror(-r));
+		return r == -ENOENT ? -ENOENT : r;
+	}
+	/* The log and the timeline name what was asked for. */
+	snprintf(src->path, sizeof(src->path), "%s", path);
+	const char *finals[16];
+	size_t n = planner_final_files(nb->cfg, p, finals, 16);
+	bool final = false;
+	for (size_t i = 0; i < n; i++)
+		final |= strcmp(finals[i], name) == 0;
+	const char *self = path;
+	timeline_expect(nb->timeline, mac, p ? p->name : NULL, final ? &self : finals, final ? 1 : n);
+	return 0;
+}
+
+int
+generated_open(void *ctx, const char *relpath, const struct file_client *client,
+               struct file_source *src)
+{
+	struct netbootd *nb = ctx;
+	uint8_t mac[6];
+	size_t n = strlen(relpath);
+
+	if (strcmp(relpath, "status.json") == 0 || strcmp(relpath, "status") == 0) {
+		char *out;
+		size_t len;
+		bool json = relpath[6] == '.';
+		int r = json ? timeline_json(nb->timeline, &out, &len)
+		             : timeline_html(nb->timeline, &out, &len);
+		if (r < 0)
+			return r;
+		return set_doc(src, out, len, json ? "application/json" : "text/html; charset=utf-8");
+	}
+	if (strncmp(relpath, "boot/", 5) == 0 && n > 5 + 17) {
+		const char *ext = relpath + 5 + 17;
+		if (!parse_mac_prefix(relpath + 5, 17, mac))
+			return -ENOENT;
+		if (strcmp(ext, ".ipxe") == 0)
+			return serve_doc(nb, mac, client, scripts_ipxe, "text/plain; charset=utf-8", src);
+		if (strcmp(ext, ".imgboot") == 0)
+			return serve_doc(nb, mac, client, scripts_imgboot, "text/plain; charset=utf-8", src);
+		if (strcmp(ext, ".efi") == 0 || strcmp(ext, ".iso") == 0 || strcmp(ext, ".img") == 0)
+			return serve_http_boot(nb, relpath, mac, client, src);
+		return -ENOENT;
+	}
+	/* pxelinux asks for 01-<mac with dashes> (ARP type 1 = Ethernet). */
+	if (strncmp(relpath, "pxelinux.cfg/01-", 16) == 0 && n == 16 + 17) {
+		if (!parse_mac_prefix(relpath + 16, 17, mac))
+			return -ENOENT;
+		return serve_doc(nb, mac, client, scripts_pxelinux, "text/plain; charset=utf-8", src);
+	}
+	if (strncmp(relpath, "boot/grub/grub.cfg-01-", 22) == 0 && n == 22 + 17) {
+		if (!parse_mac_prefix(relpath + 22, 17, mac))
+			return -ENOENT;
+		return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
+	}
+	return -ENOENT;
+}
+
+void
+generated_register(struct netbootd *nb)
+{
+	if (nb->files)
+		files_set_generator(nb->files, generated_open, nb);
+}
+
+/* ---- quick mode ------------------------------------------------------------ */
+
+static int
+quick_alias(struct netbootd *nb, const char *name, const char *host_path)
+{
+	if (access(host_path, R_OK) != 0) {
+		log_error("main", "%s: %s", host_path, strerror(errno));
+		return -1;
+	}
+	int r = files_add_alias(nb->files, name, host_path);
+	if (r < 0) {
+		log_error("main", "cannot serve %s as %s: %s", host_path, name, strerror(-r));
+		return -1;
+	}
+	log_info("main", "quick mode: serving %s as /%s", host_path, name);
+	return 0;
+}
+
+int
+generated_quick_setup(struct netbootd *nb)
+{
+	struct config *cfg = nb->cfg;
+	if (cfg->image) {
+		char name[32];
+		snprintf(name, sizeof(name), "quick/image%s", planner_image_ext(cfg->image));
+		if (quick_alias(nb, name, cfg->image) < 0)
+			return -1;
+		if (bootconf_add_quick_image(cfg->boot, name, cfg->method) < 0) {
+			log_error("main", "--method %s: not an image method (auto, imgboot, "
+			                  "firmware-ramdisk, memdisk, sanboot, grub-memdisk)",
+			          cfg->method ? cfg->method : "?");
+			return -1;
+		}
+		return 0;
+	}
+	if (cfg->kernel) {
+		char names[BOOTCONF_MAX_INITRDS][32];
+		const char *initrds[BOOTCONF_MAX_INITRDS];
+		if (cfg->initrds.count > BOOTCONF_MAX_INITRDS) {
+			log_error("main", "at most %d --initrd", BOOTCONF_MAX_INITRDS);
+			return -1;
+		}
+		if (quick_alias(nb, "quick/linux", cfg->kernel) < 0)
+			return -1;
+		for (size_t i = 0; i < cfg->initrds.count; i++) {
+			snprintf(names[i], sizeof(names[i]), "quick/initrd%zu", i);
+			if (quick_alias(nb, names[i], cfg->initrds.items[i]) < 0)
+				return -1;
+			initrds[i] = names[i];
+		}
+		if (bootconf_add_quick_kernel(cfg->boot, "quick/linux", initrds, cfg->initrds.count,
+		                              cfg->cmdline) < 0) {
+			log_error("main", "cannot set up the quick profile");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- --check-config ----------------------------------------------------------- */
+
+struct loader_pkg {
+	const char *name;
+	const char *package;
+	const char *setting;
+};
+
+static const struct loader_pkg loader_pkgs[] = {
+	{ "undionly.kpxe", "ipxe", "ipxe-dir" },
+	{ "snponly.efi", "ipxe", "ipxe-dir" },
+	{ "ipxe.efi", "ipxe", "ipxe-dir" },
+	{ "ipxe.pxe", "ipxe", "ipxe-dir" },
+	{ "lpxelinux.0", "pxelinux", "pxelinux-dir" },
+	{ "pxelinux.0", "pxelinux", "pxelinux-dir" },
+	{ "ldlinux.c32", "syslinux-common", "syslinux-dir" },
+	{ "memdisk", "syslinux-common", "syslinux-dir" },
+	{ "boot/grub/i386-pc/core.0", "grub-pc-bin (then grub-mknetdir --net-directory=ROOT "
+	                              "--subdir=boot/grub)", "root" },
+	{ "boot/grub/x86_64-efi/core.efi", "grub-efi-amd64-bin (then grub-mknetdir "
+	                                   "--net-directory=ROOT --subdir=boot/grub)", "root" },
+	{ "imgboot.efi", "gnu-efi (build it: make efi)", "imgboot-efi" },
+};
+
+static int
+check_ref(struct netbootd *nb, const char *what, const char *owner, const char *ref)
+{
+	struct file_source s;
+	if (!ref || bootconf_is_url(ref))
+		return 0;
+	gen_depth++;
+	int r = files_open(nb->files, ref, strlen(ref), NULL, &s);
+	gen_depth--;
+	if (r == 0) {
+		file_source_release(&s);
+		return 0;
+	}
+	const char *slash = strrchr(ref, '/');
+	const char *base = slash ? slash + 1 : ref;
+	for (size_t i = 0; i < sizeof(loader_pkgs) / sizeof(loader_pkgs[0]); i++) {
+		if (strcmp(loader_pkgs[i].name, ref) == 0 || strcmp(loader_pkgs[i].name, base) == 0) {
+			fprintf(stderr, "netbootd: %s: %s '%s' not found: %s (install the Debian "
+			                "package %s, or set %s)\n",
+			        owner, what, ref, strerror(-r), loader_pkgs[i].package,
+			        loader_pkgs[i].setting);
+			return 1;
+		}
+	}
+	fprintf(stderr, "netbootd: %s: %s '%s' not found beneath the root: %s\n", owner, what, ref,
+	        strerror(-r));
+	return 1;
+}
+
+int
+generated_check(struct netbootd *nb)
+{
+	const struct config *cfg = nb->cfg;
+	const struct bootconf *bc = cfg->boot;
+	int problems = 0;
+	char owner[96];
+	bool need_memdisk = false, need_imgboot = false;
+
+	/* Every chain starts with iPXE for BIOS and x64 UEFI unless [arch] says otherwise. */
+	if (!bootconf_arch_loader(bc, ARCH_X86_BIOS))
+		problems += check_ref(nb, "boot loader", "BIOS PXE", "undionly.kpxe");
+	const char *uefi = bootconf_arch_loader(bc, ARCH_X64_UEFI);
+	problems += check_ref(nb, "boot loader", "UEFI PXE", uefi ? uefi : "snponly.efi");
+	for (size_t i = 0; i < bootconf_arch_count(bc); i++) {
+		const struct boot_arch *a = bootconf_arch_at(bc, i);
+		const char *an = arch_name(a->arch);
+		snprintf(owner, sizeof(owner), "[arch %s]", an ? an : "?");
+		problems += check_ref(nb, "loader", owner, a->loader);
+	}
+	for (size_t i = 0; i < bootconf_profile_count(bc); i++) {
+		const struct boot_profile *p = bootconf_profile_at(bc, i);
+		snprintf(owner, sizeof(owner), "[profile %s]", p->name);
+		problems += check_ref(nb, "kernel", owner, p->kernel);
+		for (size_t k = 0; k < p->n_initrds; k++)
+			problems += check_ref(nb, "initrd", owner, p->initrds[k]);
+		problems += check_ref(nb, "image", owner, p->image);
+		problems += check_ref(nb, "efi", owner, p->efi);
+		if (p->method == BOOT_METHOD_PXELINUX) {
+			problems += check_ref(nb, "loader", owner, p->pxelinux ? p->pxelinux : "lpxelinux.0");
+			problems += check_ref(nb, "loader", owner, "ldlinux.c32");
+		}
+		if (p->method == BOOT_METHOD_GRUB && p->grub)
+			problems += check_ref(nb, "loader", owner, p->grub);
+		if (p->kind == PROFILE_IMAGE) {
+			char why[160];
+			uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(nb, p->image);
+			enum boot_method b = planner_image_method(cfg, p, IMAGE_CLIENT_BIOS, size, why,
+			                                          sizeof(why));
+			enum boot_method u = planner_image_method(cfg, p, IMAGE_CLIENT_UEFI, size, why,
+			                                          sizeof(why));
+			need_memdisk |= b == BOOT_METHOD_MEMDISK;
+			need_imgboot |= u == BOOT_METHOD_IMGBOOT;
+		}
+	}
+	if (need_memdisk)
+		problems += check_ref(nb, "loader", "memdisk method", "memdisk");
+	if (need_imgboot)
+		problems += check_ref(nb, "loader", "imgboot method", "imgboot.efi");
+	return problems;
+}
