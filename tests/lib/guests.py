@@ -29,6 +29,7 @@ import stat
 import struct
 import subprocess
 import tempfile
+import time
 import uuid
 import zlib
 from dataclasses import dataclass
@@ -414,6 +415,21 @@ def build(dest: Path, kver: str):
 _cached = None
 
 
+def _prune(keep: Path, max_age_s=6 * 3600):
+    """Drop builds of older builder versions, once nobody can still be using them
+    (a test run holds its images for minutes, not hours)."""
+    now = time.time()
+    for d in CACHE.iterdir():
+        if d == keep or not d.is_dir():
+            continue
+        try:
+            age = now - d.stat().st_mtime
+        except OSError:
+            continue
+        if age > max_age_s:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def guest() -> Guest:
     """Build (once per cache key) and return the guest images."""
     global _cached
@@ -427,6 +443,7 @@ def guest() -> Guest:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not (dest / "guest.json").exists():
                 build(dest, kver)
+                _prune(dest)
     _cached = _load(dest)
     return _cached
 

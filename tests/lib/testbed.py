@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from daemon import Netbootd
@@ -120,6 +121,20 @@ def _kill_pid(proc: subprocess.Popen, term_timeout=5.0):
         pass
 
 
+# Printed by the guest /init: "NETBOOT-MARKER <token> (on /dev/X, fs)" or "NETBOOT-NO-MARKER".
+GUEST_MARKER_RE = re.compile(r"NETBOOT-(?:MARKER (\S+) \(on (\S+), (\w+)\)|NO-MARKER)")
+
+
+@dataclass
+class GuestBoot:
+    cmdline: str          # /proc/cmdline as the guest saw it
+    marker: str           # token from /netboot-marker.txt, None if none was found
+    device: str           # e.g. /dev/sr0, /dev/vda1, /dev/pmem0p1 (None if no marker)
+    fs: str               # iso9660 or vfat
+    seconds: float        # from the call to the marker line
+    since_start: float    # from QEMU start to the marker line
+
+
 class VM:
     """One QEMU guest. Created by Testbed.vm(); do not construct directly."""
 
@@ -185,6 +200,16 @@ class VM:
         the tails of every server log of the testbed."""
         self.wait_for_match(marker, timeout, start)
         return self.serial()
+
+    def wait_guest(self, timeout: float = 240, start: int = 0) -> "GuestBoot":
+        """Wait for the test guest (tests/lib/guests.py) to boot and report: returns
+        GuestBoot(cmdline, marker or None for NETBOOT-NO-MARKER, device, fs, seconds).
+        The caller asserts on the values; a guest that never gets there fails here."""
+        t0 = time.monotonic()
+        m = self.wait_for_match(re.compile(r"NETBOOT-OK ([^\n]*)"), timeout, start)
+        cmdline = m.group(1).strip()
+        m = self.wait_for_match(GUEST_MARKER_RE, 90, m.end())
+        return GuestBoot(cmdline, m.group(1), m.group(2), m.group(3), time.monotonic() - t0, self.elapsed())
 
     def wait_exit(self, timeout: float = 120) -> int:
         try:
