@@ -48,6 +48,7 @@
 #define TLS_LOW_WATER (128 * 1024)     /* ... whenever it drains below this */
 #define LINGER_SECONDS 2               /* read and drop after an error reply */
 #define METRICS_BUF (16 * 1024)
+#define REFUSE_BUDGET 64               /* connections over the cap that still get a 503 */
 
 struct http_server;
 
@@ -60,6 +61,7 @@ struct http_conn {
 	bool tls;
 	bool handshake_done;
 	bool lingering;
+	bool refusing;               /* over the connection cap: 503 and close */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char peer[64];
@@ -89,6 +91,7 @@ struct http_server {
 	SSL_CTX *ssl_ctx;
 	struct http_conn *conns;
 	unsigned nconns;
+	unsigned nrefusing;
 	struct http_limits limits;
 };
 
@@ -589,7 +592,10 @@ conn_free(struct http_conn *c)
 		srv->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	srv->nconns--;
+	if (c->refusing)
+		srv->nrefusing--;
+	else
+		srv->nconns--;
 	if (c->deadline)
 		event_free(c->deadline);
 	if (c->bev)
@@ -802,13 +808,8 @@ conn_arm_deadline(struct http_conn *c, unsigned seconds)
 }
 
 static void
-reject_busy(evutil_socket_t fd, bool tls)
+reject_busy(evutil_socket_t fd)
 {
-	/* Best effort, never blocking: the socket buffer is empty on accept. */
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-	                           "Retry-After: 1\r\nConnection: close\r\n\r\n";
-	if (!tls)
-		(void)send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 	evutil_closesocket(fd);
 }
 
@@ -822,12 +823,18 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 	char peer[64];
 
 	peer_format(sa, peer, sizeof(peer));
-	if (srv->nconns >= cfg->http_max_connections) {
+	bool over = srv->nconns >= cfg->http_max_connections;
+	if (over) {
 		log_warn(tls ? "https" : "http", "%s: connection limit (%u) reached, refusing", peer,
 		         cfg->http_max_connections);
-		metrics.proto[METRICS_HTTP].errors++;
-		reject_busy(fd, tls);
-		return;
+		/* A few refused connections get a proper 503 (sent, then a
+		 * lingering close so it is not lost to a RST); past that budget,
+		 * or over TLS where a reply costs a handshake, just close. */
+		if (tls || srv->nrefusing >= REFUSE_BUDGET) {
+			metrics.proto[METRICS_HTTP].errors++;
+			reject_busy(fd);
+			return;
+		}
 	}
 	struct http_conn *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -882,6 +889,19 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 	srv->nconns++;
 	if (!c->deadline || bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0) {
 		conn_free(c);
+		return;
+	}
+	if (over) {
+		c->refusing = true;
+		srv->nrefusing++;
+		srv->nconns--; /* counted apart, so the cap stays exact */
+		bufferevent_disable(c->bev, EV_READ);
+		snprintf(c->method, sizeof(c->method), "-");
+		snprintf(c->target, sizeof(c->target), "-");
+		clock_gettime(CLOCK_MONOTONIC, &c->started);
+		c->close_after = true;
+		send_simple(c, 503, false, NULL);
+		conn_arm_deadline(c, LINGER_SECONDS * 2);
 		return;
 	}
 	conn_arm_deadline(c, cfg->http_idle_timeout);
