@@ -247,7 +247,7 @@ generated_quick_setup(struct netbootd *nb)
 		return 0;
 	}
 	if (cfg->kernel) {
-		char names[BOOTCONF_MAX_INITRDS][32];
+		char names[BOOTCONF_MAX_INITRDS][48];
 		const char *initrds[BOOTCONF_MAX_INITRDS];
 		if (cfg->initrds.count > BOOTCONF_MAX_INITRDS) {
 			log_error("main", "at most %d --initrd", BOOTCONF_MAX_INITRDS);

@@ -1,0 +1,262 @@
+/* The planner alone: machine + config -> what to send, for every chain in the table. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "boot/bootconf.h"
+#include "boot/planner.h"
+#include "config.h"
+
+static void
+load(struct config *cfg, const char *text)
+{
+	char path[] = "/tmp/netbootd-pl-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	config_init(cfg);
+	char err[128];
+	assert_int_equal(config_set(cfg, "http", "0.0.0.0:8080", err, sizeof(err)), 0);
+	assert_int_equal(config_load_file(cfg, path), 0);
+	unlink(path);
+}
+
+static const char conf[] =
+	"[default]\nprofile = linux\n"
+	"[profile linux]\nkernel = vmlinuz\ninitrd = initrd.img\ncmdline = quiet\n"
+	"[profile shell]\nefi = shell.efi\n"
+	"[profile farshell]\nefi = http://198.18.0.9/shell.efi\n"
+	"[profile iso]\nimage = rescue.iso\n"
+	"[profile disk]\nimage = disk.img\nmethod = sanboot\n"
+	"[profile pxl]\nkernel = vmlinuz\nmethod = pxelinux\n"
+	"[profile grubby]\nkernel = vmlinuz\nmethod = grub\n"
+	"[profile both]\nmenu = linux iso\n"
+	"[host 52:54:00:00:00:02]\nprofile = shell\n"
+	"[host 52:54:00:00:00:03]\nprofile = farshell\n"
+	"[host 52:54:00:00:00:04]\nprofile = iso\n"
+	"[host 52:54:00:00:00:05]\nprofile = pxl\n"
+	"[host 52:54:00:00:00:06]\nprofile = grubby\n"
+	"[host 52:54:00:00:00:07]\nprofile = disk\n"
+	"[host 52:54:00:00:00:08]\nprofile = both\n"
+	"[arch arm64-uefi]\nloader = arm64/snp.efi\n"
+	"[arch riscv64-uefi-http]\nloader = riscv/ipxe.efi\n";
+
+struct dhcp_case {
+	uint8_t host;      /* last MAC byte */
+	enum firmware_kind kind;
+	int arch;          /* -1: option 93 absent */
+	bool answer;
+	const char *bootfile;
+	const char *vendor;
+};
+
+static const struct dhcp_case dhcp_cases[] = {
+	/* The chain table. */
+	{ 1, FIRMWARE_BIOS_PXE, 0, true, "undionly.kpxe", "PXEClient" },
+	{ 1, FIRMWARE_UEFI_PXE, 7, true, "snponly.efi", "PXEClient" },
+	{ 1, FIRMWARE_UEFI_PXE, 9, true, "snponly.efi", "PXEClient" },
+	{ 1, FIRMWARE_UEFI_HTTP, 16, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:01.efi", "HTTPClient" },
+	{ 1, FIRMWARE_IPXE, 0, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:01.ipxe", "PXEClient" },
+	{ 1, FIRMWARE_IPXE, 7, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:01.ipxe", "PXEClient" },
+	/* iPXE never gets iPXE again, whatever the profile. */
+	{ 2, FIRMWARE_IPXE, 7, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:02.ipxe", "PXEClient" },
+	{ 4, FIRMWARE_IPXE, 0, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:04.ipxe", "PXEClient" },
+	/* UEFI HTTP boot: an EFI URL elsewhere directly; an image as a RAM disk (.iso kept). */
+	{ 3, FIRMWARE_UEFI_HTTP, 16, true, "http://198.18.0.9/shell.efi", "HTTPClient" },
+	{ 4, FIRMWARE_UEFI_HTTP, 16, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:04.iso", "HTTPClient" },
+	/* sanboot forced: the firmware loads iPXE (boot/<mac>.efi), iPXE sanboots. */
+	{ 7, FIRMWARE_UEFI_HTTP, 16, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:07.efi", "HTTPClient" },
+	/* pxelinux and GRUB chains, from the ROM and from an iPXE ROM alike. */
+	{ 5, FIRMWARE_BIOS_PXE, 0, true, "lpxelinux.0", "PXEClient" },
+	{ 5, FIRMWARE_IPXE, 0, true, "lpxelinux.0", "PXEClient" },
+	{ 6, FIRMWARE_BIOS_PXE, 0, true, "boot/grub/i386-pc/core.0", "PXEClient" },
+	{ 6, FIRMWARE_UEFI_PXE, 7, true, "boot/grub/x86_64-efi/core.efi", "PXEClient" },
+	{ 6, FIRMWARE_IPXE, 7, true, "boot/grub/x86_64-efi/core.efi", "PXEClient" },
+	/* Other arches: the [arch] loader, or nothing. */
+	{ 1, FIRMWARE_UEFI_PXE, 11, true, "arm64/snp.efi", "PXEClient" },
+	{ 1, FIRMWARE_UEFI_PXE, 10, false, "", "PXEClient" },
+	{ 1, FIRMWARE_UEFI_PXE, 27, false, "", "PXEClient" },
+	{ 1, FIRMWARE_UEFI_PXE, 65535, false, "", "PXEClient" },
+	{ 1, FIRMWARE_UEFI_PXE, -1, false, "", "PXEClient" },
+	{ 1, FIRMWARE_UEFI_HTTP, 19, false, "", "HTTPClient" },
+	{ 1, FIRMWARE_UEFI_HTTP, 28, true, "http://198.18.0.1:8080/riscv/ipxe.efi", "HTTPClient" },
+	{ 1, FIRMWARE_UNKNOWN, 0, false, "", "PXEClient" },
+	{ 1, (enum firmware_kind)77, 0, false, "", "PXEClient" },
+};
+
+static void
+test_dhcp_table(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, conf);
+	for (size_t i = 0; i < sizeof(dhcp_cases) / sizeof(dhcp_cases[0]); i++) {
+		const struct dhcp_case *c = &dhcp_cases[i];
+		struct machine m = { .mac = { 0x52, 0x54, 0, 0, 0, c->host }, .kind = c->kind };
+		m.arch_set = c->arch >= 0;
+		m.arch = c->arch >= 0 ? (uint16_t)c->arch : 0;
+		inet_pton(AF_INET, "198.18.0.1", &m.server_ip);
+		struct boot_answer a;
+		assert_int_equal(planner_dhcp_answer(&cfg, &m, &a), 0);
+		if (a.answer != c->answer || strcmp(a.bootfile, c->bootfile) != 0 ||
+		    strcmp(a.vendor_class, c->vendor) != 0)
+			fail_msg("case %zu: got answer=%d '%s' '%s' (%s)", i, a.answer, a.bootfile,
+			         a.vendor_class, a.reason);
+		assert_true(a.reason[0] != '\0');
+	}
+	config_free(&cfg);
+}
+
+static void
+test_no_config_still_chains(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_init(&cfg);
+	struct machine m = { .mac = { 2, 0, 0, 0, 0, 1 }, .kind = FIRMWARE_BIOS_PXE, .arch_set = true };
+	inet_pton(AF_INET, "127.0.0.1", &m.server_ip);
+	struct boot_answer a;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_true(a.answer);
+	assert_string_equal(a.bootfile, "undionly.kpxe");
+	m.kind = FIRMWARE_IPXE;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_string_equal(a.bootfile, "http://127.0.0.1/boot/02:00:00:00:00:01.ipxe");
+	/* --server-addr wins over the arrival address. */
+	char err[64];
+	assert_int_equal(config_set(&cfg, "server-addr", "198.18.5.5", err, sizeof(err)), 0);
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_string_equal(a.bootfile, "http://198.18.5.5/boot/02:00:00:00:00:01.ipxe");
+	config_free(&cfg);
+}
+
+static void
+test_ipxe_efi_by_config(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, "[arch x64-uefi]\nloader = ipxe.efi\n");
+	struct machine m = { .mac = { 2, 0, 0, 0, 0, 1 }, .kind = FIRMWARE_UEFI_PXE, .arch_set = true,
+	                     .arch = 9 };
+	struct boot_answer a;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_string_equal(a.bootfile, "ipxe.efi");
+	char name[64], why[256];
+	assert_int_equal(planner_http_boot_file(&cfg, m.mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_string_equal(name, "ipxe.efi");
+	config_free(&cfg);
+}
+
+static void
+test_image_methods(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, "[server]\nmemdisk-max-mb = 100\n[profile a]\nimage = x.iso\n"
+	           "[profile f]\nimage = x.img\nmethod = memdisk\n"
+	           "[profile g]\nimage = x.img\nmethod = grub-memdisk\n"
+	           "[profile r]\nimage = x.img\nmethod = firmware-ramdisk\n");
+	const struct boot_profile *a = bootconf_profile(cfg.boot, "a");
+	const struct boot_profile *f = bootconf_profile(cfg.boot, "f");
+	const struct boot_profile *g = bootconf_profile(cfg.boot, "g");
+	const struct boot_profile *r = bootconf_profile(cfg.boot, "r");
+	char why[192];
+	uint64_t mib = 1 << 20;
+
+	/* auto: firmware RAM disk for UEFI HTTP, imgboot for other UEFI, memdisk/sanboot for BIOS. */
+	assert_int_equal(planner_image_method(&cfg, a, IMAGE_CLIENT_UEFI_HTTP, 0, why, sizeof(why)),
+	                 BOOT_METHOD_FIRMWARE_RAMDISK);
+	assert_int_equal(planner_image_method(&cfg, a, IMAGE_CLIENT_UEFI, 0, why, sizeof(why)),
+	                 BOOT_METHOD_IMGBOOT);
+	assert_int_equal(planner_image_method(&cfg, a, IMAGE_CLIENT_BIOS, 100 * mib, why, sizeof(why)),
+	                 BOOT_METHOD_MEMDISK);
+	assert_non_null(strstr(why, "memdisk-max-mb 100"));
+	assert_int_equal(planner_image_method(&cfg, a, IMAGE_CLIENT_BIOS, 100 * mib + 1, why, sizeof(why)),
+	                 BOOT_METHOD_SANBOOT);
+	assert_non_null(strstr(why, "sanboot"));
+	/* Forced methods hold where the firmware can run them, else auto says why. */
+	assert_int_equal(planner_image_method(&cfg, f, IMAGE_CLIENT_BIOS, 500 * mib, why, sizeof(why)),
+	                 BOOT_METHOD_MEMDISK);
+	assert_non_null(strstr(why, "forced"));
+	assert_int_equal(planner_image_method(&cfg, f, IMAGE_CLIENT_UEFI, 0, why, sizeof(why)),
+	                 BOOT_METHOD_IMGBOOT);
+	assert_non_null(strstr(why, "memdisk needs BIOS"));
+	assert_int_equal(planner_image_method(&cfg, r, IMAGE_CLIENT_UEFI, 0, why, sizeof(why)),
+	                 BOOT_METHOD_IMGBOOT);
+	assert_int_equal(planner_image_method(&cfg, r, IMAGE_CLIENT_BIOS, 0, why, sizeof(why)),
+	                 BOOT_METHOD_MEMDISK);
+	assert_int_equal(planner_image_method(&cfg, g, IMAGE_CLIENT_UEFI, 0, why, sizeof(why)),
+	                 BOOT_METHOD_IMGBOOT);
+	assert_non_null(strstr(why, "grub-memdisk"));
+	config_free(&cfg);
+}
+
+static void
+test_http_boot_file(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, conf);
+	char name[128], why[256];
+	uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, 1 };
+	/* kernel profile: the firmware runs iPXE, which runs the script. */
+	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_string_equal(name, "snponly.efi");
+	mac[5] = 2;
+	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_string_equal(name, "shell.efi");
+	mac[5] = 3;
+	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)),
+	                 -ENOENT);
+	mac[5] = 4;
+	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_string_equal(name, "rescue.iso");
+	config_free(&cfg);
+}
+
+static void
+test_final_files(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, conf);
+	const char *names[8];
+	size_t n = planner_final_files(&cfg, bootconf_profile(cfg.boot, "linux"), names, 8);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "initrd.img");
+	n = planner_final_files(&cfg, bootconf_profile(cfg.boot, "pxl"), names, 8);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "vmlinuz");
+	n = planner_final_files(&cfg, bootconf_profile(cfg.boot, "farshell"), names, 8);
+	assert_int_equal(n, 0);
+	n = planner_final_files(&cfg, bootconf_profile(cfg.boot, "both"), names, 8);
+	assert_int_equal(n, 2);
+	assert_string_equal(names[0], "initrd.img");
+	assert_string_equal(names[1], "rescue.iso");
+	assert_int_equal(planner_final_files(&cfg, NULL, names, 8), 0);
+	config_free(&cfg);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_dhcp_table),
+		cmocka_unit_test(test_no_config_still_chains),
+		cmocka_unit_test(test_ipxe_efi_by_config),
+		cmocka_unit_test(test_image_methods),
+		cmocka_unit_test(test_http_boot_file),
+		cmocka_unit_test(test_final_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,267 @@
+/* The boot timeline: MAC-keyed events, IP mapping, hand-off, status documents. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "boot/timeline.h"
+
+static uint64_t fake_now = 1700000000000ULL;
+
+static uint64_t
+clock_fn(void *ctx)
+{
+	(void)ctx;
+	return fake_now;
+}
+
+static struct sockaddr_in
+addr(const char *ip)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(1234) };
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	return sin;
+}
+
+static struct timeline *
+new_tl(void)
+{
+	struct timeline *tl = timeline_new();
+	assert_non_null(tl);
+	timeline_set_clock(tl, clock_fn, NULL);
+	return tl;
+}
+
+static char *
+json(struct timeline *tl)
+{
+	char *out;
+	size_t len;
+	assert_int_equal(timeline_json(tl, &out, &len), 0);
+	assert_int_equal(strlen(out), len);
+	return out;
+}
+
+static char *
+html(struct timeline *tl)
+{
+	char *out;
+	size_t len;
+	assert_int_equal(timeline_html(tl, &out, &len), 0);
+	return out;
+}
+
+/* Run fn with stderr captured; returns what it printed (static buffer). */
+static char captured[8192];
+static void
+capture_begin(int *saved, int *fd)
+{
+	char path[] = "/tmp/netbootd-tl-XXXXXX";
+	*fd = mkstemp(path);
+	unlink(path);
+	fflush(stderr);
+	*saved = dup(2);
+	dup2(*fd, 2);
+}
+static void
+capture_end(int saved, int fd)
+{
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	ssize_t n = read(fd, captured, sizeof(captured) - 1);
+	captured[n > 0 ? n : 0] = '\0';
+	close(fd);
+}
+
+static const uint8_t mac1[6] = { 0x52, 0x54, 0, 0, 0, 1 };
+static const uint8_t mac2[6] = { 0x52, 0x54, 0, 0, 0, 2 };
+
+static void
+test_full_boot(void **state)
+{
+	(void)state;
+	struct timeline *tl = new_tl();
+	struct machine m = { .kind = FIRMWARE_BIOS_PXE, .arch_set = true, .arch = 0 };
+	memcpy(m.mac, mac1, 6);
+	inet_pton(AF_INET, "198.18.0.1", &m.server_ip);
+	timeline_dhcp(tl, &m, "undionly.kpxe");
+
+	/* proxyDHCP: the IP comes from option 50 of a REQUEST. */
+	struct in_addr ip;
+	inet_pton(AF_INET, "198.18.0.50", &ip);
+	timeline_map_ip(tl, ip, mac1);
+	uint8_t got[6];
+	assert_true(timeline_lookup_ip(tl, ip, got));
+	assert_memory_equal(got, mac1, 6);
+	struct in_addr sip;
+	assert_true(timeline_server_ip(tl, mac1, &sip));
+	assert_false(timeline_server_ip(tl, mac2, &sip));
+
+	struct sockaddr_in c = addr("198.18.0.50");
+	fake_now += 1500;
+	timeline_file(tl, (struct sockaddr *)&c, "tftp", "undionly.kpxe", 70000, 300000, true);
+	/* iPXE asks again: the firmware seen first stays the machine's firmware. */
+	m.kind = FIRMWARE_IPXE;
+	fake_now += 500;
+	timeline_dhcp(tl, &m, "http://198.18.0.1/boot/52:54:00:00:00:01.ipxe");
+	const char *finals[] = { "quick/initrd0" };
+	timeline_expect(tl, mac1, "quick", finals, 1);
+	fake_now += 100;
+	timeline_file(tl, (struct sockaddr *)&c, "http", "boot/52:54:00:00:00:01.ipxe", 400, 1000, true);
+	timeline_file(tl, (struct sockaddr *)&c, "http", "status.json", 400, 1000, true);
+	fake_now += 2000;
+	timeline_file(tl, (struct sockaddr *)&c, "http", "quick/linux", 5000000, 900000, true);
+
+	char *j = json(tl);
+	assert_non_null(strstr(j, "\"state\":\"booting\""));
+	free(j);
+
+	int saved, fd;
+	capture_begin(&saved, &fd);
+	fake_now += 1000;
+	timeline_file(tl, (struct sockaddr *)&c, "http", "/quick/initrd0", 2000000, 500000, true);
+	capture_end(saved, fd);
+	assert_non_null(strstr(captured, "52:54:00:00:00:01 198.18.0.50 handed off to the OS: "
+	                                 "firmware bios-pxe x86-bios, profile quick, 5.100 s, 4 files, "
+	                                 "7070400 bytes, last quick/initrd0"));
+
+	j = json(tl);
+	assert_non_null(strstr(j, "\"mac\":\"52:54:00:00:00:01\",\"ip\":\"198.18.0.50\","
+	                          "\"firmware\":\"bios-pxe\",\"arch\":0,\"arch_name\":\"x86-bios\","
+	                          "\"profile\":\"quick\",\"state\":\"handed-off\""));
+	assert_non_null(strstr(j, "\"elapsed_ms\":5100,"));
+	assert_non_null(strstr(j, "{\"t_ms\":0,\"type\":\"dhcp\",\"offer\":\"bios-pxe x86-bios: undionly.kpxe\"}"));
+	assert_non_null(strstr(j, "{\"t_ms\":1500,\"type\":\"tftp\",\"path\":\"undionly.kpxe\","
+	                          "\"bytes\":70000,\"duration_ms\":300,\"complete\":true}"));
+	assert_null(strstr(j, "status.json"));
+	free(j);
+	char *h = html(tl);
+	assert_non_null(strstr(h, "handed off to the OS"));
+	assert_non_null(strstr(h, "52:54:00:00:00:01"));
+	assert_non_null(strstr(h, "undionly.kpxe"));
+	free(h);
+
+	/* Only one summary: later files are kept but do not log again. */
+	capture_begin(&saved, &fd);
+	timeline_file(tl, (struct sockaddr *)&c, "http", "quick/initrd0", 2000000, 500000, true);
+	capture_end(saved, fd);
+	assert_null(strstr(captured, "handed off"));
+
+	/* The next DHCP of a machine that reached its OS starts a new boot. */
+	m.kind = FIRMWARE_BIOS_PXE;
+	fake_now += 60000;
+	timeline_dhcp(tl, &m, "undionly.kpxe");
+	j = json(tl);
+	assert_non_null(strstr(j, "\"state\":\"booting\""));
+	assert_null(strstr(j, "quick/linux"));
+	free(j);
+	timeline_free(tl);
+}
+
+static void
+test_unknown_clients_ignored(void **state)
+{
+	(void)state;
+	struct timeline *tl = new_tl();
+	struct sockaddr_in c = addr("198.18.0.77");
+	timeline_file(tl, (struct sockaddr *)&c, "http", "x", 1, 1, true);
+	struct sockaddr_in6 c6 = { .sin6_family = AF_INET6 };
+	timeline_file(tl, (struct sockaddr *)&c6, "http", "x", 1, 1, true);
+	timeline_file(tl, NULL, "http", "x", 1, 1, true);
+	timeline_file(NULL, (struct sockaddr *)&c, "http", "x", 1, 1, true);
+	timeline_dhcp(NULL, NULL, NULL);
+	char *j = json(tl);
+	assert_string_equal(j, "{\"machines\":[]}\n");
+	free(j);
+	char *h = html(tl);
+	assert_non_null(strstr(h, "No machine has asked to boot yet"));
+	free(h);
+	timeline_free(tl);
+}
+
+static void
+test_hostile_names_escaped(void **state)
+{
+	(void)state;
+	struct timeline *tl = new_tl();
+	struct in_addr ip;
+	inet_pton(AF_INET, "198.18.0.5", &ip);
+	timeline_map_ip(tl, ip, mac2);
+	struct sockaddr_in c = addr("198.18.0.5");
+	const char *finals[] = { "<b>\"x\"" };
+	timeline_expect(tl, mac2, "p</td>", finals, 1);
+	timeline_file(tl, (struct sockaddr *)&c, "tftp", "<script>alert(1)</script>\"\\\x01", 1, 1, false);
+	char *h = html(tl);
+	assert_null(strstr(h, "<script>"));
+	assert_non_null(strstr(h, "&lt;script&gt;alert(1)&lt;/script&gt;&quot;"));
+	assert_non_null(strstr(h, "p&lt;/td&gt;"));
+	assert_non_null(strstr(h, "incomplete"));
+	free(h);
+	char *j = json(tl);
+	assert_non_null(strstr(j, "\"path\":\"<script>alert(1)</script>\\\"\\\\\\u0001\""));
+	assert_non_null(strstr(j, "\"complete\":false"));
+	free(j);
+	timeline_free(tl);
+}
+
+static void
+test_bounded(void **state)
+{
+	(void)state;
+	struct timeline *tl = new_tl();
+	/* Many machines and many IPs: the oldest make room, nothing grows without bound. */
+	for (unsigned i = 0; i < 3000; i++) {
+		uint8_t mac[6] = { 2, 0, 0, 0, (uint8_t)(i >> 8), (uint8_t)i };
+		struct machine m = { .kind = FIRMWARE_UEFI_PXE, .arch_set = true, .arch = 7 };
+		memcpy(m.mac, mac, 6);
+		m.client_ip.s_addr = htonl(0xC6120000u + i + 1);
+		fake_now += 10;
+		timeline_dhcp(tl, &m, "snponly.efi");
+	}
+	for (unsigned i = 0; i < 5000; i++) {
+		struct in_addr ip = { htonl(0xC6130000u + i) };
+		timeline_map_ip(tl, ip, mac1);
+	}
+	/* The newest machine is still there. */
+	char *j = json(tl);
+	assert_non_null(strstr(j, "\"mac\":\"02:00:00:00:0b:b7\""));
+	assert_null(strstr(j, "\"mac\":\"02:00:00:00:00:00\""));
+	free(j);
+
+	/* One machine, many events: the newest are kept. */
+	struct in_addr ip = { htonl(0xC6140001u) };
+	timeline_map_ip(tl, ip, mac2);
+	struct sockaddr_in c = { .sin_family = AF_INET, .sin_addr = ip };
+	for (int i = 0; i < 200; i++) {
+		char path[32];
+		snprintf(path, sizeof(path), "f%d", i);
+		timeline_file(tl, (struct sockaddr *)&c, "tftp", path, 1, 1, true);
+	}
+	char *h = html(tl);
+	assert_non_null(strstr(h, "earlier events not shown"));
+	assert_non_null(strstr(h, ">f199<"));
+	assert_null(strstr(h, ">f100<"));
+	free(h);
+	timeline_free(tl);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_boot),
+		cmocka_unit_test(test_unknown_clients_ignored),
+		cmocka_unit_test(test_hostile_names_escaped),
+		cmocka_unit_test(test_bounded),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
