@@ -654,8 +654,8 @@ leases_open(struct lease_store *ls, const char *path, uid_t owner, gid_t group, 
 	 * after the privilege drop, so compaction (create + rename) keeps
 	 * working as that user.
 	 */
-	if (mkdir(dir, 0750) == 0 && owner != (uid_t)-1) {
-		if (chown(dir, owner, group) < 0)
+	if (mkdir(dir, 0750) == 0) {
+		if (owner != (uid_t)-1 && chown(dir, owner, group) < 0)
 			log_warn("dhcp", "chown %s: %s", dir, strerror(errno));
 	} else if (errno != EEXIST) {
 		r = -errno;
