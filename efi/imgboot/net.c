@@ -1,0 +1,661 @@
+/*
+ * Downloads through the firmware's own HTTP stack (EFI_HTTP_PROTOCOL,
+ * UEFI 2.10 §29.6), so that no iPXE is needed, and discovery of the
+ * netbootd that loaded us (PXE Base Code's cached DHCP packets, or the
+ * Uri() node that UEFI HTTP boot leaves in our device path).
+ */
+#include "imgboot.h"
+
+static EFI_GUID http_sb_guid = HTTP_SERVICE_BINDING_PROTOCOL_GUID;
+static EFI_GUID http_guid = HTTP_PROTOCOL_GUID;
+static EFI_GUID ip4cfg2_guid = IP4_CONFIG2_PROTOCOL_GUID;
+
+#define HTTP_IDLE_TIMEOUT_MS 30000
+#define DHCP_TIMEOUT_MS 30000
+
+/* EFI_HTTP_STATUS_CODE enum order (UEFI 2.10 §29.6.6) to the real number. */
+static const UINT16 http_status_numbers[] = {
+	0,   100, 101, 200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303,
+	304, 305, 307, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410,
+	411, 412, 413, 414, 415, 416, 417, 500, 501, 502, 503, 504, 505, 308,
+};
+
+static UINTN
+http_status_number(HTTP_STATUS_CODE c)
+{
+	if (c < sizeof(http_status_numbers) / sizeof(http_status_numbers[0]))
+		return http_status_numbers[c];
+	return 0;
+}
+
+static void EFIAPI
+set_flag(EFI_EVENT ev, VOID *ctx)
+{
+	(void)ev;
+	*(volatile BOOLEAN *)ctx = TRUE;
+}
+
+static EFI_LOADED_IMAGE *
+loaded_image(EFI_HANDLE self)
+{
+	EFI_LOADED_IMAGE *li = NULL;
+
+	if (EFI_ERROR(BS->HandleProtocol(self, &LoadedImageProtocol, (void **)&li)))
+		return NULL;
+	return li;
+}
+
+static EFI_DEVICE_PATH *
+find_node(EFI_DEVICE_PATH *dp, UINT8 type, UINT8 subtype)
+{
+	for (; dp && !IsDevicePathEnd(dp); dp = NextDevicePathNode(dp)) {
+		if (DevicePathType(dp) == type && DevicePathSubType(dp) == subtype)
+			return dp;
+	}
+	return NULL;
+}
+
+/* ---- the NIC and our address ----------------------------------------------- */
+
+static void
+connect_all_nics(void)
+{
+	EFI_HANDLE *h = NULL;
+	UINTN n = 0, i;
+
+	if (EFI_ERROR(BS->LocateHandleBuffer(ByProtocol, &SimpleNetworkProtocol, NULL, &n, &h)))
+		return;
+	for (i = 0; i < n; i++)
+		BS->ConnectController(h[i], NULL, NULL, TRUE);
+	FreePool(h);
+}
+
+/* The NIC we came from when loaded over the network; otherwise the first one
+ * with an HTTP service (connecting the network stack if nobody did yet). */
+static EFI_STATUS
+find_nic(EFI_HANDLE self, EFI_HANDLE *nic)
+{
+	EFI_LOADED_IMAGE *li = loaded_image(self);
+	EFI_DEVICE_PATH *dp, *walk;
+	EFI_HANDLE *h = NULL;
+	UINTN n = 0;
+	int pass;
+
+	if (li && (dp = DevicePathFromHandle(li->DeviceHandle)) != NULL) {
+		walk = dp;
+		if (!EFI_ERROR(BS->LocateDevicePath(&http_sb_guid, &walk, nic)))
+			return EFI_SUCCESS;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		if (!EFI_ERROR(BS->LocateHandleBuffer(ByProtocol, &http_sb_guid, NULL, &n, &h)) &&
+		    n > 0) {
+			*nic = h[0];
+			FreePool(h);
+			return EFI_SUCCESS;
+		}
+		if (pass == 0)
+			connect_all_nics();
+	}
+	fail(L"no network interface with an HTTP stack (EFI_HTTP_SERVICE_BINDING_PROTOCOL)\n");
+	return EFI_NOT_FOUND;
+}
+
+static BOOLEAN
+ip_zero(const EFI_IPv4_ADDRESS *a)
+{
+	return !(a->Addr[0] | a->Addr[1] | a->Addr[2] | a->Addr[3]);
+}
+
+/* Pick a local address for HTTP: the one the firmware already used to load
+ * us (HTTP boot's IPv4 node, PXE's station IP), else the IP4 config's, else
+ * run DHCP through EFI_IP4_CONFIG2_PROTOCOL. */
+static EFI_STATUS
+local_address(EFI_HANDLE self, EFI_HANDLE nic, HTTPv4_ACCESS_POINT *ap)
+{
+	EFI_LOADED_IMAGE *li = loaded_image(self);
+	EFI_PXE_BASE_CODE *pxe;
+	IP4_CONFIG2_PROTOCOL *cfg;
+	UINT8 infobuf[1024];
+	IP4_CONFIG2_INTERFACE_INFO *ii = (IP4_CONFIG2_INTERFACE_INFO *)infobuf;
+	UINTN sz;
+	UINT64 deadline;
+	IP4_CONFIG2_POLICY pol;
+	EFI_STATUS st;
+
+	SetMem(ap, sizeof(*ap), 0);
+	if (li) {
+		IPv4_DEVICE_PATH *ip = (IPv4_DEVICE_PATH *)find_node(
+			DevicePathFromHandle(li->DeviceHandle), MESSAGING_DEVICE_PATH, MSG_IPv4_DP);
+
+		if (ip && (UINTN)DevicePathNodeLength(&ip->Header) >= sizeof(IPv4_DEVICE_PATH) &&
+		    !ip_zero(&ip->LocalIpAddress) && !ip_zero(&ip->SubnetMask)) {
+			CopyMem(&ap->LocalAddress, &ip->LocalIpAddress, 4);
+			CopyMem(&ap->LocalSubnet, &ip->SubnetMask, 4);
+			return EFI_SUCCESS;
+		}
+		if (!EFI_ERROR(BS->HandleProtocol(li->DeviceHandle, &PxeBaseCodeProtocol,
+						  (void **)&pxe)) &&
+		    pxe->Mode && pxe->Mode->Started && !pxe->Mode->UsingIpv6 &&
+		    !ip_zero(&pxe->Mode->StationIp.v4)) {
+			CopyMem(&ap->LocalAddress, &pxe->Mode->StationIp.v4, 4);
+			CopyMem(&ap->LocalSubnet, &pxe->Mode->SubnetMask.v4, 4);
+			return EFI_SUCCESS;
+		}
+	}
+	st = BS->HandleProtocol(nic, &ip4cfg2_guid, (void **)&cfg);
+	if (EFI_ERROR(st)) {
+		fail(L"the network interface has no IP4 configuration protocol: %r\n", st);
+		return st;
+	}
+	ap->UseDefaultAddress = TRUE;
+	sz = sizeof(infobuf);
+	st = cfg->GetData(cfg, Ip4Config2DataTypeInterfaceInfo, &sz, infobuf);
+	if (!EFI_ERROR(st) && !ip_zero(&ii->StationAddress))
+		return EFI_SUCCESS;
+	sz = sizeof(pol);
+	if (EFI_ERROR(cfg->GetData(cfg, Ip4Config2DataTypePolicy, &sz, &pol)) ||
+	    pol != Ip4Config2PolicyDhcp) {
+		pol = Ip4Config2PolicyDhcp;
+		st = cfg->SetData(cfg, Ip4Config2DataTypePolicy, sizeof(pol), &pol);
+		if (EFI_ERROR(st) && st != EFI_NOT_READY) {
+			fail(L"cannot switch the IP configuration to DHCP: %r\n", st);
+			return st;
+		}
+	}
+	info(L"waiting for a DHCP address\n");
+	deadline = clock_ms() + DHCP_TIMEOUT_MS;
+	while (clock_ms() < deadline) {
+		sz = sizeof(infobuf);
+		st = cfg->GetData(cfg, Ip4Config2DataTypeInterfaceInfo, &sz, infobuf);
+		if (!EFI_ERROR(st) && !ip_zero(&ii->StationAddress)) {
+			info(L"address %d.%d.%d.%d\n", ii->StationAddress.Addr[0],
+			     ii->StationAddress.Addr[1], ii->StationAddress.Addr[2],
+			     ii->StationAddress.Addr[3]);
+			return EFI_SUCCESS;
+		}
+		BS->Stall(100000);
+	}
+	fail(L"no DHCP address after %d s\n", DHCP_TIMEOUT_MS / 1000);
+	return EFI_TIMEOUT;
+}
+
+/* ---- HTTP ------------------------------------------------------------------------ */
+
+struct http_conn {
+	SERVICE_BINDING *sb;
+	EFI_HANDLE child;
+	HTTP_PROTOCOL *http;
+	EFI_EVENT ev;
+	volatile BOOLEAN done;
+};
+
+static void
+http_close(struct http_conn *c)
+{
+	if (c->http)
+		c->http->Configure(c->http, NULL);
+	if (c->child && c->sb)
+		c->sb->DestroyChild(c->sb, c->child);
+	if (c->ev)
+		BS->CloseEvent(c->ev);
+	SetMem(c, sizeof(*c), 0);
+}
+
+static EFI_STATUS
+http_open(EFI_HANDLE self, struct http_conn *c)
+{
+	HTTP_CONFIG_DATA cd;
+	HTTPv4_ACCESS_POINT ap;
+	EFI_HANDLE nic;
+	EFI_STATUS st;
+
+	SetMem(c, sizeof(*c), 0);
+	st = find_nic(self, &nic);
+	if (EFI_ERROR(st))
+		return st;
+	st = local_address(self, nic, &ap);
+	if (EFI_ERROR(st))
+		return st;
+	st = BS->HandleProtocol(nic, &http_sb_guid, (void **)&c->sb);
+	if (!EFI_ERROR(st))
+		st = c->sb->CreateChild(c->sb, &c->child);
+	if (!EFI_ERROR(st))
+		st = BS->HandleProtocol(c->child, &http_guid, (void **)&c->http);
+	if (EFI_ERROR(st)) {
+		fail(L"cannot create an HTTP instance: %r\n", st);
+		http_close(c);
+		return st;
+	}
+	SetMem(&cd, sizeof(cd), 0);
+	cd.HttpVersion = HttpVersion11;
+	cd.TimeOutMillisec = HTTP_IDLE_TIMEOUT_MS;
+	cd.LocalAddressIsIPv6 = FALSE;
+	cd.AccessPoint.IPv4Node = &ap;
+	st = c->http->Configure(c->http, &cd);
+	if (EFI_ERROR(st)) {
+		fail(L"cannot configure HTTP: %r\n", st);
+		http_close(c);
+		return st;
+	}
+	st = BS->CreateEvent(EVT_NOTIFY_SIGNAL, TPL_CALLBACK, set_flag, (void *)&c->done, &c->ev);
+	if (EFI_ERROR(st)) {
+		http_close(c);
+		return st;
+	}
+	return EFI_SUCCESS;
+}
+
+/* Poll until the token completes; give up after a stretch without it. */
+static EFI_STATUS
+http_wait(struct http_conn *c, HTTP_TOKEN *tok)
+{
+	UINT64 deadline = clock_ms() + HTTP_IDLE_TIMEOUT_MS;
+
+	while (!c->done) {
+		c->http->Poll(c->http);
+		if (clock_ms() > deadline) {
+			c->http->Cancel(c->http, tok);
+			return EFI_TIMEOUT;
+		}
+	}
+	return tok->Status;
+}
+
+/* "http://host:port/path" -> "host:port" as ASCII, for the Host header. */
+static void
+url_authority(const CHAR16 *url, CHAR8 *out, UINTN outlen)
+{
+	const CHAR16 *p = url;
+	UINTN n = 0;
+
+	while (*p && !(p[0] == ':' && p[1] == '/' && p[2] == '/'))
+		p++;
+	if (*p)
+		p += 3;
+	else
+		p = url;
+	for (; *p && *p != '/' && *p != '?' && *p != '#' && n + 1 < outlen; p++)
+		out[n++] = (CHAR8)*p;
+	out[n] = 0;
+}
+
+static UINT64
+parse_u64(const CHAR8 *s, BOOLEAN *ok)
+{
+	UINT64 v = 0;
+	BOOLEAN any = FALSE;
+
+	while (*s == ' ')
+		s++;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (~0ULL - 9) / 10) {
+			*ok = FALSE;
+			return 0;
+		}
+		v = v * 10 + (UINT64)(*s - '0');
+		any = TRUE;
+	}
+	while (*s == ' ')
+		s++;
+	*ok = any && *s == 0;
+	return v;
+}
+
+static BOOLEAN
+ascii_ieq(const CHAR8 *a, const CHAR8 *b)
+{
+	for (; *a && *b; a++, b++) {
+		CHAR8 x = *a, y = *b;
+
+		if (x >= 'A' && x <= 'Z')
+			x += 32;
+		if (y >= 'A' && y <= 'Z')
+			y += 32;
+		if (x != y)
+			return FALSE;
+	}
+	return *a == *b;
+}
+
+/* Where the body goes: an image (allocated once the length is known) or a
+ * fixed text buffer. */
+struct sink {
+	struct image *img;
+	enum img_memory memory;
+	CHAR8 *buf;
+	UINTN bufsize;
+	UINT64 len;
+};
+
+static EFI_STATUS
+http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
+{
+	struct http_conn c;
+	HTTP_REQUEST_DATA req;
+	HTTP_RESPONSE_DATA resp;
+	HTTP_HEADER hdr[3];
+	HTTP_MESSAGE msg;
+	HTTP_TOKEN tok;
+	CHAR8 host[256];
+	UINT64 length = 0, got = 0;
+	BOOLEAN have_length = FALSE;
+	UINT8 *dst;
+	struct progress p;
+	UINTN i;
+	EFI_STATUS st;
+
+	st = http_open(self, &c);
+	if (EFI_ERROR(st))
+		return st;
+
+	url_authority(url, host, sizeof(host));
+	hdr[0].FieldName = (CHAR8 *)"Host";
+	hdr[0].FieldValue = host;
+	hdr[1].FieldName = (CHAR8 *)"Accept";
+	hdr[1].FieldValue = (CHAR8 *)"*/*";
+	hdr[2].FieldName = (CHAR8 *)"User-Agent";
+	hdr[2].FieldValue = (CHAR8 *)"imgboot/" IMGBOOT_VERSION;
+	req.Method = HttpMethodGet;
+	req.Url = (CHAR16 *)url;
+	SetMem(&msg, sizeof(msg), 0);
+	msg.Data.Request = &req;
+	msg.HeaderCount = 3;
+	msg.Headers = hdr;
+	SetMem(&tok, sizeof(tok), 0);
+	tok.Event = c.ev;
+	tok.Message = &msg;
+	c.done = FALSE;
+	st = c.http->Request(c.http, &tok);
+	if (!EFI_ERROR(st))
+		st = http_wait(&c, &tok);
+	if (EFI_ERROR(st)) {
+		fail(L"download of %s failed: request not sent: %r\n", url, st);
+		goto out;
+	}
+
+	/* Headers first (no body buffer), as EDK2's own HTTP boot does. */
+	SetMem(&resp, sizeof(resp), 0);
+	SetMem(&msg, sizeof(msg), 0);
+	msg.Data.Response = &resp;
+	SetMem(&tok, sizeof(tok), 0);
+	tok.Event = c.ev;
+	tok.Message = &msg;
+	c.done = FALSE;
+	st = c.http->Response(c.http, &tok);
+	if (!EFI_ERROR(st))
+		st = http_wait(&c, &tok);
+	if (EFI_ERROR(st)) {
+		fail(L"download of %s failed: no response: %r\n", url, st);
+		goto out;
+	}
+	for (i = 0; i < msg.HeaderCount && msg.Headers; i++) {
+		if (msg.Headers[i].FieldName && msg.Headers[i].FieldValue &&
+		    ascii_ieq(msg.Headers[i].FieldName, (CHAR8 *)"Content-Length"))
+			length = parse_u64(msg.Headers[i].FieldValue, &have_length);
+	}
+	/* The header array is ours to free (UEFI 2.10, Response()); its few
+	 * small strings are left alone rather than rely on how a given
+	 * driver allocated them. */
+	if (msg.Headers)
+		FreePool(msg.Headers);
+	if (http_status_number(resp.StatusCode) != 200) {
+		fail(L"download of %s failed: HTTP %d\n", url, http_status_number(resp.StatusCode));
+		st = resp.StatusCode == 21 ? EFI_NOT_FOUND : EFI_PROTOCOL_ERROR;
+		goto out;
+	}
+	if (!have_length) {
+		fail(L"download of %s failed: the server sent no Content-Length\n", url);
+		st = EFI_PROTOCOL_ERROR;
+		goto out;
+	}
+	if (sk->img) {
+		if (length == 0) {
+			fail(L"image %s is empty\n", url);
+			st = EFI_NOT_FOUND;
+			goto out;
+		}
+		st = image_alloc(sk->img, length, sk->memory);
+		if (EFI_ERROR(st)) {
+			fail(L"not enough memory for %s: %d MiB needed: %r\n", url,
+			     (length + (1 << 20) - 1) >> 20, st);
+			goto out;
+		}
+		dst = (UINT8 *)(UINTN)sk->img->base;
+	} else {
+		if (length >= sk->bufsize) {
+			fail(L"%s is too large (%ld bytes)\n", url, length);
+			st = EFI_BAD_BUFFER_SIZE;
+			goto out;
+		}
+		dst = (UINT8 *)sk->buf;
+	}
+	if (sk->img)
+		progress_start(&p, L"downloading", length);
+	while (got < length) {
+		UINT64 want = length - got;
+
+		SetMem(&msg, sizeof(msg), 0);
+		msg.Data.Response = NULL;
+		msg.BodyLength = want > (1 << 20) ? (1 << 20) : (UINTN)want;
+		msg.Body = dst + got;
+		SetMem(&tok, sizeof(tok), 0);
+		tok.Event = c.ev;
+		tok.Message = &msg;
+		c.done = FALSE;
+		st = c.http->Response(c.http, &tok);
+		if (!EFI_ERROR(st))
+			st = http_wait(&c, &tok);
+		if (EFI_ERROR(st) || msg.BodyLength == 0) {
+			fail(L"download of %s failed at byte %ld of %ld: %r\n", url, got, length,
+			     EFI_ERROR(st) ? st : EFI_END_OF_FILE);
+			if (!EFI_ERROR(st))
+				st = EFI_END_OF_FILE;
+			if (sk->img)
+				image_free(sk->img);
+			goto out;
+		}
+		got += msg.BodyLength;
+		if (sk->img)
+			progress_update(&p, got);
+	}
+	if (sk->img)
+		progress_end(&p);
+	else
+		sk->buf[got] = 0;
+	sk->len = got;
+	st = EFI_SUCCESS;
+out:
+	http_close(&c);
+	return st;
+}
+
+EFI_STATUS
+net_fetch_image(EFI_HANDLE self, const CHAR16 *url, struct image *img, enum img_memory memory)
+{
+	struct sink sk;
+
+	SetMem(&sk, sizeof(sk), 0);
+	sk.img = img;
+	sk.memory = memory;
+	return http_get(self, url, &sk);
+}
+
+EFI_STATUS
+net_fetch_text(EFI_HANDLE self, const CHAR16 *url, CHAR8 *buf, UINTN bufsize, UINTN *len)
+{
+	struct sink sk;
+	EFI_STATUS st;
+
+	SetMem(&sk, sizeof(sk), 0);
+	sk.buf = buf;
+	sk.bufsize = bufsize;
+	st = http_get(self, url, &sk);
+	*len = (UINTN)sk.len;
+	return st;
+}
+
+/* ---- discovery of the netbootd that loaded us ----------------------------------- */
+
+static UINTN
+append(CHAR16 *dst, UINTN n, UINTN cap, const CHAR16 *s)
+{
+	for (; *s && n + 1 < cap; s++)
+		dst[n++] = *s;
+	dst[n] = 0;
+	return n;
+}
+
+static UINTN
+append_ascii(CHAR16 *dst, UINTN n, UINTN cap, const CHAR8 *s, UINTN len)
+{
+	UINTN i;
+
+	for (i = 0; i < len && s[i] && n + 1 < cap; i++)
+		dst[n++] = (CHAR16)s[i];
+	dst[n] = 0;
+	return n;
+}
+
+/* "http://host:port/dir/file" (ASCII, len bytes) -> "http://host:port". */
+static BOOLEAN
+url_base(const CHAR8 *s, UINTN len, CHAR16 *out, UINTN cap)
+{
+	UINTN i = 0, n;
+
+	if (len >= 7 && CompareMem(s, "http://", 7) == 0)
+		i = 7;
+	else if (len >= 8 && CompareMem(s, "https://", 8) == 0)
+		i = 8;
+	else
+		return FALSE;
+	while (i < len && s[i] && s[i] != '/')
+		i++;
+	for (n = 0; n < i; n++) {
+		if (s[n] <= 0x20 || s[n] > 0x7e)
+			return FALSE;
+	}
+	out[0] = 0;
+	append_ascii(out, 0, cap, s, i);
+	return TRUE;
+}
+
+/* A DHCP option of the cached packet (RFC 2132 TLV; bounded by the packet). */
+static const UINT8 *
+dhcp_option(const UINT8 *pkt, UINTN pktlen, UINT8 code, UINT8 *olen)
+{
+	UINTN i = 240;
+
+	if (pktlen < 240 || pkt[236] != 99 || pkt[237] != 130 || pkt[238] != 83 || pkt[239] != 99)
+		return NULL;
+	while (i < pktlen) {
+		UINT8 c = pkt[i++];
+
+		if (c == 0)
+			continue;
+		if (c == 255 || i >= pktlen)
+			break;
+		*olen = pkt[i++];
+		if (*olen > pktlen - i)
+			break;
+		if (c == code)
+			return pkt + i;
+		i += *olen;
+	}
+	return NULL;
+}
+
+static BOOLEAN
+server_from_packet(const UINT8 *pkt, UINTN pktlen, CHAR16 *base, UINTN cap)
+{
+	const UINT8 *o;
+	UINT8 olen = 0;
+	UINT8 ip[4] = { 0 };
+
+	/* A boot file name that is a URL names the server and the port. */
+	o = dhcp_option(pkt, pktlen, 67, &olen);
+	if (o && url_base((const CHAR8 *)o, olen, base, cap))
+		return TRUE;
+	if (url_base((const CHAR8 *)pkt + 108, 128, base, cap))
+		return TRUE;
+	CopyMem(ip, pkt + 20, 4); /* siaddr, the next server */
+	if (!(ip[0] | ip[1] | ip[2] | ip[3])) {
+		o = dhcp_option(pkt, pktlen, 54, &olen); /* server identifier */
+		if (!o || olen != 4)
+			return FALSE;
+		CopyMem(ip, o, 4);
+	}
+	SPrint(base, cap * sizeof(CHAR16), L"http://%d.%d.%d.%d", ip[0], ip[1], ip[2], ip[3]);
+	return TRUE;
+}
+
+EFI_STATUS
+net_discover_config_url(EFI_HANDLE self, CHAR16 *url, UINTN urllen)
+{
+	EFI_LOADED_IMAGE *li = loaded_image(self);
+	EFI_DEVICE_PATH *dp, *node;
+	EFI_PXE_BASE_CODE *pxe;
+	EFI_SIMPLE_NETWORK *snp;
+	EFI_HANDLE nic;
+	CHAR16 base[IMGBOOT_MAX_ARG], mac[32];
+	UINT8 m[6];
+	BOOLEAN have_base = FALSE, have_mac = FALSE;
+	UINTN n;
+
+	if (!li)
+		return EFI_NOT_FOUND;
+	dp = DevicePathFromHandle(li->DeviceHandle);
+	if (!dp)
+		return EFI_NOT_FOUND;
+
+	/* UEFI HTTP boot: our device path ends in Uri(http://server/...). */
+	node = find_node(dp, MESSAGING_DEVICE_PATH, MSG_URI_DP);
+	if (!node)
+		node = find_node(li->FilePath, MESSAGING_DEVICE_PATH, MSG_URI_DP);
+	if (node && DevicePathNodeLength(node) > 4)
+		have_base = url_base((const CHAR8 *)node + 4, DevicePathNodeLength(node) - 4, base,
+				     IMGBOOT_MAX_ARG);
+	/* Firmware PXE: the DHCP packets it cached. A boot server reply or a
+	 * proxy offer comes from the boot server itself (netbootd in proxy
+	 * mode); a plain ACK may come from the LAN's DHCP server, whose next
+	 * server is then netbootd. */
+	if (!have_base &&
+	    !EFI_ERROR(BS->HandleProtocol(li->DeviceHandle, &PxeBaseCodeProtocol, (void **)&pxe)) &&
+	    pxe->Mode && !pxe->Mode->UsingIpv6) {
+		EFI_PXE_BASE_CODE_MODE *md = pxe->Mode;
+
+		if (md->PxeReplyReceived)
+			have_base = server_from_packet(md->PxeReply.Raw, sizeof(md->PxeReply.Raw),
+						       base, IMGBOOT_MAX_ARG);
+		if (!have_base && md->ProxyOfferReceived)
+			have_base = server_from_packet(md->ProxyOffer.Raw,
+						       sizeof(md->ProxyOffer.Raw), base,
+						       IMGBOOT_MAX_ARG);
+		if (!have_base && md->DhcpAckReceived)
+			have_base = server_from_packet(md->DhcpAck.Raw, sizeof(md->DhcpAck.Raw),
+						       base, IMGBOOT_MAX_ARG);
+	}
+	if (!have_base)
+		return EFI_NOT_FOUND;
+
+	node = find_node(dp, MESSAGING_DEVICE_PATH, MSG_MAC_ADDR_DP);
+	if (node) {
+		CopyMem(m, &((MAC_ADDR_DEVICE_PATH *)node)->MacAddress, 6);
+		have_mac = TRUE;
+	} else if (!EFI_ERROR(find_nic(self, &nic)) &&
+		   !EFI_ERROR(BS->HandleProtocol(nic, &SimpleNetworkProtocol, (void **)&snp)) &&
+		   snp->Mode && snp->Mode->HwAddressSize >= 6) {
+		CopyMem(m, &snp->Mode->CurrentAddress, 6);
+		have_mac = TRUE;
+	}
+	if (!have_mac) {
+		fail(L"cannot find this machine's MAC address\n");
+		return EFI_NOT_FOUND;
+	}
+	SPrint(mac, sizeof(mac), L"%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+	       m[5]);
+	n = append(url, 0, urllen, base);
+	n = append(url, n, urllen, L"/boot/");
+	n = append(url, n, urllen, mac);
+	append(url, n, urllen, L".imgboot");
+	return EFI_SUCCESS;
+}
