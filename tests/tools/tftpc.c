@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -355,6 +356,12 @@ main(int argc, char **argv)
 	if (opt_out && !(out_fp = fopen(opt_out, "wb")))
 		return perror(opt_out), 2;
 
+	/* One socket per transfer: room for -n 1000 and more. */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	epfd = epoll_create1(0);
 	struct xfer *xs = calloc(opt_n, sizeof(*xs));
 	int64_t t0 = now_ms();
