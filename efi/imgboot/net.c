@@ -11,6 +11,7 @@ static EFI_GUID http_guid = HTTP_PROTOCOL_GUID;
 static EFI_GUID ip4cfg2_guid = IP4_CONFIG2_PROTOCOL_GUID;
 
 #define HTTP_IDLE_TIMEOUT_MS 30000
+#define EFI_HTTP_ERROR_STATUS EFIERR(35) /* UEFI 2.10 Appendix D; not in gnu-efi */
 #define DHCP_TIMEOUT_MS 30000
 
 /* EFI_HTTP_STATUS_CODE enum order (UEFI 2.10 §29.6.6) to the real number. */
@@ -384,7 +385,9 @@ http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
 	st = c.http->Response(c.http, &tok);
 	if (!EFI_ERROR(st))
 		st = http_wait(&c, &tok);
-	if (EFI_ERROR(st)) {
+	/* EDK2's HttpDxe completes a 4xx/5xx response with EFI_HTTP_ERROR
+	 * (UEFI 2.10) but fills in the status code: report the code. */
+	if (EFI_ERROR(st) && !(st == EFI_HTTP_ERROR_STATUS && resp.StatusCode != 0)) {
 		fail(L"download of %s failed: no response: %r\n", url, st);
 		goto out;
 	}

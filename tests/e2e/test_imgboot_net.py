@@ -1,0 +1,74 @@
+"""imgboot.efi over the network (issue 7 tests 2, 3 and the download failures).
+
+Each test owns a Testbed (namespace nbd-<name>-<hex>) with netbootd inside
+serving HTTP; DHCP comes from netbootd itself or from dnsmasq (as the LAN's
+router would, and as the TFTP server of the "firmware PXE, no iPXE" path).
+"""
+import os
+import shutil
+import re
+
+import images
+
+MIB = 1024 * 1024
+
+
+def http_args(tb, root, *extra):
+    return ["--root", str(root), "--dhcp", "off", "--tftp", "off",
+            "--http", f"{tb.server_ip}:80", "--user", "root", "--log-level", "info"] + \
+        [str(x) for x in extra]
+
+
+def local_launcher(tb, cfg):
+    fb, fb_token = images.fallback_iso()
+    disk = images.launcher_disk(tb.tmp / "launch.img", {
+        "EFI/BOOT/BOOTX64.EFI": images.IMGBOOT, "EFI/BOOT/imgboot.cfg": cfg})
+    return disk, fb, fb_token
+
+
+def test_url_download_from_local_launcher(testbed):
+    """imgboot started from a disk downloads an http:// URL itself, through the
+    firmware's HTTP stack (DHCP via EFI_IP4_CONFIG2), in Block I/O mode."""
+    tb = testbed
+    img, token = images.layout("mbr")
+    root = tb.tmp / "root"
+    root.mkdir()
+    shutil.copyfile(img, root / "disk.img")
+    tb.start_dnsmasq()
+    nb = tb.start_netbootd(http_args(tb, root))
+    disk, fb, _ = local_launcher(tb, f"url=http://{tb.server_ip}/disk.img\nmode=blockio\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
+    text = vm.wait_for(f"NETBOOT-MARKER {token}", timeout=240)
+    assert re.search(r"downloading 100% \d+/\d+ MiB \d+\.\d MiB/s", text), text[-3000:]
+    assert "MBR disk" in text
+    assert re.search(r'"GET /disk.img[^"]*" 200', nb.log()), nb.log()[-3000:]
+
+
+def test_image_larger_than_ram(testbed):
+    """A 2 GiB (sparse) image for a 512 MiB guest: imgboot says so before
+    downloading it, and the firmware's next boot option runs."""
+    tb = testbed
+    root = tb.tmp / "root"
+    root.mkdir()
+    with open(root / "huge.img", "wb") as f:
+        f.truncate(2048 * MIB)
+    tb.start_dnsmasq()
+    tb.start_netbootd(http_args(tb, root))
+    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/huge.img\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb, memory_mb=512)
+    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
+    assert "not enough memory for" in text and "2048 MiB needed" in text, text[-3000:]
+    assert "returning to the firmware" in text
+
+
+def test_download_404(testbed):
+    tb = testbed
+    root = tb.tmp / "root"
+    root.mkdir()
+    tb.start_dnsmasq()
+    tb.start_netbootd(http_args(tb, root))
+    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/nothing-here.iso\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
+    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
+    assert "failed: HTTP 404" in text, text[-3000:]
+    assert "returning to the firmware" in text
