@@ -19,6 +19,9 @@ def test_testbed_bios_dhcp_lease_from_dnsmasq(testbed):
     ip = m.group(1)
     log = (testbed.tmp / "dnsmasq.log").read_text()
     assert re.search(rf"DHCPACK\(br0\) {re.escape(ip)} {vm.mac}", log), log[-3000:]
+    # iPXE solicited a router and the testbed's RA responder answered (that is what
+    # keeps iPXE's "Configuring" from waiting ~13 s for IPv6 to time out).
+    assert "sent RA" in (testbed.tmp / "ra-responder.log").read_text()
     vm.stop()
 
 

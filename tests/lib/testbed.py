@@ -230,7 +230,7 @@ class Testbed:
     """A network namespace with a bridge br0 holding tb.server_ip/24 and the
     taps of the VMs. Context manager; cleans up everything it started."""
 
-    def __init__(self, name: str, keep_tmp: bool = None):
+    def __init__(self, name: str, keep_tmp: bool = None, ipv6_ra: bool = True):
         safe = re.sub(r"[^A-Za-z0-9_-]", "-", name)[:24] or "tb"
         self.name = safe
         self.ns = f"nbd-{safe}-{secrets.token_hex(3)}"
@@ -250,6 +250,7 @@ class Testbed:
         self._taps = 0
         self._created_ns = False
         self._record = None
+        self.ipv6_ra = ipv6_ra
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self):
@@ -282,6 +283,14 @@ class Testbed:
                     ["ip", "addr", "add", f"{self.server_ip}/24", "dev", self.bridge],
                     ["ip", "link", "set", self.bridge, "up"]):
             self.run(cmd, check=True)
+        if self.ipv6_ra:
+            # iPXE's "Configuring" waits for IPv6 router solicitations to time out
+            # (~13 s per iPXE instance, measured) unless a router answers. An RA with
+            # no prefix, no M/O flags and lifetime 0 ends that wait and configures
+            # nothing. Link-local only, inside this namespace.
+            p = self.popen([sys.executable, str(Path(__file__).resolve()), "ra-responder", self.bridge],
+                           "ra-responder.log")
+            self.wait_log("ra-responder.log", "listening", timeout=10, proc=p)
 
     def cleanup(self, check_sanitizers=False):
         errors = []
@@ -379,7 +388,9 @@ class Testbed:
                f"--dhcp-range={rng},{self.netmask},1h",
                f"--dhcp-leasefile={self.tmp / 'dnsmasq.leases'}",
                "--pid-file=", "--user=root", "--group=root",
-               "--log-dhcp", "--log-facility=-", "--dhcp-authoritative"]
+               "--log-dhcp", "--log-facility=-", "--dhcp-authoritative",
+               # no ICMP probe of an address before offering it: the namespace is ours
+               "--no-ping"]
         cmd += list(extra_args)
         p = self.popen(cmd, "dnsmasq.log")
         self.wait_log("dnsmasq.log", "started", timeout=20, proc=p)
@@ -500,3 +511,43 @@ class Testbed:
             out.append(f"--- netbootd[{i}] {' '.join(nb.args)} (last {LOG_TAIL_CHARS} chars) ---")
             out.append(nb.log()[-LOG_TAIL_CHARS:])
         return "\n".join(out) + "\n"
+
+
+def ra_responder(ifname: str):
+    """Answer IPv6 Router Solicitations on ifname with an empty Router Advertisement
+    (RFC 4861 4.2: lifetime 0 = not a default router, no options but the source
+    link-layer address). Runs inside the testbed namespace until killed."""
+    import socket
+    import struct
+    mac = bytes.fromhex(Path(f"/sys/class/net/{ifname}/address").read_text().strip().replace(":", ""))
+    ifindex = socket.if_nametoindex(ifname)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, ifname.encode())
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)  # NDP needs hop limit 255
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, ifindex)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_JOIN_GROUP,
+                 socket.inet_pton(socket.AF_INET6, "ff02::2") + struct.pack("@I", ifindex))
+    # type 134, code 0, checksum (kernel fills it), cur hop limit 0, flags 0,
+    # router lifetime 0, reachable 0, retrans 0; option 1 = source link-layer address.
+    ra = struct.pack("!BBHBBHII", 134, 0, 0, 0, 0, 0, 0, 0) + bytes([1, 1]) + mac
+    print(f"ra-responder: listening on {ifname}", flush=True)
+    while True:
+        data, addr = s.recvfrom(1500)
+        if not data or data[0] != 133:  # Router Solicitation only
+            continue
+        for _ in range(3):
+            try:
+                s.sendto(ra, ("ff02::1", 0, 0, ifindex))
+                break
+            except OSError as e:  # the link-local address may still be tentative (DAD)
+                print(f"ra-responder: send: {e}", flush=True)
+                time.sleep(0.5)
+        print(f"ra-responder: RS from {addr[0]}, sent RA", flush=True)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "ra-responder":
+        ra_responder(sys.argv[2])
+    else:
+        sys.exit(f"usage: {sys.argv[0]} ra-responder IFNAME")
