@@ -654,8 +654,14 @@ net_discover_config_url(EFI_HANDLE self, CHAR16 *url, UINTN urllen)
 		fail(L"cannot find this machine's MAC address\n");
 		return EFI_NOT_FOUND;
 	}
-	SPrint(mac, sizeof(mac), L"%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-	       m[5]);
+	/* Lower case, colon-separated (gnu-efi's %x prints upper case). */
+	for (n = 0; n < 6; n++) {
+		static const CHAR16 hex[] = L"0123456789abcdef";
+
+		mac[n * 3] = hex[m[n] >> 4];
+		mac[n * 3 + 1] = hex[m[n] & 15];
+		mac[n * 3 + 2] = n < 5 ? ':' : 0;
+	}
 	n = append(url, 0, urllen, base);
 	n = append(url, n, urllen, L"/boot/");
 	n = append(url, n, urllen, mac);

@@ -72,3 +72,33 @@ def test_download_404(testbed):
     text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
     assert "failed: HTTP 404" in text, text[-3000:]
     assert "returning to the firmware" in text
+
+
+def quick_args(tb, image, *extra, dhcp="server"):
+    p = tb.subnet_prefix
+    args = ["--dhcp", dhcp, "--interface", tb.bridge, "--tftp", f"{tb.server_ip}:69",
+            "--http", f"{tb.server_ip}:80", "--user", "root", "--log-level", "info",
+            "--image", str(image), "--method", "imgboot", "--imgboot-efi", str(images.IMGBOOT)]
+    if dhcp == "server":
+        args += ["--pool", f"{p}.100-{p}.150", "--lease-file", str(tb.tmp / "leases"),
+                 "--netmask", tb.netmask]
+    return args + [str(x) for x in extra]
+
+
+def test_uefi_http_boot_no_ipxe_linux_pmem(testbed, guest_images):
+    """Launch path 2 + test 3: OVMF's HTTP boot fetches imgboot.efi from netbootd
+    (no iPXE, no options); imgboot finds netbootd from its Uri() device path
+    node, asks /boot/<mac>.imgboot, downloads the GPT image into reserved
+    memory and registers it with the RAM disk protocol. The Linux inside
+    sees the whole disk as /dev/pmem0 (nfit + nd_pmem) and prints its marker."""
+    tb = testbed
+    g = guest_images
+    nb = tb.start_netbootd(quick_args(tb, g.gpt_img))
+    vm = tb.vm("uefi", efi_ipv4_pxe=False)
+    text = vm.wait_for(f"NETBOOT-MARKER {g.token_gpt}", timeout=300)
+    mac = vm.mac.lower()
+    assert f"imgboot: asking http://{tb.server_ip}/boot/{mac}.imgboot" in text, text[-4000:]
+    assert "registered with the RAM disk protocol (virtual disk, reserved memory)" in text
+    assert re.search(rf"NETBOOT-MARKER {g.token_gpt} \(on /dev/pmem0", text), text[-3000:]
+    log = nb.log()
+    assert re.search(rf'"GET /boot/{mac}\.imgboot[^"]*" 200', log), log[-3000:]
