@@ -15,8 +15,10 @@ def test_testbed_bios_dhcp_lease_from_dnsmasq(testbed):
     testbed.start_dnsmasq()
     vm = testbed.vm("bios")
     p = re.escape(testbed.subnet_prefix)
-    m = vm.wait_for_match(re.compile(rf"net0: ({p}\.1\d\d)/255\.255\.255\.0"), timeout=180)
+    m = vm.wait_for_match(re.compile(rf"net0: ({p}\.1\d\d)/255\.255\.255\.0 gw (\S+)"), timeout=180)
     ip = m.group(1)
+    # dnsmasq is another host on the LAN (the router), not the netbootd address.
+    assert m.group(2) == testbed.router_ip != testbed.server_ip
     log = (testbed.tmp / "dnsmasq.log").read_text()
     assert re.search(rf"DHCPACK\(br0\) {re.escape(ip)} {vm.mac}", log), log[-3000:]
     # iPXE solicited a router and the testbed's RA responder answered (that is what
@@ -82,12 +84,15 @@ def test_testbed_cleans_up_on_exception():
         with Testbed("tb-cleanup") as tb:
             ns, tmp = tb.ns, tb.tmp
             p = tb.popen(["sleep", "300"], "sleep.log")
+            d = tb.start_dnsmasq()
+            rns = tb.router_ns
+            assert _ns_exists(rns)
             # a grandchild the testbed did not start directly: still in our netns
             tb.run(["sh", "-c", "sleep 300 >/dev/null 2>&1 &"])
             assert _ns_exists(ns)
             raise RuntimeError("boom")
-    assert p.poll() is not None
-    assert not _ns_exists(ns)
+    assert p.poll() is not None and d.poll() is not None
+    assert not _ns_exists(ns) and not _ns_exists(rns)
     assert not tmp.exists()
 
 
@@ -100,17 +105,18 @@ def test_testbed_sweeps_namespace_of_killed_creator():
         from testbed import Testbed
         tb = Testbed("tb-orphan").__enter__()
         tb.popen(["sleep", "300"], "sleep.log")
+        tb.start_dnsmasq()
         print(tb.ns, flush=True)
         time.sleep(300)
         """)], stdout=subprocess.PIPE, text=True)
     try:
         ns = child.stdout.readline().strip()
-        assert ns.startswith("nbd-tb-orphan-") and _ns_exists(ns)
+        assert ns.startswith("nbd-tb-orphan-") and _ns_exists(ns) and _ns_exists(ns + "-r")
     finally:
         child.kill()
         child.wait()
     assert _ns_exists(ns)
     # (a Testbed set up meanwhile by another xdist worker may have swept it already)
     tbmod.sweep_stale_testbeds()
-    assert not _ns_exists(ns)
+    assert not _ns_exists(ns) and not _ns_exists(ns + "-r")
     assert not (tbmod.REGISTRY / ns).exists()

@@ -91,8 +91,9 @@ def sweep_stale_testbeds():
             continue  # creator still alive: not ours to touch
         ns = rec.name
         if ns.startswith("nbd-"):
-            _kill_ns_pids(ns)
-            _sh(["ip", "netns", "del", ns], check=False)
+            for n in (ns + "-r", ns):
+                _kill_ns_pids(n)
+                _sh(["ip", "netns", "del", n], check=False)
         tmp = tmp.strip()
         if tmp.startswith(tempfile.gettempdir() + "/nbd-"):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -239,6 +240,9 @@ class Testbed:
         self.n = 1 + secrets.randbelow(254)
         self.subnet_prefix = f"198.18.{self.n}"
         self.server_ip = f"{self.subnet_prefix}.1"
+        # The LAN's router (dnsmasq from start_dnsmasq) is another host on br0.
+        self.router_ip = f"{self.subnet_prefix}.254"
+        self.router_ns = None
         self.netmask = "255.255.255.0"
         self.bridge = "br0"
         self.tmp = None
@@ -313,6 +317,12 @@ class Testbed:
                     pass
         for _, p in self._procs:
             _kill_pid(p)
+        if self.router_ns:
+            _kill_ns_pids(self.router_ns)
+            r = _sh(["ip", "netns", "del", self.router_ns], check=False)
+            if r.returncode != 0:
+                errors.append(f"ip netns del {self.router_ns}: {r.stderr.strip()}")
+            self.router_ns = None
         if self._created_ns:
             _kill_ns_pids(self.ns)
             r = _sh(["ip", "netns", "del", self.ns], check=False)
@@ -333,28 +343,29 @@ class Testbed:
             raise AssertionError("testbed cleanup: " + "; ".join(errors))
 
     # -- processes in the namespace ---------------------------------------
-    def wrap(self, cmd):
-        return ["ip", "netns", "exec", self.ns] + [str(c) for c in cmd]
+    def wrap(self, cmd, netns: str = None):
+        return ["ip", "netns", "exec", netns or self.ns] + [str(c) for c in cmd]
 
-    def run(self, cmd: list, **kw) -> subprocess.CompletedProcess:
+    def run(self, cmd: list, netns: str = None, **kw) -> subprocess.CompletedProcess:
+        """subprocess.run inside the namespace (or netns=tb.router_ns)."""
         kw.setdefault("capture_output", True)
         kw.setdefault("text", True)
         kw.setdefault("timeout", 60)
-        return subprocess.run(self.wrap(cmd), **kw)
+        return subprocess.run(self.wrap(cmd, netns), **kw)
 
     def log_path(self, log_name: str) -> Path:
         return self.tmp / log_name
 
-    def popen(self, cmd: list, log_name: str, **kw) -> subprocess.Popen:
-        """Start cmd inside the namespace, stdout+stderr to tb.tmp/log_name.
-        Killed by PID at exit; its log tail goes into failure diagnostics."""
+    def popen(self, cmd: list, log_name: str, netns: str = None, **kw) -> subprocess.Popen:
+        """Start cmd inside the namespace (or netns=tb.router_ns), stdout+stderr to
+        tb.tmp/log_name. Killed by PID at exit; its log tail goes into diagnostics."""
         path = self.log_path(log_name)
         f = open(path, "ab")
         kw.setdefault("stdin", subprocess.DEVNULL)
         kw.setdefault("stdout", f)
         kw.setdefault("stderr", subprocess.STDOUT)
         try:
-            p = subprocess.Popen(self.wrap(cmd), **kw)
+            p = subprocess.Popen(self.wrap(cmd, netns), **kw)
         finally:
             f.close()
         self._procs.append((log_name, p))
@@ -379,10 +390,37 @@ class Testbed:
         nb.start()
         return nb
 
-    def start_dnsmasq(self, extra_args: list = (), dhcp_range: str = None) -> subprocess.Popen:
+    def add_router(self) -> str:
+        """A second host on the LAN, like a home router: namespace tb.router_ns
+        with tb.router_ip/24 on a veth whose other end (lan0) is on br0. Its port
+        is also called br0 so dnsmasq logs read DHCPACK(br0) wherever it runs."""
+        if self.router_ns:
+            return self.router_ns
+        rns = self.ns + "-r"
+        _sh(["ip", "netns", "add", rns])
+        self.router_ns = rns
+        self.run(["ip", "link", "add", "lan0", "type", "veth", "peer", "name", self.bridge,
+                  "netns", rns], check=True)
+        self.run(["ip", "link", "set", "lan0", "master", self.bridge], check=True)
+        self.run(["ip", "link", "set", "lan0", "up"], check=True)
+        for cmd in (["ip", "link", "set", "lo", "up"],
+                    ["ip", "addr", "add", f"{self.router_ip}/24", "dev", self.bridge],
+                    ["ip", "link", "set", self.bridge, "up"]):
+            self.run(cmd, netns=rns, check=True)
+        return rns
+
+    def start_dnsmasq(self, extra_args: list = (), dhcp_range: str = None,
+                      own_host: bool = True) -> subprocess.Popen:
         """dnsmasq as the LAN's plain DHCP server (addresses only, no PXE, no DNS),
-        for proxyDHCP tests. Log: tb.tmp/dnsmasq.log (with --log-dhcp)."""
+        for proxyDHCP tests. Log: tb.tmp/dnsmasq.log (with --log-dhcp).
+
+        own_host=True (default): it runs on the router host (add_router(),
+        tb.router_ip), as on a real LAN, so its server identifier, siaddr and
+        router option are NOT netbootd's address: a proxyDHCP server that answers
+        a REQUEST meant for the router, or relies on the router's siaddr, fails.
+        own_host=False runs it in the testbed namespace on tb.server_ip."""
         rng = dhcp_range or f"{self.subnet_prefix}.100,{self.subnet_prefix}.199"
+        netns = self.add_router() if own_host else None
         cmd = ["dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--port=0",
                f"--interface={self.bridge}", "--bind-interfaces", "--except-interface=lo",
                f"--dhcp-range={rng},{self.netmask},1h",
@@ -392,7 +430,7 @@ class Testbed:
                # no ICMP probe of an address before offering it: the namespace is ours
                "--no-ping"]
         cmd += list(extra_args)
-        p = self.popen(cmd, "dnsmasq.log")
+        p = self.popen(cmd, "dnsmasq.log", netns=netns)
         self.wait_log("dnsmasq.log", "started", timeout=20, proc=p)
         if p.poll() is not None:
             raise AssertionError("dnsmasq exited at start\n" + self.diagnostics())
