@@ -29,6 +29,13 @@ def netbootd_args(tb, *extra, dhcp="proxy"):
     return args + [str(x) for x in extra]
 
 
+def write_conf(tb, text):
+    """A netbootd.conf(5) file in the testbed's temp dir."""
+    path = tb.tmp / "netbootd.conf"
+    path.write_text(text)
+    return path
+
+
 def status_json(tb):
     """GET /status.json from inside the namespace (curl, a real client)."""
     r = tb.run(["curl", "-sS", "--max-time", "10", f"http://{tb.server_ip}/status.json"])
