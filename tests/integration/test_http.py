@@ -575,3 +575,33 @@ def test_https_sighup_reload_keeps_transfers(tls_server, root, tmp_path):
         time.sleep(0.1)
     assert "reload failed" in s.log()
     assert curl("-f", "--cacert", str(s.ca_b), f"{s.url}/small.txt").stdout == b"hello\n"
+
+
+def abort_mid_transfer(connect, path):
+    s = connect()
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    got = 0
+    while got < 200_000:
+        chunk = s.recv(65536)
+        assert chunk
+        got += len(chunk)
+    s.close()
+
+
+def test_client_abort_mid_transfer(server, root):
+    abort_mid_transfer(lambda: socket.create_connection(("127.0.0.1", server.port)), "/big.bin")
+    wait_log(server, r'"GET /big.bin" 200 \d+ [\d.]+ms \(incomplete\)')
+    assert curl("-f", f"{server.url}/small.txt").stdout == b"hello\n"
+
+
+def test_https_client_abort_mid_transfer(tls_server):
+    s = tls_server
+    port = int(s.url.rsplit(":", 1)[1])
+    ctx = ssl.create_default_context(cafile=str(s.ca_a))
+
+    def connect():
+        return ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="localhost")
+    for _ in range(3):
+        abort_mid_transfer(connect, "/big.bin")
+    wait_log(s, r'https: 127\.0\.0\.1:\d+ "GET /big.bin" 200 \d+ [\d.]+ms \(incomplete\)')
+    assert curl("-f", "--cacert", str(s.ca_a), f"{s.url}/small.txt").stdout == b"hello\n"
