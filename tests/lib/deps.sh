@@ -14,7 +14,7 @@ pxelinux syslinux-common syslinux-utils
 grub-efi-amd64-bin grub-pc-bin grub-common
 gnu-efi mtools dosfstools xorriso cpio kmod
 busybox-static linux-image-amd64 systemd-boot-efi
-curl tftp-hpa atftp kea-admin dnsmasq-base
+curl tftp-hpa atftp kea-admin kea-dhcp4-server dnsmasq-base
 tftpd-hpa nginx-light wrk openssl iproute2 procps
 chromium
 "
