@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -90,6 +91,8 @@ private_empty_root(void)
 		fprintf(stderr, "netbootd: cannot make an empty root: %s\n", strerror(errno));
 		return -1;
 	}
+	/* Searchable after the privilege drop, or every lookup is EACCES, not ENOENT. */
+	(void)chmod(dir, 0755);
 	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int saved = errno;
 	(void)rmdir(dir);
