@@ -286,24 +286,26 @@ int
 leases_offer(struct lease_store *ls, const uint8_t mac[6], struct in_addr want, time_t now,
              unsigned hold, struct in_addr *out)
 {
-	ssize_t cur = find_mac(ls, mac, now, true);
-	if (cur < 0) {
-		/* A reservation inside the pool, unless someone holds it still. */
-		for (size_t i = 0; i < ls->nreserved; i++) {
-			size_t r = ls->reserved[i];
-			if (memcmp(ls->slots[r].rmac, mac, 6) == 0 && !live(&ls->slots[r], now)) {
-				cur = (ssize_t)r;
-				break;
-			}
+	ssize_t cur = -1;
+	/* Its fixed address first, unless someone else still holds it. */
+	for (size_t i = 0; i < ls->nreserved; i++) {
+		size_t r = ls->reserved[i];
+		const struct lease *l = &ls->slots[r];
+		if (memcmp(l->rmac, mac, 6) == 0 &&
+		    (!live(l, now) || (memcmp(l->mac, mac, 6) == 0 && l->state != LEASE_DECLINED))) {
+			cur = (ssize_t)r;
+			break;
 		}
 	}
+	if (cur < 0)
+		cur = find_mac(ls, mac, now, true);
 	if (cur >= 0) {
 		struct lease *l = &ls->slots[cur];
 		/*
 		 * Its own address, even expired, unless someone else took it
 		 * meanwhile (then find_mac would not have found it).
 		 */
-		if (l->state != LEASE_BOUND || !live(l, now))
+		if (l->state != LEASE_BOUND || !live(l, now) || memcmp(l->mac, mac, 6) != 0)
 			slot_set(ls, (size_t)cur, mac, LEASE_OFFERED, (int64_t)now + hold);
 		*out = ip_net(ls->first + (uint32_t)cur);
 		return 0;

@@ -278,3 +278,26 @@ def test_corrupt_lease_file_keeps_valid_leases(net, tmp_path):
         # The rewritten file holds only the valid leases.
         by_mac, _ = live_leases(lease_file)
         assert set(by_mac) == {"52:54:00:dd:00:01", "52:54:00:dd:00:02"}
+
+
+def test_host_fixed_address(net, tmp_path):
+    conf = tmp_path / "netbootd.conf"
+    conf.write_text("[host 52:54:00:ee:00:01]\naddress = 198.18.0.10\n\n"
+                    "[host 52:54:00:ee:00:02]\naddress = 198.18.9.9\n")
+    lease_file = tmp_path / "l" / "leases"
+    with Netbootd(server_args(tmp_path, lease_file, "--config", str(conf)),
+                  netns=net.server_ns):
+        # 198.18.0.10 is the first pool address, but it is kept for its host.
+        other = net.client(["--type", "discover", "--mac", "52:54:00:ee:00:09",
+                            "--opt", "50=ip:198.18.0.10"])
+        assert other[0]["yiaddr"] != "198.18.0.10"
+        for mac, ip in (("52:54:00:ee:00:01", "198.18.0.10"), ("52:54:00:ee:00:02", "198.18.9.9")):
+            o = net.client(["--type", "discover", "--mac", mac])
+            assert o[0]["yiaddr"] == ip, o
+            a = net.client(["--type", "request", "--mac", mac, "--opt", f"50=ip:{ip}",
+                            "--opt", f"54=ip:{SERVER_IP}"])
+            assert a[0]["type"] == "ACK" and a[0]["yiaddr"] == ip
+        # Someone else asking for the fixed address by INIT-REBOOT: NAK.
+        n = net.client(["--type", "request", "--mac", "52:54:00:ee:00:09",
+                        "--opt", "50=ip:198.18.0.10"])
+        assert n[0]["type"] == "NAK"
