@@ -5,7 +5,7 @@
 # pool. Prints a Markdown table with ratios to dnsmasq.
 #
 #   bench/dhcp.sh                       # uses $NETBOOTD or ./netbootd
-#   SECONDS_PER_RUN=10 RATES="2000 30000" CLIENTS=50000 bench/dhcp.sh
+#   SECONDS_PER_RUN=10 RATES="1000 2000 5000 10000" CLIENTS=50000 bench/dhcp.sh
 #
 # Topology: namespace nbd-dhcpbench-<pid>-s holds the server (s0 198.18.0.1/16),
 # nbd-dhcpbench-<pid>-c holds perfdhcp (c0 198.18.0.2/16), which simulates a
@@ -15,9 +15,9 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 NETBOOTD=${NETBOOTD:-$REPO/netbootd}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
-RATES=${RATES:-"2000 30000"}
+RATES=${RATES:-"1000 2000 5000 10000"}
 CLIENTS=${CLIENTS:-50000}
-SERVERS=${SERVERS:-"netbootd dnsmasq kea"}
+SERVERS=${SERVERS:-"netbootd dnsmasq dnsmasq-ro kea"}
 PY=/usr/bin/python3
 
 for t in perfdhcp dnsmasq ip; do
@@ -69,11 +69,14 @@ start_server() { # name
 			--netmask 255.255.0.0 --lease-time 3600 --tftp off --http off \
 			--log-level warn >"$W/server.log" 2>&1 &
 		;;
-	dnsmasq)
+	dnsmasq | dnsmasq-ro)
+		# dnsmasq-ro: no lease file at all (--leasefile-ro), an upper bound.
+		local lf=--dhcp-leasefile="$W/state/dnsmasq.leases"
+		[ "$1" = dnsmasq-ro ] && lf=--leasefile-ro
 		ip netns exec "$S" dnsmasq --no-daemon --conf-file=/dev/null --port=0 \
 			--interface=s0 --bind-interfaces --except-interface=lo \
 			--dhcp-range=$POOL_FIRST,$POOL_LAST,255.255.0.0,1h \
-			--dhcp-leasefile="$W/state/dnsmasq.leases" --dhcp-lease-max=200000 \
+			"$lf" --dhcp-lease-max=200000 \
 			--pid-file= --user=root --group=root --dhcp-authoritative --no-ping \
 			--log-facility=/dev/null >"$W/server.log" 2>&1 &
 		;;
