@@ -21,7 +21,7 @@ def marker_cmdline(g, tag):
 def netbootd_args(tb, *extra, dhcp="proxy"):
     args = ["--dhcp", dhcp, "--interface", tb.bridge,
             "--tftp", f"{tb.server_ip}:69", "--http", f"{tb.server_ip}:80",
-            "--user", "root", "--log-level", "info"]
+            "--log-level", "info"]
     if dhcp == "server":
         p = tb.subnet_prefix
         args += ["--pool", f"{p}.100-{p}.150", "--lease-file", str(tb.tmp / "leases"),
