@@ -94,24 +94,43 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 
-# Best of RUNS, in MB/s, for one download of the big file.
-one_conn() {
-	local url=$1 best=0 s
-	for _ in $(seq "$RUNS"); do
-		s=$(curl -sk -o /dev/null -w '%{speed_download}' "$url")
-		best=$($PY -c "print(max($best, $s / 1e6))")
+# CPU time (user + system clock ticks) of the given pids.
+ticks() {
+	local total=0 t
+	for p in "$@"; do
+		t=$(awk '{print $14 + $15}' /proc/$p/stat)
+		total=$((total + t))
 	done
-	printf '%.0f' "$best"
+	echo $total
+}
+HZ=$(getconf CLK_TCK)
+
+# One download of the big file, RUNS times: "best MB/s" and "least server
+# CPU seconds per GiB" (the CPU figure holds up on a loaded shared machine,
+# where throughput swings with the neighbours).
+one_conn() {
+	local url=$1 best=0 cpu=999999 s a b; shift
+	for _ in $(seq "$RUNS"); do
+		a=$(ticks "$@")
+		s=$(curl -sk -o /dev/null -w '%{speed_download}' "$url")
+		b=$(ticks "$@")
+		best=$($PY -c "print(max($best, $s / 1e6))")
+		cpu=$($PY -c "print(min($cpu, ($b - $a) / $HZ / ($BIG_MB / 1024)))")
+	done
+	printf '%.0f %.2f\n' "$best" "$cpu"
 }
 
-# wrk requests/s (best of RUNS).
+# wrk: "best requests/s" and "least server CPU milliseconds per request".
 wrk_rps() {
-	local url=$1 best=0 r
+	local url=$1 best=0 cpu=999999 r a b; shift
 	for _ in $(seq "$RUNS"); do
+		a=$(ticks "$@")
 		r=$(wrk -t2 -c100 -d${WRK_SECONDS}s "$url" | awk '/Requests\/sec/ {print $2}')
+		b=$(ticks "$@")
 		best=$($PY -c "print(max($best, $r))")
+		cpu=$($PY -c "print(min($cpu, ($b - $a) / $HZ * 1000 / ($r * $WRK_SECONDS)))")
 	done
-	printf '%.0f' "$best"
+	printf '%.0f %.3f\n' "$best" "$cpu"
 }
 
 # Open IDLE connections, one small request on each, then hold them idle
@@ -156,7 +175,7 @@ rss() {
 	echo $total
 }
 
-ratio() { $PY -c "print(f'{$1 / $2:.2f}')"; }
+ratio() { $PY -c "print(f'{$1 / $2:.2f}' if $2 else '-')"; }
 
 # Idle connections first, so the peak (VmHWM) is theirs and not a transfer's.
 echo "$IDLE idle connections..." >&2
@@ -166,21 +185,26 @@ hold_idle $NB_PORT; nb_idle=$(rss "$NB_PID"); nb_hwm=$(hwm "$NB_PID"); wait "$HO
 hold_idle $NG_PORT; ng_idle=$(rss "$NG_PID" "$NG_WORKER"); ng_hwm=$(hwm "$NG_PID" "$NG_WORKER"); wait "$HOLD_PID"
 
 echo "1 GiB over one HTTP connection..." >&2
-nb_big=$(one_conn http://127.0.0.1:$NB_PORT/big.img)
-ng_big=$(one_conn http://127.0.0.1:$NG_PORT/big.img)
+read nb_big nb_big_cpu < <(one_conn http://127.0.0.1:$NB_PORT/big.img "$NB_PID")
+read ng_big ng_big_cpu < <(one_conn http://127.0.0.1:$NG_PORT/big.img "$NG_PID" "$NG_WORKER")
 echo "1 GiB over one HTTPS connection..." >&2
-nb_tls=$(one_conn https://127.0.0.1:$NB_TLS_PORT/big.img)
-ng_tls=$(one_conn https://127.0.0.1:$NG_TLS_PORT/big.img)
+read nb_tls nb_tls_cpu < <(one_conn https://127.0.0.1:$NB_TLS_PORT/big.img "$NB_PID")
+read ng_tls ng_tls_cpu < <(one_conn https://127.0.0.1:$NG_TLS_PORT/big.img "$NG_PID" "$NG_WORKER")
 echo "wrk -c100 on 1 MiB..." >&2
-nb_wrk=$(wrk_rps http://127.0.0.1:$NB_PORT/1m.bin)
-ng_wrk=$(wrk_rps http://127.0.0.1:$NG_PORT/1m.bin)
+read nb_wrk nb_wrk_cpu < <(wrk_rps http://127.0.0.1:$NB_PORT/1m.bin "$NB_PID")
+read ng_wrk ng_wrk_cpu < <(wrk_rps http://127.0.0.1:$NG_PORT/1m.bin "$NG_PID" "$NG_WORKER")
 
 cat <<EOF
 
-| row | netbootd | nginx 1.22 | netbootd / nginx |
+$(date -u +%F), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); netbootd $(git -C "$REPO" describe --always --dirty 2>/dev/null), $(nginx -v 2>&1 | cut -d' ' -f3)
+
+| row | netbootd | nginx | netbootd / nginx |
 |---|---|---|---|
-| ${BIG_MB} MiB file, one HTTP connection (MB/s, best of $RUNS) | $nb_big | $ng_big | $(ratio "$nb_big" "$ng_big") |
-| ${BIG_MB} MiB file, one HTTPS connection (MB/s, best of $RUNS) | $nb_tls | $ng_tls | $(ratio "$nb_tls" "$ng_tls") |
-| wrk -t2 -c100 ${WRK_SECONDS}s, 1 MiB file (requests/s, best of $RUNS) | $nb_wrk | $ng_wrk | $(ratio "$nb_wrk" "$ng_wrk") |
-| RSS with $IDLE idle keep-alive connections (KiB; nginx = master + worker) | $nb_idle (peak $nb_hwm, idle start $nb_rss0) | $ng_idle (peak $ng_hwm, idle start $ng_rss0) | $(ratio "$nb_hwm" "$ng_hwm") (peak; lower is better) |
+| ${BIG_MB} MiB, one HTTP connection: MB/s (best of $RUNS) | $nb_big | $ng_big | $(ratio "$nb_big" "$ng_big") |
+| same: server CPU s per GiB (least of $RUNS; lower is better) | $nb_big_cpu | $ng_big_cpu | $(ratio "$nb_big_cpu" "$ng_big_cpu") |
+| ${BIG_MB} MiB, one HTTPS connection: MB/s (best of $RUNS) | $nb_tls | $ng_tls | $(ratio "$nb_tls" "$ng_tls") |
+| same: server CPU s per GiB (least of $RUNS; lower is better) | $nb_tls_cpu | $ng_tls_cpu | $(ratio "$nb_tls_cpu" "$ng_tls_cpu") |
+| wrk -t2 -c100 ${WRK_SECONDS}s on a 1 MiB file: requests/s (best of $RUNS) | $nb_wrk | $ng_wrk | $(ratio "$nb_wrk" "$ng_wrk") |
+| same: server CPU ms per request (least of $RUNS; lower is better) | $nb_wrk_cpu | $ng_wrk_cpu | $(ratio "$nb_wrk_cpu" "$ng_wrk_cpu") |
+| $IDLE idle keep-alive connections: peak RSS KiB (nginx: master + worker; lower is better) | $nb_hwm (before: $nb_rss0) | $ng_hwm (before: $ng_rss0) | $(ratio "$nb_hwm" "$ng_hwm") |
 EOF
