@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,12 +43,14 @@
 #define TFTP_FIRST_RETRIES 2
 /* The retransmit interval doubles per try up to this (seconds). */
 #define TFTP_BACKOFF_CAP 8
-/* A window's bytes are read into one buffer per transfer; keep its size
- * bounded so 2000 transfers cannot ask for gigabytes (windowsize is reduced
- * in the OACK instead, which RFC 7440 allows). */
+/* A window's bytes are read with one pread into one buffer shared by every
+ * transfer (sendmmsg copies them into the socket, so the buffer is free
+ * again as soon as the window is out). Its size bounds the window: the
+ * windowsize is reduced in the OACK instead (RFC 7440 allows it). */
 #define TFTP_WINDOW_BYTES_MAX (512u * 1024u)
-/* Read-ahead for small blocks: one pread serves many lock-step blocks. */
-#define TFTP_READAHEAD (16u * 1024u)
+/* Read-ahead when the same transfer reads twice in a row (a lone lock-step
+ * transfer): one pread then serves many blocks. */
+#define TFTP_READAHEAD (64u * 1024u)
 /* netascii is converted in memory (it is meant for small text files). */
 #define TFTP_NETASCII_MAX (16u * 1024u * 1024u)
 /* Batch of DATA packets per sendmmsg call. */
@@ -57,6 +60,10 @@
 /* IPv4 + UDP + TFTP header; IPv6 adds 20 more. */
 #define TFTP_HDR_V4 (20 + 8 + 4)
 #define TFTP_HDR_V6 (40 + 8 + 4)
+/* UDP GSO (UDP_SEGMENT, Linux 4.18+): one sendmsg carries up to this many
+ * DATA packets of a window, as long as they fit one 64 KiB super-datagram. */
+#define TFTP_GSO_SEGS 64
+#define TFTP_GSO_BYTES 65507
 /* Used when the path MTU cannot be read: Ethernet. */
 #define TFTP_FALLBACK_MTU 1500
 
@@ -99,11 +106,7 @@ struct tftp_transfer {
 	uint64_t win_end;      /* last block of the current window */
 	unsigned tries;
 	bool verified;         /* the client answered at least once */
-
-	uint8_t *buf;          /* file bytes [buf_off, buf_off + buf_len) */
-	size_t buf_cap;
-	uint64_t buf_off;
-	size_t buf_len;
+	bool no_gso;           /* the route refused UDP_SEGMENT: plain sendmmsg */
 
 	struct timespec started;
 	uint64_t bytes_sent;   /* payload, retransmissions included */
@@ -118,7 +121,16 @@ struct tftp_server {
 	struct event *ev;
 	struct tftp_transfer *transfers;
 	unsigned active;
+	/* File bytes [scratch_off, +scratch_len) of scratch_owner's file. Per
+	 * transfer memory stays at a few hundred bytes, so 1000 transfers cost
+	 * little more than one. */
+	uint8_t *scratch;
+	const struct tftp_transfer *scratch_owner;
+	uint64_t scratch_off;
+	size_t scratch_len;
 	/* Scratch for sendmmsg: the loop is single-threaded, so one set serves all. */
+	uint8_t gso[TFTP_GSO_BYTES];   /* [hdr|data][hdr|data]... for one GSO send */
+	struct iovec gso_iov[TFTP_GSO_SEGS];
 	struct mmsghdr msgs[TFTP_BATCH];
 	struct iovec iov[TFTP_BATCH][2];
 	uint8_t hdrs[TFTP_BATCH][4];
@@ -210,6 +222,8 @@ transfer_free(struct tftp_transfer *t)
 	if (t->next)
 		t->next->prev = t->prev;
 	srv->active--;
+	if (srv->scratch_owner == t)
+		srv->scratch_owner = NULL; /* the next transfer may reuse this address */
 	metrics.proto[METRICS_TFTP].active--;
 	if (t->ev_read)
 		event_free(t->ev_read);
@@ -221,7 +235,6 @@ transfer_free(struct tftp_transfer *t)
 		close(t->fd);
 	file_source_release(&t->src);
 	free(t->conv);
-	free(t->buf);
 	free(t);
 }
 
@@ -276,24 +289,31 @@ block_len(const struct tftp_transfer *t, uint64_t blk, uint64_t *off)
 }
 
 /*
- * Make sure the file bytes of blocks [first, last] are in t->buf. One pread
- * covers a whole window (or more, for small lock-step blocks).
+ * Make sure the file bytes of blocks [first, last] are in the shared
+ * buffer. One pread covers a whole window, and more when the same transfer
+ * keeps reading (lock-step blocks of a lone transfer).
  */
 static int
 transfer_fill(struct tftp_transfer *t, uint64_t first, uint64_t last)
 {
+	struct tftp_server *srv = t->srv;
 	uint64_t off, off_last;
 	block_len(t, first, &off);
 	size_t last_len = block_len(t, last, &off_last);
 	uint64_t end = off_last + last_len;
-	if (off >= t->buf_off && end <= t->buf_off + t->buf_len)
+	if (srv->scratch_owner == t && off >= srv->scratch_off && end <= srv->scratch_off + srv->scratch_len)
 		return 0;
-	uint64_t want = t->size - off;
-	if (want > t->buf_cap)
-		want = t->buf_cap;
+	uint64_t want = end - off;
+	if (srv->scratch_owner == t && want < TFTP_READAHEAD)
+		want = TFTP_READAHEAD;
+	if (want > t->size - off)
+		want = t->size - off;
+	if (want > TFTP_WINDOW_BYTES_MAX)
+		want = TFTP_WINDOW_BYTES_MAX;
+	srv->scratch_owner = NULL;
 	size_t got = 0;
 	while (got < want) {
-		ssize_t n = pread(t->src.fd, t->buf + got, (size_t)want - got, (off_t)(off + got));
+		ssize_t n = pread(t->src.fd, srv->scratch + got, (size_t)want - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -302,8 +322,9 @@ transfer_fill(struct tftp_transfer *t, uint64_t first, uint64_t last)
 			return -ENODATA; /* the file shrank under us */
 		got += (size_t)n;
 	}
-	t->buf_off = off;
-	t->buf_len = got;
+	srv->scratch_owner = t;
+	srv->scratch_off = off;
+	srv->scratch_len = got;
 	return end <= off + got ? 0 : -ENODATA;
 }
 
@@ -316,15 +337,123 @@ on_transfer_writable(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Put blocks next_send..win_end on the wire with sendmmsg. If the socket
- * buffer fills, wait for it to drain (write event) and carry on: a full
- * buffer is not loss, so it must not cost a retransmit timeout.
+ * Send several blocks of a file in one UDP GSO datagram: the blocks are
+ * read with one preadv into [header|data] slots, and the kernel cuts the
+ * buffer into one DATA packet per slot (the last block of the file may be
+ * shorter: GSO allows a short last segment). Each block then crosses the
+ * IP stack once per batch instead of once per packet.
+ * Returns blocks sent, 0 when GSO is not usable here, or -errno.
+ */
+static int
+transfer_send_gso(struct tftp_transfer *t)
+{
+	struct tftp_server *srv = t->srv;
+	size_t seg = 4 + (size_t)t->blksize;
+	uint64_t left = t->win_end - t->next_send + 1;
+	size_t nseg = TFTP_GSO_BYTES / seg;
+	if (nseg > TFTP_GSO_SEGS)
+		nseg = TFTP_GSO_SEGS;
+	if (nseg > left)
+		nseg = (size_t)left;
+	if (nseg < 2)
+		return 0;
+
+	size_t total = 0, want = 0;
+	uint64_t off0 = 0;
+	for (size_t i = 0; i < nseg; i++) {
+		uint64_t blk = t->next_send + i, off;
+		size_t len = block_len(t, blk, &off);
+		if (i == 0)
+			off0 = off;
+		tftp_data_header(srv->gso + i * seg, (uint16_t)blk);
+		srv->gso_iov[i].iov_base = srv->gso + i * seg + 4;
+		srv->gso_iov[i].iov_len = len;
+		want += len;
+		total = i * seg + 4 + len;
+	}
+	size_t got = 0;
+	while (got < want) {
+		/* A short read only happens at the end of the file: retry the rest. */
+		struct iovec rest[TFTP_GSO_SEGS];
+		size_t skip = got, n = 0;
+		for (size_t i = 0; i < nseg; i++) {
+			size_t len = srv->gso_iov[i].iov_len;
+			if (skip >= len) {
+				skip -= len;
+				continue;
+			}
+			rest[n].iov_base = (uint8_t *)srv->gso_iov[i].iov_base + skip;
+			rest[n].iov_len = len - skip;
+			skip = 0;
+			n++;
+		}
+		ssize_t r = preadv(t->src.fd, rest, (int)n, (off_t)(off0 + got));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ENODATA;
+		got += (size_t)r;
+	}
+
+	union {
+		struct cmsghdr align;
+		uint8_t buf[CMSG_SPACE(sizeof(uint16_t))];
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct iovec iov = { .iov_base = srv->gso, .iov_len = total };
+	struct msghdr mh = {
+		.msg_name = &t->peer, .msg_namelen = t->peerlen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_UDP;
+	c->cmsg_type = UDP_SEGMENT;
+	c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+	uint16_t gso_size = (uint16_t)seg;
+	memcpy(CMSG_DATA(c), &gso_size, sizeof(gso_size));
+	if (sendmsg(t->fd, &mh, 0) < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EINTR)
+			return -EAGAIN;
+		/* EINVAL/EIO/ENOPROTOOPT: no GSO on this kernel or route. */
+		log_debug("tftp", "%s: UDP GSO unavailable (%s): plain sends", t->peer_text, strerror(errno));
+		t->no_gso = true;
+		return 0;
+	}
+	t->bytes_sent += want;
+	metrics.proto[METRICS_TFTP].bytes += want;
+	t->next_send += nseg;
+	return (int)nseg;
+}
+
+/*
+ * Put blocks next_send..win_end on the wire: GSO batches for file data,
+ * else sendmmsg. If the socket buffer fills, wait for it to drain (write
+ * event) and carry on: a full buffer is not loss, so it must not cost a
+ * retransmit timeout.
  */
 static void
 transfer_send_window(struct tftp_transfer *t)
 {
 	struct tftp_server *srv = t->srv;
 	while (t->next_send <= t->win_end) {
+		if (!t->mem && !t->no_gso) {
+			int g = transfer_send_gso(t);
+			if (g == -EAGAIN) {
+				event_add(t->ev_write, NULL);
+				return;
+			}
+			if (g < 0) {
+				send_error(t->fd, &t->peer, t->peerlen, TFTP_EUNDEF, "read error");
+				transfer_end(t, g == -ENODATA ? "failed: file shrank during transfer"
+				                              : "failed: read error", false, true);
+				return;
+			}
+			if (g > 0)
+				continue;
+		}
 		unsigned n = 0;
 		uint64_t blk = t->next_send;
 		if (!t->mem) {
@@ -343,7 +472,7 @@ transfer_send_window(struct tftp_transfer *t)
 			srv->iov[n][0].iov_base = srv->hdrs[n];
 			srv->iov[n][0].iov_len = 4;
 			srv->iov[n][1].iov_base = (void *)(uintptr_t)(t->mem ? t->mem + off
-			                                                     : t->buf + (off - t->buf_off));
+			                                                     : srv->scratch + (off - srv->scratch_off));
 			srv->iov[n][1].iov_len = len;
 			memset(&srv->msgs[n], 0, sizeof(srv->msgs[n]));
 			srv->msgs[n].msg_hdr.msg_name = &t->peer;
@@ -659,23 +788,6 @@ transfer_negotiate(struct tftp_transfer *t, const struct tftp_request *req)
 }
 
 static int
-transfer_buffers(struct tftp_transfer *t)
-{
-	if (t->mem)
-		return 0;
-	size_t cap = (size_t)t->windowsize * t->blksize;
-	if (cap < TFTP_READAHEAD)
-		cap = TFTP_READAHEAD;
-	if (cap > t->size)
-		cap = t->size ? (size_t)t->size : 1;
-	t->buf = malloc(cap);
-	if (!t->buf)
-		return -ENOMEM;
-	t->buf_cap = cap;
-	return 0;
-}
-
-static int
 transfer_socket(struct tftp_transfer *t, const struct sockaddr_storage *local, socklen_t locallen)
 {
 	int fd = socket(local->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -813,7 +925,7 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 		       r == -EFBIG ? "file too large for netascii, use octet" : "cannot read file", true);
 		goto fail_quiet;
 	}
-	if ((r = transfer_negotiate(t, &req)) < 0 || (r = transfer_buffers(t)) < 0) {
+	if ((r = transfer_negotiate(t, &req)) < 0) {
 		refuse(srv, peer, peerlen, who, name, TFTP_EUNDEF, "out of memory", true);
 		goto fail_quiet;
 	}
@@ -862,7 +974,6 @@ fail_quiet:
 		close(t->fd);
 	file_source_release(&t->src);
 	free(t->conv);
-	free(t->buf);
 	free(t);
 }
 
@@ -950,6 +1061,11 @@ tftp_server_start(struct netbootd *nb, struct tftp_server **out)
 	srv->fd = -1;
 	srv->bound = cfg->tftp.addr;
 	srv->family = cfg->tftp.addr.ss_family;
+	srv->scratch = malloc(TFTP_WINDOW_BYTES_MAX);
+	if (!srv->scratch) {
+		free(srv);
+		return -ENOMEM;
+	}
 
 	int one = 1, r;
 	srv->fd = socket(srv->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -1000,5 +1116,6 @@ tftp_server_free(struct tftp_server *srv)
 		event_free(srv->ev);
 	if (srv->fd >= 0)
 		close(srv->fd);
+	free(srv->scratch);
 	free(srv);
 }

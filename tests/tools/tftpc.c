@@ -256,15 +256,47 @@ on_data(struct xfer *x, uint16_t wire, const uint8_t *payload, size_t len)
 		finish(x, true);
 }
 
-static void
+/* Datagrams are read 32 at a time (recvmmsg): a window arrives in a burst. */
+#define RX_BATCH 32
+static uint8_t rxbuf[RX_BATCH][65536 + 4];
+static struct sockaddr_in rxfrom[RX_BATCH];
+
+static bool handle_packet(struct xfer *x, uint8_t *p, ssize_t n, struct sockaddr_in from, socklen_t fl);
+
+/* Drain one socket; returns false when it is empty or the transfer ended. */
+static bool
 on_packet(struct xfer *x)
 {
-	uint8_t p[65536 + 4];
-	struct sockaddr_in from;
-	socklen_t fl = sizeof(from);
-	ssize_t n = recvfrom(x->fd, p, sizeof(p), 0, (struct sockaddr *)&from, &fl);
+	struct mmsghdr m[RX_BATCH];
+	struct iovec iov[RX_BATCH];
+	if (x->done && !x->dallying)
+		return false;
+	for (int i = 0; i < RX_BATCH; i++) {
+		iov[i].iov_base = rxbuf[i];
+		iov[i].iov_len = sizeof(rxbuf[i]);
+		memset(&m[i], 0, sizeof(m[i]));
+		m[i].msg_hdr.msg_name = &rxfrom[i];
+		m[i].msg_hdr.msg_namelen = sizeof(rxfrom[i]);
+		m[i].msg_hdr.msg_iov = &iov[i];
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	int got = recvmmsg(x->fd, m, RX_BATCH, MSG_DONTWAIT, NULL);
+	if (got <= 0)
+		return false;
+	for (int i = 0; i < got; i++) {
+		if (x->done && !x->dallying)
+			return false;
+		if (!handle_packet(x, rxbuf[i], (ssize_t)m[i].msg_len, rxfrom[i], m[i].msg_hdr.msg_namelen))
+			return false;
+	}
+	return got == RX_BATCH;
+}
+
+static bool
+handle_packet(struct xfer *x, uint8_t *p, ssize_t n, struct sockaddr_in from, socklen_t fl)
+{
 	if (n < 4)
-		return;
+		return true;
 	if (!x->have_tid) {
 		x->srv.sin_port = from.sin_port; /* the server's TID */
 		x->have_tid = true;
@@ -272,24 +304,24 @@ on_packet(struct xfer *x)
 		/* RFC 1350: a stranger gets ERROR 5. */
 		uint8_t e[] = { 0, 5, 0, 5, 'u', 'n', 'k', 'n', 'o', 'w', 'n', ' ', 'T', 'I', 'D', 0 };
 		sendto(x->fd, e, sizeof(e), 0, (const struct sockaddr *)&from, fl);
-		return;
+		return true;
 	}
 	uint16_t op = (uint16_t)((p[0] << 8) | p[1]);
 	if (op == 6) {
 		if (x->expected != 1 || x->oack)
-			return; /* duplicate OACK */
+			return true; /* duplicate OACK */
 		x->oack = true;
 		if (!parse_oack(x, p, (size_t)n)) {
 			send_err(x, 8, "bad OACK");
 			snprintf(x->err_msg, sizeof(x->err_msg), "bad OACK");
 			finish(x, false);
-			return;
+			return false;
 		}
 		if (opt_probe) {
 			send_err(x, 8, "tsize probe");
 			x->done = true;
 			epoll_ctl(epfd, EPOLL_CTL_DEL, x->fd, NULL);
-			return;
+			return false;
 		}
 		send_ack(x, 0);
 		x->deadline = now_ms() + opt_rto;
@@ -304,7 +336,9 @@ on_packet(struct xfer *x)
 		x->err_msg[ml] = 0;
 		x->dallying = false;
 		finish(x, false);
+		return false;
 	}
+	return true;
 }
 
 int
@@ -393,8 +427,14 @@ main(int argc, char **argv)
 	while (left) {
 		int n = epoll_wait(epfd, evs, 256, 50);
 		for (int i = 0; i < n; i++)
-			on_packet(evs[i].data.ptr);
+			while (on_packet(evs[i].data.ptr))
+				;
+		/* Timeouts: a scan over every transfer, at most every 20 ms. */
+		static int64_t last_scan;
 		int64_t now = now_ms();
+		if (n > 0 && now - last_scan < 20)
+			continue;
+		last_scan = now;
 		left = 0;
 		for (unsigned i = 0; i < opt_n; i++) {
 			struct xfer *x = &xs[i];
