@@ -102,3 +102,42 @@ def test_uefi_http_boot_no_ipxe_linux_pmem(testbed, guest_images):
     assert re.search(rf"NETBOOT-MARKER {g.token_gpt} \(on /dev/pmem0", text), text[-3000:]
     log = nb.log()
     assert re.search(rf'"GET /boot/{mac}\.imgboot[^"]*" 200', log), log[-3000:]
+
+
+def test_ipxe_initrd_chain_hybrid_iso_linux(testbed, guest_images):
+    """Launch path 1 from iPXE: OVMF PXE -> iPXE (netbootd's script) ->
+    `initrd image.iso` + `chain imgboot.efi image.iso`; imgboot reads the ISO
+    from iPXE's virtual file system, GRUB inside it finds its own files (it
+    was loaded by device path) and the Linux sees the ISO as /dev/pmem0."""
+    tb = testbed
+    g = guest_images
+    nb = tb.start_netbootd(quick_args(tb, g.iso))
+    vm = tb.vm("uefi")
+    text = vm.wait_for(f"NETBOOT-MARKER {g.token_iso}", timeout=360)
+    assert "iPXE" in text, text[-4000:]
+    assert re.search(r"imgboot: image \S*\.iso", text), text[-4000:]
+    assert re.search(r"reading 100% \d+/\d+ MiB", text), text[-4000:]
+    assert "ISO 9660 (CD)" in text
+    assert "registered with the RAM disk protocol (virtual CD, reserved memory)" in text
+    assert re.search(rf"NETBOOT-MARKER {g.token_iso} \(on /dev/pmem0", text), text[-3000:]
+    assert re.search(r'"GET /imgboot\.efi[^"]*" 200', nb.log()), nb.log()[-3000:]
+
+
+def test_firmware_pxe_tftp_no_options(testbed):
+    """Launch path 3: firmware PXE loads imgboot.efi over TFTP with no options
+    and no iPXE (the LAN's DHCP server, dnsmasq here, names the file and
+    netbootd as next-server); imgboot takes the server from PXE Base Code's
+    cached DHCP ACK, asks netbootd for /boot/<mac>.imgboot and downloads the
+    image."""
+    tb = testbed
+    img, token = images.layout("fat")
+    tb.start_dnsmasq([f"--dhcp-boot=imgboot.efi,,{tb.server_ip}"])
+    nb = tb.start_netbootd(quick_args(tb, img, dhcp="off"))
+    vm = tb.vm("uefi")
+    text = vm.wait_for(f"NETBOOT-MARKER {token}", timeout=300)
+    mac = vm.mac.lower()
+    assert "PXE" in text and "iPXE" not in text, text[-4000:]
+    assert f"imgboot: asking http://{tb.server_ip}/boot/{mac}.imgboot" in text, text[-4000:]
+    assert re.search(r"downloading 100% ", text), text[-4000:]
+    assert "FAT superfloppy" in text
+    assert re.search(rf'"GET /boot/{mac}\.imgboot[^"]*" 200', nb.log()), nb.log()[-3000:]
