@@ -498,7 +498,7 @@ timeline_html(const struct timeline *tl, char **out, size_t *len)
 			uint64_t off = e->at_ms - tm->first_ms;
 			strbuf_printf(&sb, "<tr><td class=\"t\">+%llu.%llus</td><td class=\"k\">%s</td><td class=\"p\">",
 			              (unsigned long long)(off / 1000), (unsigned long long)(off % 1000 / 100),
-			              e->type == TL_EV_DHCP ? "DHCP offer" : e->proto);
+			              e->type == TL_EV_DHCP ? "DHCP answer" : e->proto);
 			strbuf_html(&sb, e->what);
 			strbuf_puts(&sb, "</td><td>");
 			if (e->type == TL_EV_FILE) {
