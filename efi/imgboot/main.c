@@ -315,6 +315,14 @@ run(EFI_HANDLE self)
 	if (EFI_ERROR(st) || o.help)
 		return st;
 
+	if (o.verbose) {
+		CHAR16 *dev = DevicePathToStr(DevicePathFromHandle(li->DeviceHandle));
+
+		info(L"loaded from device %s\n", dev ? dev : L"?");
+		if (dev)
+			FreePool(dev);
+		info(L"mode %d, memory %d, type %d, path %s\n", o.mode, o.memory, o.type, o.path);
+	}
 	info(L"image %s\n", o.source);
 	if (opts_is_url(o.source))
 		st = net_fetch_image(self, o.source, &img, o.memory);
