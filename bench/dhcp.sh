@@ -2,10 +2,11 @@
 # DHCP benchmark (not a test): perfdhcp DORA rate and drops against netbootd
 # in server mode (leases fsync-durable before each ACK, group commit) beside
 # dnsmasq and Kea's kea-dhcp4 (memfile), in one run, same namespaces, same
-# pool. Prints a Markdown table with ratios to dnsmasq.
+# pool. Prints a Markdown table with ratios to dnsmasq: the best of RUNS
+# interleaved runs per server and rate (the cores are shared and noisy).
 #
 #   bench/dhcp.sh                       # uses $NETBOOTD or ./netbootd
-#   SECONDS_PER_RUN=10 RATES="1000 2000 5000 10000" CLIENTS=50000 bench/dhcp.sh
+#   RUNS=3 SECONDS_PER_RUN=10 RATES="1000 2000 5000 10000" CLIENTS=50000 bench/dhcp.sh
 #
 # Topology: namespace nbd-dhcpbench-<pid>-s holds the server (s0 198.18.0.1/16),
 # nbd-dhcpbench-<pid>-c holds perfdhcp (c0 198.18.0.2/16), which simulates a
@@ -17,6 +18,7 @@ NETBOOTD=${NETBOOTD:-$REPO/netbootd}
 SECONDS_PER_RUN=${SECONDS_PER_RUN:-10}
 RATES=${RATES:-"1000 2000 5000 10000"}
 CLIENTS=${CLIENTS:-50000}
+RUNS=${RUNS:-3}
 SERVERS=${SERVERS:-"netbootd dnsmasq dnsmasq-ro kea"}
 PY=/usr/bin/python3
 
@@ -117,6 +119,7 @@ else:
 PYEOF
 RESULTS=$W/results.txt
 : >"$RESULTS"
+for run in $(seq "$RUNS"); do
 for rate in $RATES; do
 	for srv in $SERVERS; do
 		if [ "$srv" = kea ] && ! command -v kea-dhcp4 >/dev/null; then
@@ -129,13 +132,24 @@ for rate in $RATES; do
 		stop_server
 		echo "$out" >"$W/perfdhcp-$srv-$rate.txt"
 		$PY "$W/parse.py" "$rate" "$srv" <"$W/perfdhcp-$srv-$rate.txt" >>"$RESULTS"
-		echo "  $srv at $rate/s: $(tail -n1 "$RESULTS")" >&2
+		echo "  run $run, $srv at $rate/s: $(tail -n1 "$RESULTS")" >&2
 	done
+done
 done
 
 $PY - "$RESULTS" <<'PYEOF'
 import sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
+# Interleaved runs on shared cores: keep each server's best run per rate.
+best = {}
+for l in open(sys.argv[1]):
+    r = l.split()
+    if not r:
+        continue
+    key = (r[0], r[1])
+    score = float(r[2]) if r[2] != "-" else -1
+    if key not in best or score > (float(best[key][2]) if best[key][2] != "-" else -1):
+        best[key] = r
+rows = list(best.values())
 print("| target rate/s | server | DORA/s | DISCOVER drops | REQUEST drops | DORA/s vs dnsmasq |")
 print("|---|---|---|---|---|---|")
 base = {r[0]: float(r[2]) for r in rows if r[1] == "dnsmasq" and r[2] != "-"}
