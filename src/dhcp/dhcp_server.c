@@ -96,7 +96,13 @@ reply_destination(const struct dhcp_server *srv, const struct dhcp_msg *req, uin
 	to->sin_family = AF_INET;
 	if (arr->pxe_port) {
 		/* PXE 2.1 §2.2.4: the boot server answers the client where it asked from. */
-		*to = arr->from;
+		if (arr->from.sin_addr.s_addr && arr->from.sin_port) {
+			*to = arr->from;
+			return;
+		}
+		/* An address-less sender: broadcast, never a reply to 0.0.0.0 (ourselves). */
+		to->sin_port = htons(client_port(srv));
+		to->sin_addr.s_addr = htonl(INADDR_BROADCAST);
 		return;
 	}
 	if (req->giaddr.s_addr) {
@@ -259,7 +265,8 @@ send_reply(struct request_ctx *rq, uint8_t type, struct in_addr yiaddr, bool lea
 		.buf = buf,
 		.len = (size_t)len,
 		.ifindex = rq->arr->ifindex,
-		.src = rq->m.server_ip,
+		/* The kernel's own address there: --server-addr may not be local (NAT, VIP). */
+		.src = rq->arr->local.s_addr ? rq->arr->local : rq->m.server_ip,
 		.durable = durable,
 	};
 	reply_destination(srv, req, type, rq->arr, &r.to);

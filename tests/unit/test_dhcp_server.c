@@ -198,6 +198,10 @@ test_proxy_relay_and_pxe_port(void **state)
 	assert_string_equal(ip_str(f->cap.r.to.sin_addr), "198.18.0.77");
 	assert_false(f->cap.msg.opt[43].present);
 	assert_string_equal((const char *)f->cap.msg.file, "snponly.efi");
+	/* A sender without an address is never answered at 0.0.0.0 (that is us). */
+	f->arr.from.sin_addr.s_addr = 0;
+	assert_int_equal(send_req(f, &p), 0);
+	assert_string_equal(ip_str(f->cap.r.to.sin_addr), "255.255.255.255");
 	/* DISCOVER to 4011 is not a thing. */
 	p.type = DHCPDISCOVER;
 	assert_int_equal(send_req(f, &p), -ENOMSG);
