@@ -231,6 +231,8 @@ class Testbed:
     """A network namespace with a bridge br0 holding tb.server_ip/24 and the
     taps of the VMs. Context manager; cleans up everything it started."""
 
+    __test__ = False  # not a pytest test class, despite the name
+
     def __init__(self, name: str, keep_tmp: bool = None, ipv6_ra: bool = True):
         safe = re.sub(r"[^A-Za-z0-9_-]", "-", name)[:24] or "tb"
         self.name = safe
