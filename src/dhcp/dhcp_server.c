@@ -174,7 +174,7 @@ add_boot_options(struct dhcp_builder *b, const struct dhcp_msg *req, const struc
 	if (n < 128)
 		dhcp_build_file(b, ans->bootfile);
 	/* Option 67 as well: UEFI HTTP boot reads the URL from it. */
-	dhcp_build_opt(b, DHCP_OPT_BOOTFILE, ans->bootfile, n > 255 ? 255 : n);
+	dhcp_build_opt(b, DHCP_OPT_BOOTFILE, ans->bootfile, n); /* n <= 255: checked earlier */
 	/* RFC 4578 §2.3: a PXE reply carries the client's GUID back. */
 	const struct dhcp_opt *uuid = &req->opt[DHCP_OPT_CLIENT_UUID];
 	if (uuid->present)
@@ -208,10 +208,9 @@ add_lease_options(const struct dhcp_server *srv, struct dhcp_builder *b, bool wi
 	}
 	if (ndns)
 		dhcp_build_opt(b, DHCP_OPT_DNS, dns, 4 * ndns);
-	if (cfg->domain && *cfg->domain) {
-		size_t n = strlen(cfg->domain);
-		dhcp_build_opt(b, DHCP_OPT_DOMAIN, cfg->domain, n > 255 ? 255 : n);
-	}
+	/* A domain too long for one option is left out rather than cut. */
+	if (cfg->domain && *cfg->domain && strlen(cfg->domain) <= 255)
+		dhcp_build_opt(b, DHCP_OPT_DOMAIN, cfg->domain, strlen(cfg->domain));
 }
 
 struct request_ctx {
@@ -508,6 +507,12 @@ dhcp_handle_message(struct dhcp_server *srv, const uint8_t *buf, size_t len,
 
 	if (rq.boot_client) {
 		planner_dhcp_answer(srv->cfg, &rq.m, &rq.ans);
+		if (rq.ans.answer && strlen(rq.ans.bootfile) > 255) {
+			/* Option 67 holds 255 bytes; a cut URL would boot the wrong thing. */
+			rq.ans.answer = false;
+			snprintf(rq.ans.reason, sizeof(rq.ans.reason),
+			         "boot file name longer than 255 bytes (option 67)");
+		}
 		if (!rq.ans.answer || !rq.ans.bootfile[0]) {
 			rq.ans.answer = false;
 			log_info("dhcp", "%s %s %s: no boot answer (%s)", mac_format(rq.m.mac, mac),
