@@ -64,11 +64,12 @@ def test_uefi_http_discover(proxy):
     """OVMF HTTP boot in a proxy setup only sends DISCOVERs: the OFFER itself
     must say HTTPClient and carry the URL (TESTBED.md)."""
     mac = "52:54:00:00:01:10"
-    replies = proxy.client(["--type", "discover", "--mac", mac] + pxe_opts(16, "HTTPClient"))
-    assert len(replies) == 1, replies
-    url = check_proxy_reply(replies[0], "OFFER", vendor="HTTPClient")
-    assert url.startswith(f"http://{SERVER_IP}"), url
-    assert "43" not in replies[0]["options"], "no PXE vendor options for HTTP boot"
+    for typ, want in (("discover", "OFFER"), ("request", "ACK")):
+        replies = proxy.client(["--type", typ, "--mac", mac] + pxe_opts(16, "HTTPClient"))
+        assert len(replies) == 1, replies
+        url = check_proxy_reply(replies[0], want, vendor="HTTPClient")
+        assert url.startswith(f"http://{SERVER_IP}"), url
+        assert "43" not in replies[0]["options"], "no PXE vendor options for HTTP boot"
     assert "uefi-http" in proxy.nb.log()
 
 
