@@ -848,6 +848,12 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	addr_text(peer, who, sizeof(who));
 
 	int r = tftp_request_parse(pkt, len, &req);
+	if (r == -EPROTO) {
+		/* Not a request at all (a stray ACK or ERROR sent to port 69 by a
+		 * confused client): nothing to answer, nothing to warn about. */
+		log_debug("tftp", "%s: ignoring opcode %d on the listener", who, tftp_opcode(pkt, len));
+		return;
+	}
 	if (r < 0) {
 		/* Hostile or broken: logged and dropped, no answer (an answer to a
 		 * spoofed source would make us a reflector). */

@@ -318,6 +318,50 @@ def test_concurrent_transfers(server, tree):
     assert r["ok"] == "150" and r["failed"] == "0", r
 
 
+def test_ipv6_loopback(tree, tmp_path):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("::1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    with Netbootd(["--root", str(tree), "--tftp", f"[::1]:{port}", "--http", "off", "--dhcp", "off"]):
+        out = tmp_path / "out6"
+        subprocess.run(["curl", "-sS", "--fail", "--tftp-blksize", "1428", "-o", str(out),
+                        f"tftp://[::1]:{port}/big.bin"], check=True, timeout=60, capture_output=True)
+        assert sha256(out) == sha256(tree / "big.bin")
+
+
+def test_generated_documents(tmp_path):
+    """Per-machine documents come from memory (files_open's generators), not the disk."""
+    root = tmp_path / "root"
+    root.mkdir()
+    kernel = tmp_path / "vmlinuz"
+    kernel.write_bytes(os.urandom(4096))
+    os.chmod(tmp_path, 0o755)
+    os.chmod(root, 0o755)
+    os.chmod(kernel, 0o644)
+    port = free_port()
+    with Netbootd(["--root", str(root), "--tftp", f"127.0.0.1:{port}", "--http", "off", "--dhcp", "off",
+                   "--kernel", str(kernel), "--cmdline", "console=ttyS0"]) as nb:
+        out = tmp_path / "script"
+        subprocess.run(["tftp", "127.0.0.1", str(port), "-m", "binary", "-c", "get",
+                        "boot/52-54-00-12-34-56.ipxe", str(out)], check=True, timeout=30, capture_output=True)
+        text = out.read_bytes()
+        assert text.startswith(b"#!ipxe"), text[:200]
+        assert not (root / "boot").exists()
+        # The same document with options and a window, and in netascii.
+        r = tftpc(["-b", "1468", "-w", "4", "-t", "-o", str(tmp_path / "s2")], port, "boot/52:54:00:12:34:56.ipxe")
+        assert r["ok"] == "1" and r["tsize"] == str(len(text)), r
+        assert (tmp_path / "s2").read_bytes() == text
+        subprocess.run(["tftp", "127.0.0.1", str(port), "-m", "ascii", "-c", "get", "boot/52-54-00-12-34-56.ipxe",
+                        str(tmp_path / "s3")], check=True, timeout=30, capture_output=True)
+        assert (tmp_path / "s3").read_bytes() == text
+        # The quick-mode kernel is served by its stable name, from outside the root.
+        subprocess.run(["tftp", "127.0.0.1", str(port), "-m", "binary", "-c", "get", "quick/linux",
+                        str(tmp_path / "k")], check=True, timeout=30, capture_output=True)
+        assert sha256(tmp_path / "k") == sha256(kernel)
+        wait_log(nb, r'"boot/52-54-00-12-34-56\.ipxe" \d+/\d+ bytes, octet, .*: complete')
+
+
 # ---- limits (own server: small limits) -----------------------------------
 
 def test_limits_answer_with_an_error(tree):
