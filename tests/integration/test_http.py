@@ -605,3 +605,19 @@ def test_https_client_abort_mid_transfer(tls_server):
         abort_mid_transfer(connect, "/big.bin")
     wait_log(s, r'https: 127\.0\.0\.1:\d+ "GET /big.bin" 200 \d+ [\d.]+ms \(incomplete\)')
     assert curl("-f", "--cacert", str(s.ca_a), f"{s.url}/small.txt").stdout == b"hello\n"
+
+
+def test_generated_documents(server):
+    """The planner's in-memory documents go through the same HTTP path:
+    no validators, no caching, Range and HEAD still work."""
+    mac_path = "/boot/52-54-00-12-34-56.ipxe"
+    r = curl("-i", server.url + mac_path)
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    assert body.startswith(b"#!ipxe")
+    assert b"Cache-Control: no-store" in head and b"ETag:" not in head
+    assert f"Content-Length: {len(body)}".encode() in head
+    r = curl("-i", "-r", "0-5", server.url + mac_path)
+    assert r.stdout.startswith(b"HTTP/1.1 206") and r.stdout.endswith(b"#!ipxe")
+    data = raw(server.port, f"HEAD {mac_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\n")
