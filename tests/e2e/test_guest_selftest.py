@@ -120,3 +120,29 @@ def test_testbed_sweeps_namespace_of_killed_creator():
     tbmod.sweep_stale_testbeds()
     assert not _ns_exists(ns) and not _ns_exists(ns + "-r")
     assert not (tbmod.REGISTRY / ns).exists()
+
+
+def test_iso_boots_as_ovmf_http_boot_ram_disk(testbed, guest_images):
+    """Baseline without netbootd: OVMF's own UEFI HTTP boot fetches the ISO (dnsmasq
+    offers option 60 HTTPClient + the URL, a Python HTTP server serves it), registers
+    it as a RAM disk, GRUB boots Linux, and Linux finds the ISO on /dev/pmem0 (OVMF
+    puts HTTP boot RAM disks in NFIT-described reserved memory). This is the
+    "firmware RAM disk" path of DESIGN.md with stock parts."""
+    g = guest_images
+    tb = testbed
+    www = tb.tmp / "www"
+    www.mkdir()
+    (www / "netboot-test.iso").symlink_to(g.iso)
+    http = tb.popen([sys.executable, "-m", "http.server", "-d", str(www), "-b", tb.server_ip, "8080"],
+                    "http.log")
+    tb.wait_log("http.log", "Serving HTTP", timeout=20, proc=http)
+    url = f"http://{tb.server_ip}:8080/netboot-test.iso"
+    tb.start_dnsmasq(["--dhcp-vendorclass=set:efihttp,HTTPClient",
+                      "--dhcp-option-force=tag:efihttp,60,HTTPClient",
+                      f"--dhcp-boot=tag:efihttp,{url}"])
+    vm = tb.vm("uefi", efi_ipv4_pxe=False)
+    r = boot_and_check(vm, g, g.token_iso, timeout=300)
+    assert r.device == "/dev/pmem0" and r.fs == "iso9660", r
+    log = (tb.tmp / "http.log").read_text()
+    assert '"GET /netboot-test.iso HTTP/1.1" 200' in log, log
+    print(f"ISO via OVMF HTTP boot RAM disk: marker {r.since_start:.1f}s after QEMU start")
