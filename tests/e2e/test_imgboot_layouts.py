@@ -76,3 +76,16 @@ def test_garbage_image(testbed):
 def test_bad_config(testbed):
     vm, fb = boot_with_cfg(testbed, "url=x.img\nmode=teleport\n", {})
     _expect_fallback(vm, fb, "config: bad value for mode")
+
+
+def test_testbed_hybrid_iso_blockio_linux(testbed, guest_images):
+    """The testbed's hybrid ISO (grub-mkrescue: GRUB + Linux) through the forced
+    Block I/O mode: GRUB, loaded by device path from the El Torito ESP, finds
+    its grub.cfg and kernel on the same disk and Linux starts. (In this mode
+    there is no NFIT, so the guest is not expected to see the disk: the
+    RAM-disk-protocol mode with /dev/pmem0 is test_imgboot_net's iPXE test.)"""
+    g = guest_images
+    vm, _ = boot_with_cfg(testbed, f"url={g.iso.name}\nmode=blockio\n", {g.iso.name: g.iso})
+    text = vm.wait_for("NETBOOT-OK", timeout=300)
+    assert REGISTERED["blockio"] in text and "ISO 9660 (CD)" in text, text[-3000:]
+    assert "imgboot: error" not in text, text[-3000:]

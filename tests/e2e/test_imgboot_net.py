@@ -140,4 +140,6 @@ def test_firmware_pxe_tftp_no_options(testbed):
     assert f"imgboot: asking http://{tb.server_ip}/boot/{mac}.imgboot" in text, text[-4000:]
     assert re.search(r"downloading 100% ", text), text[-4000:]
     assert "FAT superfloppy" in text
+    # PXE's own station address was reused: no second DHCP exchange.
+    assert "waiting for a DHCP address" not in text, text[-4000:]
     assert re.search(rf'"GET /boot/{mac}\.imgboot[^"]*" 200', nb.log()), nb.log()[-3000:]
