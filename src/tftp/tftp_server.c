@@ -1116,8 +1116,9 @@ tftp_server_free(struct tftp_server *srv)
 {
 	if (!srv)
 		return;
+	/* Transfers cut short by a shutdown still get their log line. */
 	while (srv->transfers)
-		transfer_free(srv->transfers);
+		transfer_end(srv->transfers, "failed: server shutting down", false, true);
 	if (srv->ev)
 		event_free(srv->ev);
 	if (srv->fd >= 0)

@@ -409,6 +409,25 @@ def test_limits_answer_with_an_error(tree):
                 s.close()
 
 
+def test_blksize_cap_setting_and_shutdown_log(tree):
+    port = free_port()
+    nb = Netbootd(["--root", str(tree), "--tftp", f"127.0.0.1:{port}", "--http", "off", "--dhcp", "off",
+                   "--tftp-max-blksize", "1024", "--tftp-max-windowsize", "4"])
+    with nb:
+        r = tftpc(["-b", "1468", "-w", "16", "-c", str(tree / "big.bin")], port, "big.bin")
+        assert r["ok"] == "1" and r["blksize"] == "1024" and r["windowsize"] == "4", r
+        # A transfer still open at shutdown gets its log line too.
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(RAW_TIMEOUT)
+        try:
+            s.sendto(rrq("big.bin"), ("127.0.0.1", port))
+            assert recv_pkt(s)[0] == ("DATA", 1)
+            assert nb.stop() == 0
+        finally:
+            s.close()
+        assert re.search(r'"big\.bin" 0/\d+ bytes.*: failed: server shutting down', nb.log()), nb.log()[-2000:]
+
+
 def test_first_packet_retransmits_are_capped(tree):
     """Reflection hardening: an unanswered first DATA is sent at most 3 times."""
     port = free_port()
