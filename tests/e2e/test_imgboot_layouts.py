@@ -89,3 +89,21 @@ def test_testbed_hybrid_iso_blockio_linux(testbed, guest_images):
     text = vm.wait_for("NETBOOT-OK", timeout=300)
     assert REGISTERED["blockio"] in text and "ISO 9660 (CD)" in text, text[-3000:]
     assert "imgboot: error" not in text, text[-3000:]
+
+
+def test_command_line_from_uefi_shell(testbed):
+    """Load options as a command line (the UEFI Shell passes the program's path
+    as argv[0], like iPXE passes the image name): an unknown option prints the
+    usage text and returns; then options + file name boot the image."""
+    img, token = images.layout("gpt")
+    nsh = ("fs0:\\imgboot.efi --frobnicate disk.img\r\n"
+           "fs0:\\imgboot.efi --blockio --type disk --path /EFI/BOOT/BOOTX64.EFI disk.img\r\n")
+    disk = images.launcher_disk(testbed.tmp / "launch.img", {
+        "imgboot.efi": images.IMGBOOT, "startup.nsh": nsh, "disk.img": img})
+    # No BOOTX64.EFI on the disk: the boot manager falls through to the Shell,
+    # which runs startup.nsh from fs0: after its countdown.
+    vm = testbed.vm("uefi", boot="disk", disk=disk, network=False)
+    text = vm.wait_for(f"NETBOOT-MARKER {token}", timeout=240)
+    assert "imgboot: error: unknown option: --frobnicate" in text, text[-3000:]
+    assert "usage: imgboot.efi" in text
+    assert REGISTERED["blockio"] in text, text[-3000:]
