@@ -246,6 +246,9 @@ response_done(struct http_conn *c, bool complete)
 {
 	if (!c->busy)
 		return;
+	/* A body cut short on our side (file shrank, out of memory) is not complete either. */
+	if (c->body_queued != c->body_len)
+		complete = false;
 	uint64_t sent = complete ? c->body_queued : body_sent(c);
 	uint64_t us = usec_since(&c->started);
 	struct metrics_counters *m = &metrics.proto[METRICS_HTTP];

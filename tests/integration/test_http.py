@@ -621,3 +621,45 @@ def test_generated_documents(server):
     assert r.stdout.startswith(b"HTTP/1.1 206") and r.stdout.endswith(b"#!ipxe")
     data = raw(server.port, f"HEAD {mac_path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
     assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\n")
+
+
+def shrink_mid_transfer(nb, connect, root, name):
+    """The file is truncated while it is being sent: the client gets a short
+    body (never bytes past the end, never a hang) and the log says so."""
+    f = root / name
+    f.write_bytes(os.urandom(16 * 1024 * 1024))
+    os.chmod(f, 0o644)
+    s = connect()
+    s.settimeout(30)
+    s.sendall(f"GET /{name} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    got = s.recv(65536)
+    os.truncate(f, 1024 * 1024)
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    s.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert b"Content-Length: 16777216" in head
+    assert len(body) < 16 * 1024 * 1024
+    wait_log(nb, rf'"GET /{name}" 200 \d+ [\d.]+ms \(incomplete\)')
+
+
+def test_file_shrinking_mid_transfer(server, root):
+    shrink_mid_transfer(server, lambda: socket.create_connection(("127.0.0.1", server.port)),
+                        root, "shrink-http.bin")
+    assert curl("-f", f"{server.url}/small.txt").stdout == b"hello\n"
+
+
+def test_https_file_shrinking_mid_transfer(tls_server, root):
+    s = tls_server
+    port = int(s.url.rsplit(":", 1)[1])
+    ctx = ssl.create_default_context(cafile=str(s.ca_a))
+    shrink_mid_transfer(s, lambda: ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)),
+                                                   server_hostname="localhost"),
+                        root, "shrink-https.bin")
+    assert "short file" in s.log()
