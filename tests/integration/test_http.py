@@ -663,3 +663,18 @@ def test_https_file_shrinking_mid_transfer(tls_server, root):
                                                    server_hostname="localhost"),
                         root, "shrink-https.bin")
     assert "short file" in s.log()
+
+
+def test_reader_that_stops_reading_is_dropped(root):
+    """The other slowloris: a client asks for a big file and never reads.
+    The write timeout frees the connection; others are served meanwhile."""
+    port = free_port(socket.SOCK_STREAM)
+    with Netbootd(["--root", str(root), "--http", f"127.0.0.1:{port}", "--http-idle-timeout", "2"] + QUIET) as nb:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert status_of(f"http://127.0.0.1:{port}/small.txt") == 200
+        wait_log(nb, r"client stopped reading for 2s, closing", timeout=30)
+        wait_log(nb, r'"GET /big.bin" 200 \d+ [\d.]+ms \(incomplete\)')
+        s.close()
