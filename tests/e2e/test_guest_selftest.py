@@ -146,3 +146,26 @@ def test_iso_boots_as_ovmf_http_boot_ram_disk(testbed, guest_images):
     log = (tb.tmp / "http.log").read_text()
     assert '"GET /netboot-test.iso HTTP/1.1" 200' in log, log
     print(f"ISO via OVMF HTTP boot RAM disk: marker {r.since_start:.1f}s after QEMU start")
+
+
+def test_wait_for_failures_carry_diagnostics(testbed):
+    """A marker that never comes, and a QEMU that dies, both fail fast and bounded with
+    the serial tail, QEMU's own output and the server logs in the message."""
+    from testbed import TestbedFailure
+    testbed.start_dnsmasq()
+    vm = testbed.vm("bios")
+    vm.wait_for("iPXE", timeout=120)
+    t0 = time.monotonic()
+    with pytest.raises(TestbedFailure) as ei:
+        vm.wait_for("THIS-NEVER-APPEARS", timeout=3)
+    assert time.monotonic() - t0 < 30
+    msg = str(ei.value)
+    assert "timeout after 3s" in msg and "serial, last 60" in msg and "iPXE" in msg
+    assert "--- dnsmasq.log" in msg and "started, version" in msg
+    vm.stop()
+
+    bad = testbed.vm("bios", network=False, boot="cdrom", cdrom="/nonexistent.iso")
+    with pytest.raises(TestbedFailure) as ei:
+        bad.wait_for("SeaBIOS", timeout=60)
+    msg = str(ei.value)
+    assert "QEMU exited" in msg and "nonexistent.iso" in msg, msg

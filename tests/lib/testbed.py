@@ -47,6 +47,11 @@ SERIAL_TAIL_LINES = 60
 LOG_TAIL_CHARS = 4000
 
 
+class TestbedFailure(AssertionError):
+    """A failure whose message already carries the testbed diagnostics."""
+    __test__ = False
+
+
 def strip_ansi(raw: str) -> str:
     text = ANSI_RE.sub("", raw)
     text = ESC_OTHER_RE.sub("", text)
@@ -219,7 +224,7 @@ class VM:
             self.fail(f"QEMU still running after {timeout:.0f}s")
 
     def fail(self, why):
-        raise AssertionError(f"VM {self.name} ({self.mac}): {why}\n" + self.tb.diagnostics(vm=self))
+        raise TestbedFailure(f"VM {self.name} ({self.mac}): {why}\n" + self.tb.diagnostics(vm=self))
 
     def stop(self):
         _kill_pid(self.proc)
@@ -268,8 +273,9 @@ class Testbed:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None and not isinstance(exc, AssertionError):
-            # AssertionErrors from VM.wait_for already carry the diagnostics.
+        if exc_type is not None and not isinstance(exc, TestbedFailure):
+            # Any failure of the test (a plain assert too) gets the serial tails and
+            # server logs on stderr, which pytest shows with the failure.
             sys.stderr.write(self.diagnostics())
         self.cleanup(check_sanitizers=exc_type is None)
         return False
@@ -384,7 +390,7 @@ class Testbed:
             if proc is not None and proc.poll() is not None:
                 break
             time.sleep(0.05)
-        raise AssertionError(f"{log_name}: {text!r} not seen within {timeout}s\n" + self.diagnostics())
+        raise TestbedFailure(f"{log_name}: {text!r} not seen within {timeout}s\n" + self.diagnostics())
 
     def start_netbootd(self, args: list, **kw) -> Netbootd:
         nb = Netbootd(args, netns=self.ns, **kw)
@@ -435,7 +441,7 @@ class Testbed:
         p = self.popen(cmd, "dnsmasq.log", netns=netns)
         self.wait_log("dnsmasq.log", "started", timeout=20, proc=p)
         if p.poll() is not None:
-            raise AssertionError("dnsmasq exited at start\n" + self.diagnostics())
+            raise TestbedFailure("dnsmasq exited at start\n" + self.diagnostics())
         return p
 
     # -- VMs ---------------------------------------------------------------
