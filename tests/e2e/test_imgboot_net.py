@@ -6,6 +6,9 @@ router would, and as the TFTP server of the "firmware PXE, no iPXE" path).
 """
 import os
 import shutil
+import struct
+import subprocess
+import uuid
 import re
 
 import images
@@ -143,3 +146,55 @@ def test_firmware_pxe_tftp_no_options(testbed):
     # PXE's own station address was reused: no second DHCP exchange.
     assert "waiting for a DHCP address" not in text, text[-4000:]
     assert re.search(rf'"GET /boot/{mac}\.imgboot[^"]*" 200', nb.log()), nb.log()[-3000:]
+
+
+# EFI_CERT_X509_GUID (UEFI 2.10 section 32.4.1), little-endian as stored.
+EFI_CERT_X509_GUID = uuid.UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072")
+
+
+def edk2_cacerts(der: bytes) -> bytes:
+    """One EFI_SIGNATURE_LIST holding one X.509 certificate: the format OVMF
+    reads from fw_cfg etc/edk2/https/cacerts into its TLS CA variable."""
+    owner = uuid.uuid4().bytes_le
+    sig_size = 16 + len(der)
+    return (EFI_CERT_X509_GUID.bytes_le + struct.pack("<III", 28 + sig_size, 0, sig_size)
+            + owner + der)
+
+
+def make_tls(tmp, ip):
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-keyout", tmp / "ca.key", "-out", tmp / "ca.pem", "-subj", "/CN=imgboot test CA",
+                    "-addext", "basicConstraints=critical,CA:TRUE",
+                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+                   check=True, capture_output=True)
+    (tmp / "ext.cnf").write_text(f"subjectAltName=IP:{ip},DNS:{ip}\n"
+                                 "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
+    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", tmp / "srv.key",
+                    "-out", tmp / "srv.csr", "-subj", f"/CN={ip}"], check=True, capture_output=True)
+    subprocess.run(["openssl", "x509", "-req", "-in", tmp / "srv.csr", "-CA", tmp / "ca.pem",
+                    "-CAkey", tmp / "ca.key", "-CAcreateserial", "-days", "2", "-out", tmp / "srv.pem",
+                    "-extfile", tmp / "ext.cnf"], check=True, capture_output=True)
+    der = subprocess.run(["openssl", "x509", "-in", tmp / "ca.pem", "-outform", "DER"],
+                         check=True, capture_output=True).stdout
+    (tmp / "cacerts.bin").write_bytes(edk2_cacerts(der))
+    return tmp / "srv.pem", tmp / "srv.key", tmp / "cacerts.bin"
+
+
+def test_https_download(testbed):
+    """An https:// URL: the firmware's HTTP stack does TLS (OVMF TlsDxe) with
+    the CA handed to it through fw_cfg; imgboot needs nothing special."""
+    tb = testbed
+    img, token = images.layout("gpt")
+    root = tb.tmp / "root"
+    root.mkdir()
+    shutil.copyfile(img, root / "disk.img")
+    cert, key, cacerts = make_tls(tb.tmp, tb.server_ip)
+    tb.start_dnsmasq()
+    nb = tb.start_netbootd(http_args(tb, root, "--https", f"{tb.server_ip}:443",
+                                     "--tls-cert", cert, "--tls-key", key))
+    disk, fb, _ = local_launcher(tb, f"url=https://{tb.server_ip}/disk.img\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb,
+               fw_cfg={"etc/edk2/https/cacerts": cacerts})
+    text = vm.wait_for(f"NETBOOT-MARKER {token}", timeout=240)
+    assert re.search(r"downloading 100% ", text), text[-3000:]
+    assert re.search(r'https: [^"]*"GET /disk.img[^"]*" 200', nb.log()), nb.log()[-3000:]
