@@ -1000,7 +1000,11 @@ request_local(const struct tftp_server *srv, struct msghdr *mh,
 		           srv->family == AF_INET6) {
 			struct in6_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			((struct sockaddr_in6 *)local)->sin6_addr = pi.ipi6_addr;
+			struct sockaddr_in6 *l6 = (struct sockaddr_in6 *)local;
+			l6->sin6_addr = pi.ipi6_addr;
+			/* A link-local address only binds with its interface. */
+			if (IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr))
+				l6->sin6_scope_id = (uint32_t)pi.ipi6_ifindex;
 		}
 	}
 }
