@@ -268,8 +268,10 @@ response_done(struct http_conn *c, bool complete)
 	if (c->body_fd >= 0)
 		close(c->body_fd);
 	c->body_fd = -1;
-	if (c->pool)
+	if (c->pool) {
 		pump_pool_unref(c->pool); /* lent chunks keep it alive until drained */
+		SSL_set_mode(bufferevent_openssl_get_ssl(c->bev), SSL_MODE_RELEASE_BUFFERS);
+	}
 	c->pool = NULL;
 	c->busy = false;
 	c->report_file = false;
@@ -530,6 +532,9 @@ serve_source(struct http_conn *c, const struct http_request *req, struct file_so
 		evbuffer_file_segment_free(seg); /* drops our reference; the buffer keeps one */
 		c->body_queued = len;
 	} else {
+		/* Keep the TLS record buffers while a body streams; release them
+		 * again once the connection idles (response_done). */
+		SSL_clear_mode(bufferevent_openssl_get_ssl(c->bev), SSL_MODE_RELEASE_BUFFERS);
 		c->body_fd = src->fd;
 		src->fd = -1;
 		c->body_off = first;
