@@ -19,8 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from daemon import Netbootd, free_port  # noqa: E402
-from tftp_helpers import (RAW_TIMEOUT, rrq, tftpc, tftpc_binary, raw_request, recv_pkt,  # noqa: E402
-                          sha256)
+from tftp_helpers import (RAW_TIMEOUT, parse_pkt, rrq, tftpc, tftpc_binary, raw_request,  # noqa: E402
+                          recv_pkt, sha256)
 
 
 BIG = 3 * 1024 * 1024 + 123        # not a multiple of any block size
@@ -360,6 +360,43 @@ def test_generated_documents(tmp_path):
                         str(tmp_path / "k")], check=True, timeout=30, capture_output=True)
         assert sha256(tmp_path / "k") == sha256(kernel)
         wait_log(nb, r'"boot/52-54-00-12-34-56\.ipxe" \d+/\d+ bytes, octet, .*: complete')
+
+
+def test_request_flood_from_one_address(tree):
+    """300 unanswered RRQs from one address (as a spoofed flood would look):
+    the per-client limit answers the excess with ERROR, and other clients are
+    served at once."""
+    port = free_port()
+    with Netbootd(["--root", str(tree), "--tftp", f"127.0.0.1:{port}", "--http", "off", "--dhcp", "off"]) as nb:
+        socks = []
+        try:
+            for _ in range(300):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(("127.0.0.5", 0))
+                s.setblocking(False)
+                socks.append(s)
+                s.sendto(rrq("big.bin", opts={"blksize": "1468"}), ("127.0.0.1", port))
+            r = tftpc(["-S", "127.0.0.6", "-b", "1468", "-w", "8", "-c", str(tree / "big.bin")], port, "big.bin")
+            assert r["ok"] == "1", r
+            time.sleep(0.5)
+            answers = {"OACK": 0, "ERROR": 0}
+            for s in socks:
+                try:
+                    kind, _, _ = parse_reply(s.recv(70000))
+                    answers[kind] = answers.get(kind, 0) + 1
+                except BlockingIOError:
+                    pass
+            # Exactly the per-client limit (32) got a transfer; every other request an ERROR.
+            assert answers["OACK"] == 32 and answers["ERROR"] == 268, answers
+            assert nb.log().count("too many transfers from your address") == 268
+        finally:
+            for s in socks:
+                s.close()
+
+
+def parse_reply(data):
+    kind, rest = parse_pkt(data)
+    return kind[0], rest, None
 
 
 # ---- limits (own server: small limits) -----------------------------------
