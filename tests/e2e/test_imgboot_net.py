@@ -198,3 +198,39 @@ def test_https_download(testbed):
     text = vm.wait_for(f"NETBOOT-MARKER {token}", timeout=240)
     assert re.search(r"downloading 100% ", text), text[-3000:]
     assert re.search(r'https: [^"]*"GET /disk.img[^"]*" 200', nb.log()), nb.log()[-3000:]
+
+
+TRUNCATING_SERVER = r"""
+import socket, sys
+ip, path = sys.argv[1], sys.argv[2]
+data = open(path, "rb").read(1 << 20)
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((ip, 80))
+s.listen(8)
+print("ready", flush=True)
+while True:
+    c, peer = s.accept()
+    c.recv(65536)
+    # Promise 8 MiB, send 1 MiB, hang up: a server dying mid-transfer.
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n"
+              b"Content-Type: application/octet-stream\r\n\r\n" + data)
+    c.close()
+    print("truncated a response to", peer, flush=True)
+"""
+
+
+def test_download_cut_short(testbed):
+    """The connection closes after 1 MiB of a promised 8 MiB: imgboot reports
+    where the download stopped, frees the image and returns to the firmware."""
+    tb = testbed
+    img, _ = images.layout("gpt")
+    tb.start_dnsmasq()
+    p = tb.popen(["/usr/bin/python3", "-c", TRUNCATING_SERVER, tb.server_ip, img], "truncating.log")
+    tb.wait_log("truncating.log", "ready", proc=p)
+    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/disk.img\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
+    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
+    assert re.search(r"download of http://\S+/disk.img failed at byte \d+ of 8388608", text), \
+        text[-3000:]
+    assert "returning to the firmware" in text
