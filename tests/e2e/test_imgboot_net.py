@@ -234,3 +234,49 @@ def test_download_cut_short(testbed):
     assert re.search(r"download of http://\S+/disk.img failed at byte \d+ of 8388608", text), \
         text[-3000:]
     assert "returning to the firmware" in text
+
+
+def test_firmware_pxe_netbootd_arch_loader(testbed):
+    """Launch path 3 with netbootd alone (full DHCP, TFTP, HTTP): the config's
+    `[arch x64-uefi] loader = imgboot.efi` sends firmware PXE straight to
+    imgboot.efi; imgboot asks netbootd's generated /boot/<mac>.imgboot."""
+    tb = testbed
+    img, token = images.layout("eltorito")
+    root = tb.tmp / "root"
+    (root / "images").mkdir(parents=True)
+    shutil.copyfile(img, root / "images" / "test.iso")
+    p = tb.subnet_prefix
+    conf = tb.tmp / "netbootd.conf"
+    conf.write_text(f"""[server]
+root = {root}
+dhcp = server
+interface = {tb.bridge}
+tftp = {tb.server_ip}:69
+http = {tb.server_ip}:80
+pool = {p}.100-{p}.150
+lease-file = {tb.tmp / 'leases'}
+netmask = {tb.netmask}
+user = root
+imgboot-efi = {images.IMGBOOT}
+
+[default]
+profile = iso
+
+[profile iso]
+image = images/test.iso
+method = imgboot
+
+[arch x64-uefi]
+loader = imgboot.efi
+""")
+    nb = tb.start_netbootd(["--config", conf])
+    vm = tb.vm("uefi")
+    text = vm.wait_for(f"NETBOOT-MARKER {token}", timeout=300)
+    mac = vm.mac.lower()
+    assert "iPXE" not in text, text[-4000:]
+    assert f"imgboot: asking http://{tb.server_ip}/boot/{mac}.imgboot" in text, text[-4000:]
+    assert re.search(r"imgboot: image http://\S+/images/test\.iso", text), text[-4000:]
+    assert "ISO 9660 (CD)" in text
+    log = nb.log()
+    assert re.search(r"tftp: .*imgboot\.efi", log), log[-3000:]
+    assert re.search(rf'"GET /boot/{mac}\.imgboot[^"]*" 200', log), log[-3000:]
