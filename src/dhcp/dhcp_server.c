@@ -28,8 +28,9 @@
 #include "util/metrics.h"
 #include "wire/dhcp.h"
 
-/* Messages read per wakeup: also the group-commit batch size. */
+/* Messages per recvmmsg(), and such batches per group commit at most. */
 #define DHCP_BATCH 64
+#define DHCP_ROUNDS 4
 /* How long an OFFER holds its address (RFC 2131 §4.3.1 leaves it to us). */
 #define DHCP_OFFER_HOLD 60
 #define DHCP_MAX_LISTENERS (2 * CONFIG_MAX_LIST + 2)
@@ -58,6 +59,7 @@ struct dhcp_server {
 	struct dhcp_listener listeners[DHCP_MAX_LISTENERS];
 	size_t nlisteners;
 	struct pending_reply *pending; /* durable replies waiting for the commit */
+	struct rx_slot *rx;            /* DHCP_BATCH receive buffers */
 	size_t npending;
 	int sendfd;                    /* the socket of the batch being handled */
 };
@@ -580,8 +582,8 @@ socket_emit(void *ctx, const struct dhcp_reply *r)
 		send_now(srv->sendfd, r->buf, r->len, &r->to, r->ifindex, r->src);
 		return;
 	}
-	if (srv->npending >= DHCP_BATCH)
-		return; /* cannot happen: one reply per message, DHCP_BATCH messages per batch */
+	if (srv->npending >= DHCP_BATCH * DHCP_ROUNDS)
+		return; /* cannot happen: at most one reply per message read */
 	struct pending_reply *p = &srv->pending[srv->npending++];
 	memcpy(p->buf, r->buf, r->len);
 	p->len = r->len;
@@ -590,47 +592,63 @@ socket_emit(void *ctx, const struct dhcp_reply *r)
 	p->src = r->src;
 }
 
+/* Where recvmmsg() puts one datagram and its IP_PKTINFO. */
+_Static_assert(64 >= CMSG_SPACE(sizeof(struct in_pktinfo)), "control room for IP_PKTINFO");
+struct rx_slot {
+	uint8_t buf[2048];
+	struct sockaddr_in from;
+	struct iovec iov;
+	uint64_t control[8]; /* aligned room for the IP_PKTINFO cmsg */
+};
+
 static void
 on_readable(evutil_socket_t fd, short events, void *arg)
 {
 	struct dhcp_listener *l = arg;
 	struct dhcp_server *srv = l->srv;
 	struct dhcp_sink sink = { .emit = socket_emit, .ctx = srv };
-	uint8_t buf[2048];
+	struct mmsghdr mm[DHCP_BATCH];
 	(void)events;
 
 	srv->sendfd = fd;
 	srv->npending = 0;
-	for (int n = 0; n < DHCP_BATCH; n++) {
-		struct sockaddr_in from;
-		union {
-			char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
-			struct cmsghdr align;
-		} control;
-		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-			.msg_control = control.buf,
-			.msg_controllen = sizeof(control.buf),
-		};
-		ssize_t got = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (got < 0)
-			break;
-		if (mh.msg_flags & MSG_TRUNC)
-			continue; /* larger than any DHCP message we accept */
-		struct dhcp_arrival arr = { .pxe_port = l->pxe_port, .from = from };
-		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-			if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-				struct in_pktinfo pi;
-				memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-				arr.ifindex = pi.ipi_ifindex;
-				arr.local = pi.ipi_spec_dst;
-			}
+	/*
+	 * Up to DHCP_ROUNDS full batches before one commit: the busier the
+	 * server, the more ACKs share one fdatasync.
+	 */
+	for (int round = 0; round < DHCP_ROUNDS; round++) {
+		for (size_t i = 0; i < DHCP_BATCH; i++) {
+			struct rx_slot *r = &srv->rx[i];
+			r->iov.iov_base = r->buf;
+			r->iov.iov_len = sizeof(r->buf);
+			memset(&mm[i], 0, sizeof(mm[i]));
+			mm[i].msg_hdr.msg_name = &r->from;
+			mm[i].msg_hdr.msg_namelen = sizeof(r->from);
+			mm[i].msg_hdr.msg_iov = &r->iov;
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_control = r->control;
+			mm[i].msg_hdr.msg_controllen = sizeof(r->control);
 		}
-		(void)dhcp_handle_message(srv, buf, (size_t)got, &arr, &sink);
+		int got = recvmmsg(fd, mm, DHCP_BATCH, MSG_DONTWAIT, NULL);
+		if (got <= 0)
+			break;
+		for (int i = 0; i < got; i++) {
+			struct msghdr *mh = &mm[i].msg_hdr;
+			if (mh->msg_flags & MSG_TRUNC)
+				continue; /* larger than any DHCP message we accept */
+			struct dhcp_arrival arr = { .pxe_port = l->pxe_port, .from = srv->rx[i].from };
+			for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+				if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+					struct in_pktinfo pi;
+					memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+					arr.ifindex = pi.ipi_ifindex;
+					arr.local = pi.ipi_spec_dst;
+				}
+			}
+			(void)dhcp_handle_message(srv, srv->rx[i].buf, mm[i].msg_len, &arr, &sink);
+		}
+		if (got < DHCP_BATCH)
+			break;
 	}
 	/* Group commit: one fdatasync for the whole batch, then the ACKs go out. */
 	if (srv->npending || (srv->leases && leases_dirty(srv->leases))) {
@@ -695,8 +713,9 @@ dhcp_server_new(struct netbootd *nb, bool open_leases)
 	srv->nb = nb;
 	srv->cfg = cfg;
 	srv->sendfd = -1;
-	srv->pending = calloc(DHCP_BATCH, sizeof(*srv->pending));
-	if (!srv->pending)
+	srv->pending = calloc(DHCP_BATCH * DHCP_ROUNDS, sizeof(*srv->pending));
+	srv->rx = calloc(DHCP_BATCH, sizeof(*srv->rx));
+	if (!srv->pending || !srv->rx)
 		goto fail;
 	if (cfg->dhcp_mode != DHCP_MODE_SERVER || !cfg->pool_set)
 		return srv;
@@ -781,5 +800,6 @@ dhcp_server_free(struct dhcp_server *srv)
 		leases_free(srv->leases);
 	}
 	free(srv->pending);
+	free(srv->rx);
 	free(srv);
 }
