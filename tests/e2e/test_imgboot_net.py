@@ -202,16 +202,22 @@ def test_https_download(testbed):
 
 TRUNCATING_SERVER = r"""
 import socket, sys
-ip, path = sys.argv[1], sys.argv[2]
+ip, path, how = sys.argv[1], sys.argv[2], sys.argv[3]
 data = open(path, "rb").read(1 << 20)
 s = socket.socket()
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind((ip, 80))
 s.listen(8)
 print("ready", flush=True)
+held = []
 while True:
     c, peer = s.accept()
     c.recv(65536)
+    if how == "stall":
+        # Accept the request, then say nothing and keep the connection open.
+        held.append(c)
+        print("stalling", peer, flush=True)
+        continue
     # Promise 8 MiB, send 1 MiB, hang up: a server dying mid-transfer.
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 8388608\r\n"
               b"Content-Type: application/octet-stream\r\n\r\n" + data)
@@ -226,7 +232,8 @@ def test_download_cut_short(testbed):
     tb = testbed
     img, _ = images.layout("gpt")
     tb.start_dnsmasq()
-    p = tb.popen(["/usr/bin/python3", "-c", TRUNCATING_SERVER, tb.server_ip, img], "truncating.log")
+    p = tb.popen(["/usr/bin/python3", "-c", TRUNCATING_SERVER, tb.server_ip, img, "cut"],
+                 "truncating.log")
     tb.wait_log("truncating.log", "ready", proc=p)
     disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/disk.img\n")
     vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
@@ -280,3 +287,19 @@ loader = imgboot.efi
     log = nb.log()
     assert re.search(r"tftp: .*imgboot\.efi", log), log[-3000:]
     assert re.search(rf'"GET /boot/{mac}\.imgboot[^"]*" 200', log), log[-3000:]
+
+
+def test_server_stalls(testbed):
+    """A server that takes the request and never answers: imgboot gives up
+    after its 30 s idle limit instead of hanging, and the firmware goes on."""
+    tb = testbed
+    img, _ = images.layout("gpt")
+    tb.start_dnsmasq()
+    p = tb.popen(["/usr/bin/python3", "-c", TRUNCATING_SERVER, tb.server_ip, img, "stall"],
+                 "stalling.log")
+    tb.wait_log("stalling.log", "ready", proc=p)
+    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/disk.img\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
+    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=300)
+    assert re.search(r"download of http://\S+/disk.img failed: no response", text), text[-3000:]
+    assert "returning to the firmware" in text
