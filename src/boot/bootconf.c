@@ -593,6 +593,8 @@ profile_settle_kind(struct boot_profile *p, const char *path, int *errs)
 	if (p->kind != PROFILE_IMAGE && image)
 		FINISH_ERR(p->line, "[profile %s]: method '%s' needs image", p->name,
 		           boot_method_name(p->method));
+	if (p->grub && p->method != BOOT_METHOD_GRUB && p->method != BOOT_METHOD_GRUB_MEMDISK)
+		FINISH_ERR(p->line, "[profile %s]: grub is for method grub or grub-memdisk", p->name);
 	if ((p->method == BOOT_METHOD_PXELINUX || p->method == BOOT_METHOD_GRUB) &&
 	    p->kind != PROFILE_KERNEL)
 		FINISH_ERR(p->line, "[profile %s]: method '%s' needs kernel", p->name,

@@ -355,8 +355,8 @@ generated_check(struct netbootd *nb)
 			problems += check_ref(nb, "loader", owner, p->pxelinux ? p->pxelinux : "lpxelinux.0");
 			problems += check_ref(nb, "loader", owner, "ldlinux.c32");
 		}
-		if (p->method == BOOT_METHOD_GRUB && p->grub)
-			problems += check_ref(nb, "loader", owner, p->grub);
+		if ((p->method == BOOT_METHOD_GRUB || p->method == BOOT_METHOD_GRUB_MEMDISK) && p->grub)
+			problems += check_ref(nb, "grub", owner, p->grub);
 		if (p->kind == PROFILE_IMAGE) {
 			char why[160];
 			uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(nb, p->image);

@@ -63,9 +63,20 @@ planner_image_method(const struct config *cfg, const struct boot_profile *p,
 	const char *why = "auto";
 
 	if (forced == BOOT_METHOD_GRUB_MEMDISK) {
-		/* Next step of the image work; until then the closest UEFI path. */
-		why = "grub-memdisk is not built yet, so auto";
-		forced = BOOT_METHOD_AUTO;
+		/*
+		 * One GRUB EFI binary with the image inside (`netbootd mkgrub`),
+		 * named by the profile's grub key: UEFI only, GRUB-based images only.
+		 */
+		if (!p->grub) {
+			why = "grub-memdisk needs grub = FILE (made by netbootd mkgrub), so auto";
+			forced = BOOT_METHOD_AUTO;
+		} else if (client == IMAGE_CLIENT_BIOS) {
+			why = "grub-memdisk needs UEFI, so auto";
+			forced = BOOT_METHOD_AUTO;
+		} else {
+			snprintf(reason, reasonlen, "method grub-memdisk (forced: %s)", p->grub);
+			return BOOT_METHOD_GRUB_MEMDISK;
+		}
 	}
 	switch (client) {
 	case IMAGE_CLIENT_UEFI_HTTP:
@@ -224,6 +235,12 @@ planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct bo
 			char why[160];
 			enum boot_method meth = planner_image_method(cfg, p, IMAGE_CLIENT_UEFI_HTTP, 0, why,
 			                                             sizeof(why));
+			if (meth == BOOT_METHOD_GRUB_MEMDISK && bootconf_is_url(p->grub)) {
+				snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->grub);
+				snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot, profile %s: %s",
+				         pname, why);
+				return 0;
+			}
 			if (meth == BOOT_METHOD_FIRMWARE_RAMDISK) {
 				/* OVMF picks the RAM disk type from the URL's extension. */
 				if (bootconf_is_url(p->image))
@@ -274,6 +291,13 @@ planner_http_boot_file(const struct config *cfg, const uint8_t mac[6], uint64_t 
 			file = p->image;
 		} else if (meth == BOOT_METHOD_IMGBOOT) {
 			file = LOADER_IMGBOOT;
+		} else if (meth == BOOT_METHOD_GRUB_MEMDISK) {
+			if (bootconf_is_url(p->grub)) {
+				snprintf(reason, reasonlen, "profile %s: the GRUB image is a URL elsewhere",
+				         p->name);
+				return -ENOENT;
+			}
+			file = p->grub;
 		}
 		snprintf(reason, reasonlen, "profile %s: %s", p->name, why);
 	} else {
@@ -309,7 +333,11 @@ planner_final_files(const struct config *cfg, const struct boot_profile *p, cons
 	case PROFILE_EFI:
 		return add_final(names, n, max, p->efi);
 	case PROFILE_IMAGE:
-		return add_final(names, n, max, p->image);
+		n = add_final(names, n, max, p->image);
+		/* grub-memdisk: the GRUB binary carries the image; it is the last file. */
+		if (p->method == BOOT_METHOD_GRUB_MEMDISK)
+			n = add_final(names, n, max, p->grub);
+		return n;
 	case PROFILE_MENU:
 		for (size_t i = 0; i < p->n_menu; i++) {
 			const struct boot_profile *q = bootconf_profile(cfg->boot, p->menu[i]);

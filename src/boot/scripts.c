@@ -73,6 +73,12 @@ ipxe_image_method(struct strbuf *sb, const struct script_env *env, const struct 
 		put_url(sb, env, p->image);
 		strbuf_printf(sb, " || goto p_%s_fail\n", p->name);
 		break;
+	case BOOT_METHOD_GRUB_MEMDISK:
+		/* The image is inside this GRUB binary (netbootd mkgrub). */
+		strbuf_puts(sb, "chain ");
+		put_url(sb, env, p->grub);
+		strbuf_printf(sb, " || goto p_%s_fail\n", p->name);
+		break;
 	case BOOT_METHOD_IMGBOOT:
 	default:
 		/* imgboot.efi finds the image among iPXE's initrds by this name. */

@@ -204,6 +204,7 @@ static const struct bad_case bad_cases[] = {
 	{ "[profile a]\nimage = x.iso\nmethod = pxelinux\n", 2, "does not boot an image" },
 	{ "[profile a]\nkernel = k\nmethod = memdisk\n", 2, "needs image" },
 	{ "[profile a]\nefi = e.efi\nmethod = grub\n", 2, "needs kernel" },
+	{ "[profile a]\nimage = x.iso\ngrub = g.efi\n", 2, "grub is for method grub or grub-memdisk" },
 	{ "[profile m]\nmenu = x\n", 2, "menu: no profile 'x'" },
 	{ "[profile a]\nkernel = k\n[profile m]\nmenu = a\nmenu-default = b\n", 4,
 	  "menu-default: 'b' is not in the menu" },

@@ -165,7 +165,9 @@ test_image_methods(void **state)
 	load(&cfg, "[server]\nmemdisk-max-mb = 100\n[profile a]\nimage = x.iso\n"
 	           "[profile f]\nimage = x.img\nmethod = memdisk\n"
 	           "[profile g]\nimage = x.img\nmethod = grub-memdisk\n"
-	           "[profile r]\nimage = x.img\nmethod = firmware-ramdisk\n");
+	           "[profile r]\nimage = x.img\nmethod = firmware-ramdisk\n"
+	           "[profile gm]\nimage = x.iso\nmethod = grub-memdisk\ngrub = x-grub.efi\n"
+	           "[host 02:00:00:00:00:09]\nprofile = gm\n");
 	const struct boot_profile *a = bootconf_profile(cfg.boot, "a");
 	const struct boot_profile *f = bootconf_profile(cfg.boot, "f");
 	const struct boot_profile *g = bootconf_profile(cfg.boot, "g");
@@ -197,7 +199,23 @@ test_image_methods(void **state)
 	                 BOOT_METHOD_MEMDISK);
 	assert_int_equal(planner_image_method(&cfg, g, IMAGE_CLIENT_UEFI, 0, why, sizeof(why)),
 	                 BOOT_METHOD_IMGBOOT);
-	assert_non_null(strstr(why, "grub-memdisk"));
+	assert_non_null(strstr(why, "grub-memdisk needs grub = FILE"));
+	/* With the mkgrub binary named: UEFI runs it, BIOS cannot. */
+	const struct boot_profile *gm = bootconf_profile(cfg.boot, "gm");
+	assert_int_equal(planner_image_method(&cfg, gm, IMAGE_CLIENT_UEFI, 0, why, sizeof(why)),
+	                 BOOT_METHOD_GRUB_MEMDISK);
+	assert_int_equal(planner_image_method(&cfg, gm, IMAGE_CLIENT_UEFI_HTTP, 0, why, sizeof(why)),
+	                 BOOT_METHOD_GRUB_MEMDISK);
+	assert_int_equal(planner_image_method(&cfg, gm, IMAGE_CLIENT_BIOS, 0, why, sizeof(why)),
+	                 BOOT_METHOD_MEMDISK);
+	assert_non_null(strstr(why, "grub-memdisk needs UEFI"));
+	char name[64];
+	uint8_t mac[6] = { 2, 0, 0, 0, 0, 9 };
+	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_string_equal(name, "x-grub.efi");
+	const char *finals[4];
+	assert_int_equal(planner_final_files(&cfg, gm, finals, 4), 2);
+	assert_string_equal(finals[1], "x-grub.efi");
 	config_free(&cfg);
 }
 

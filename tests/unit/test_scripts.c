@@ -27,6 +27,7 @@ static const char conf[] =
 	"[profile big]\nimage = big.img\n"
 	"[profile san]\nimage = http://198.18.0.9/disk.img\nmethod = sanboot\n"
 	"[profile shell]\nefi = shell.efi\n"
+	"[profile gm]\nimage = small.iso\nmethod = grub-memdisk\ngrub = small-grub.efi\n"
 	"[profile far]\nchain = http://198.18.0.9/next.ipxe\n"
 	"[profile m]\nmenu = linux shell\nmenu-default = shell\nmenu-timeout = 4\n"
 	"[profile m0]\nmenu = linux\nmenu-timeout = 0\n"
@@ -134,6 +135,11 @@ test_ipxe_images(void **state)
 	assert_has("\nsanboot http://198.18.0.1:8080/big.img || goto p_big_fail\n");
 	assert_has("memdisk-max-mb 10");
 	assert_lacks("memdisk raw");
+	/* grub-memdisk: UEFI chains the mkgrub binary, BIOS falls back to auto (memdisk). */
+	gen(scripts_ipxe, "gm");
+	assert_has("\n:p_gm_efi\necho netbootd: image small.iso via grub-memdisk\n"
+	           "chain http://198.18.0.1:8080/small-grub.efi || goto p_gm_fail\n");
+	assert_has("\nkernel http://198.18.0.1:8080/memdisk iso raw || goto p_gm_fail\n");
 	gen(scripts_ipxe, "san");
 	assert_has("\nsanboot http://198.18.0.9/disk.img || goto p_san_fail\n");
 	assert_lacks("imgboot.efi");
