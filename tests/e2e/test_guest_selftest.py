@@ -30,6 +30,8 @@ def test_testbed_bios_dhcp_lease_from_dnsmasq(testbed):
 def boot_and_check(vm, g, token, timeout=240):
     """The guest prints NETBOOT-OK with our cmdline, the right marker, then powers off."""
     r = vm.wait_guest(timeout=timeout)
+    want_fw = "uefi" if "OVMF" in " ".join(vm.cmd) else "bios"
+    assert r.firmware == want_fw, f"guest saw firmware {r.firmware!r}, expected {want_fw}"
     assert g.cmdline in r.cmdline, f"cmdline {r.cmdline!r} lacks {g.cmdline!r}"
     assert r.marker == token, f"marker {r.marker!r} on {r.device}, expected {token}\n{vm.serial()[-2000:]}"
     assert vm.wait_exit(60) == 0

@@ -7,7 +7,8 @@
     g.iso, g.token_iso                 # hybrid BIOS/UEFI ISO (GRUB), its marker token
     g.gpt_img, g.token_gpt             # GPT disk with an ESP whose BOOTX64.EFI is efi_kernel
 
-Every guest runs the same /init: it prints `NETBOOT-OK <cmdline>` on ttyS0, loads
+Every guest runs the same /init: it prints `NETBOOT-OK <cmdline>` and
+`NETBOOT-FIRMWARE uefi|bios` on ttyS0, loads
 the block/fs drivers shipped in the initramfs, looks for /netboot-marker.txt on
 every pmem/sr/sd/vd device and partition, prints `NETBOOT-MARKER <token>` (or
 `NETBOOT-NO-MARKER` after ~10 s), then powers off (QEMU exits under -no-reboot).
@@ -62,6 +63,8 @@ INIT = r"""#!/bin/busybox sh
 /bin/busybox --install -s
 exec </dev/console >/dev/console 2>&1
 echo "NETBOOT-OK $(cat /proc/cmdline)"
+# Which firmware started us, so a test can tell a UEFI route from a BIOS fallback.
+if [ -d /sys/firmware/efi ]; then echo "NETBOOT-FIRMWARE uefi"; else echo "NETBOOT-FIRMWARE bios"; fi
 # No request_module helper in here: every module is loaded explicitly below.
 echo /bin/true > /proc/sys/kernel/modprobe
 for m in $(cat /lib/modules/load-order); do

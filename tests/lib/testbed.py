@@ -139,6 +139,7 @@ class GuestBoot:
     fs: str               # iso9660 or vfat
     seconds: float        # from the call to the marker line
     since_start: float    # from QEMU start to the marker line
+    firmware: str = None  # "uefi" or "bios": whether Linux saw /sys/firmware/efi
 
 
 class VM:
@@ -214,8 +215,11 @@ class VM:
         t0 = time.monotonic()
         m = self.wait_for_match(re.compile(r"NETBOOT-OK ([^\n]*)"), timeout, start)
         cmdline = m.group(1).strip()
-        m = self.wait_for_match(GUEST_MARKER_RE, 90, m.end())
-        return GuestBoot(cmdline, m.group(1), m.group(2), m.group(3), time.monotonic() - t0, self.elapsed())
+        ok_end = m.end()
+        m = self.wait_for_match(GUEST_MARKER_RE, 90, ok_end)
+        fw = re.compile(r"NETBOOT-FIRMWARE (\w+)").search(self.serial(), ok_end)
+        return GuestBoot(cmdline, m.group(1), m.group(2), m.group(3), time.monotonic() - t0, self.elapsed(),
+                         fw.group(1) if fw else None)
 
     def wait_exit(self, timeout: float = 120) -> int:
         try:
