@@ -87,3 +87,19 @@ def test_uefi_pxe_server_mode():
         ipxe_got_script(tb, nb, mac)
         leases = (tb.tmp / "l" / "leases").read_text()
         assert f" {mac} " in leases, leases
+
+
+def test_uefi_http_boot_proxy_offer():
+    """OVMF HTTP boot in a proxy setup only sends DISCOVERs (TESTBED.md): our
+    OFFER must itself say HTTPClient and carry the URL, and the firmware then
+    asks netbootd's HTTP server for it."""
+    with Testbed("dhcp-uefi-http") as tb:
+        tb.start_dnsmasq()
+        nb = tb.start_netbootd(args(tb, "proxy"))
+        vm = tb.vm("uefi", efi_ipv4_pxe=False)
+        mac = vm.mac.lower()
+        m = wait_log(tb, nb, rf"dhcp: {mac} arch 16 \(\S+\) uefi-http: OFFER "
+                             rf"(http://{re.escape(tb.server_ip)}\S*)")
+        url = m.group(1)
+        path = re.escape(url.split(tb.server_ip, 1)[1]).replace(":", "(:|%3[aA])")
+        wait_log(tb, nb, rf'http: \S+ "(HEAD|GET) {path}"')
