@@ -678,3 +678,28 @@ def test_reader_that_stops_reading_is_dropped(root):
         wait_log(nb, r"client stopped reading for 2s, closing", timeout=30)
         wait_log(nb, r'"GET /big.bin" 200 \d+ [\d.]+ms \(incomplete\)')
         s.close()
+
+
+def test_half_closed_client_still_gets_its_answer(server, root):
+    # netcat -N and some HTTP/1.0 tools shut down their side right after the request.
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(b"GET /kernel.efi HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.shutdown(socket.SHUT_WR)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    assert body == (root / "kernel.efi").read_bytes()
+
+
+def test_request_body_is_answered_then_closed(server):
+    # We never read bodies: after one the framing is unknown, so the
+    # connection ends after the answer and the bytes behind are not a request.
+    data = raw(server.port, b"GET /small.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 38\r\n\r\n"
+                            b"GET /kernel.efi HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert data.startswith(b"HTTP/1.1 200") and b"Connection: close" in data
+    assert data.endswith(b"hello\n") and data.count(b"HTTP/1.1 ") == 1
