@@ -9,6 +9,7 @@
 import os
 import re
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -17,6 +18,22 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 from testbed import Testbed  # noqa: E402
+
+
+def _sigterm_unwinds(signum, frame):
+    # SIGTERM (a CI timeout, `kill`) would end pytest without running finally
+    # blocks; raising here unwinds every `with Testbed(...)`, so namespaces and
+    # VMs go away. SIGKILL cannot be caught: the next Testbed sweeps those.
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def pytest_configure(config):
+    signal.signal(signal.SIGTERM, _sigterm_unwinds)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    from testbed import sweep_stale_testbeds
+    sweep_stale_testbeds()
 
 
 def _require_root_and_qemu():
