@@ -31,6 +31,7 @@
 static const char *const default_ipxe_dir = "/usr/lib/ipxe";
 static const char *const default_pxelinux_dir = "/usr/lib/PXELINUX";
 static const char *const default_syslinux_dir = "/usr/lib/syslinux";
+static const char *const default_grub_dir = "/usr/lib/grub";
 
 static int
 drop_privileges(const char *user)
@@ -63,7 +64,7 @@ add_loader_dirs(struct netbootd *nb)
 {
 	const struct config *cfg = nb->cfg;
 	char path[4096];
-	const char *dirs[4];
+	const char *dirs[5];
 	size_t n = 0;
 
 	dirs[n++] = cfg->ipxe_dir ? cfg->ipxe_dir : default_ipxe_dir;
@@ -72,6 +73,7 @@ add_loader_dirs(struct netbootd *nb)
 	dirs[n++] = sys;
 	snprintf(path, sizeof(path), "%s/modules/bios", sys);
 	dirs[n++] = path;
+	dirs[n++] = cfg->grub_dir ? cfg->grub_dir : default_grub_dir;
 	for (size_t i = 0; i < n; i++) {
 		int r = files_add_loader_dir(nb->files, dirs[i]);
 		if (r < 0)
@@ -213,6 +215,11 @@ main(int argc, char **argv)
 		status = 0;
 		goto out;
 	}
+	/* Missing files or loaders are not fatal at run time, but say so now, not at boot. */
+	int problems = generated_check(&nb);
+	if (problems)
+		log_warn("main", "%d missing file%s or boot loader%s (listed above; see --check-config)",
+		         problems, problems == 1 ? "" : "s", problems == 1 ? "" : "s");
 
 	if (cfg.tftp.enabled && tftp_server_start(&nb, &nb.tftp) < 0)
 		goto out;

@@ -272,26 +272,26 @@ generated_quick_setup(struct netbootd *nb)
 
 /* ---- --check-config ----------------------------------------------------------- */
 
+/* Where each boot loader comes from, for the line that says it is missing. */
 struct loader_pkg {
 	const char *name;
-	const char *package;
-	const char *setting;
+	const char *hint;
 };
 
 static const struct loader_pkg loader_pkgs[] = {
-	{ "undionly.kpxe", "ipxe", "ipxe-dir" },
-	{ "snponly.efi", "ipxe", "ipxe-dir" },
-	{ "ipxe.efi", "ipxe", "ipxe-dir" },
-	{ "ipxe.pxe", "ipxe", "ipxe-dir" },
-	{ "lpxelinux.0", "pxelinux", "pxelinux-dir" },
-	{ "pxelinux.0", "pxelinux", "pxelinux-dir" },
-	{ "ldlinux.c32", "syslinux-common", "syslinux-dir" },
-	{ "memdisk", "syslinux-common", "syslinux-dir" },
-	{ "boot/grub/i386-pc/core.0", "grub-pc-bin (then grub-mknetdir --net-directory=ROOT "
-	                              "--subdir=boot/grub)", "root" },
-	{ "boot/grub/x86_64-efi/core.efi", "grub-efi-amd64-bin (then grub-mknetdir "
-	                                   "--net-directory=ROOT --subdir=boot/grub)", "root" },
-	{ "imgboot.efi", "gnu-efi (build it: make efi)", "imgboot-efi" },
+	{ "undionly.kpxe", "install the Debian package ipxe, or set ipxe-dir" },
+	{ "snponly.efi", "install the Debian package ipxe, or set ipxe-dir" },
+	{ "ipxe.efi", "install the Debian package ipxe, or set ipxe-dir" },
+	{ "ipxe.pxe", "install the Debian package ipxe, or set ipxe-dir" },
+	{ "lpxelinux.0", "install the Debian package pxelinux, or set pxelinux-dir" },
+	{ "pxelinux.0", "install the Debian package pxelinux, or set pxelinux-dir" },
+	{ "ldlinux.c32", "install the Debian package syslinux-common, or set syslinux-dir" },
+	{ "memdisk", "install the Debian package syslinux-common, or set syslinux-dir" },
+	{ "boot/grub/i386-pc/core.0", "install the Debian package grub-pc-bin, then run "
+	                              "grub-mknetdir --net-directory=ROOT --subdir=boot/grub" },
+	{ "boot/grub/x86_64-efi/core.efi", "install the Debian package grub-efi-amd64-bin, then run "
+	                                   "grub-mknetdir --net-directory=ROOT --subdir=boot/grub" },
+	{ "imgboot.efi", "build it with make efi (Debian package gnu-efi), or set imgboot-efi" },
 };
 
 static int
@@ -311,10 +311,8 @@ check_ref(struct netbootd *nb, const char *what, const char *owner, const char *
 	const char *base = slash ? slash + 1 : ref;
 	for (size_t i = 0; i < sizeof(loader_pkgs) / sizeof(loader_pkgs[0]); i++) {
 		if (strcmp(loader_pkgs[i].name, ref) == 0 || strcmp(loader_pkgs[i].name, base) == 0) {
-			fprintf(stderr, "netbootd: %s: %s '%s' not found: %s (install the Debian "
-			                "package %s, or set %s)\n",
-			        owner, what, ref, strerror(-r), loader_pkgs[i].package,
-			        loader_pkgs[i].setting);
+			fprintf(stderr, "netbootd: %s: %s '%s' not found: %s (%s)\n", owner, what, ref,
+			        strerror(-r), loader_pkgs[i].hint);
 			return 1;
 		}
 	}
