@@ -379,7 +379,9 @@ def build_gpt(efi_kernel: Path, token: str, out: Path):
 
 def cache_key(kver: str) -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
-    for p in (STUB, BUSYBOX):
+    # The inputs from Debian packages: a package update (same kernel ABI string,
+    # new build) changes size or mtime, so it rebuilds too.
+    for p in (STUB, BUSYBOX, Path(f"/boot/vmlinuz-{kver}"), Path(f"/lib/modules/{kver}/modules.dep")):
         st = p.stat()
         h.update(f"{p}:{st.st_size}:{st.st_mtime_ns}".encode())
     return f"{kver}-{h.hexdigest()[:12]}"
