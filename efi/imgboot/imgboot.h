@@ -247,4 +247,18 @@ struct _IP4_CONFIG2_PROTOCOL {
 	void *UnregisterDataNotify;
 };
 
+/* ---- wire.c: pure parsing/formatting (host-tested, see test_host.c) ---- */
+
+UINTN http_status_number(HTTP_STATUS_CODE c);
+void url_authority(const CHAR16 *url, CHAR8 *out, UINTN outlen);
+UINT64 parse_u64(const CHAR8 *s, BOOLEAN *ok);
+BOOLEAN ascii_ieq(const CHAR8 *a, const CHAR8 *b);
+UINTN append(CHAR16 *dst, UINTN n, UINTN cap, const CHAR16 *s);
+UINTN append_ascii(CHAR16 *dst, UINTN n, UINTN cap, const CHAR8 *s, UINTN len);
+BOOLEAN url_base(const CHAR8 *s, UINTN len, CHAR16 *out, UINTN cap);
+const UINT8 *dhcp_option(const UINT8 *pkt, UINTN pktlen, UINT8 code, UINT8 *olen);
+BOOLEAN server_from_packet(const UINT8 *pkt, UINTN pktlen, CHAR16 *base, UINTN cap);
+void wire_ip_url(const UINT8 ip[4], CHAR16 *out, UINTN cap);
+void wire_format_mac(const UINT8 m[6], CHAR16 out[18]);
+
 #endif

@@ -14,20 +14,6 @@ static EFI_GUID ip4cfg2_guid = IP4_CONFIG2_PROTOCOL_GUID;
 #define EFI_HTTP_ERROR_STATUS EFIERR(35) /* UEFI 2.10 Appendix D; not in gnu-efi */
 #define DHCP_TIMEOUT_MS 30000
 
-/* EFI_HTTP_STATUS_CODE enum order (UEFI 2.10 §29.6.6) to the real number. */
-static const UINT16 http_status_numbers[] = {
-	0,   100, 101, 200, 201, 202, 203, 204, 205, 206, 300, 301, 302, 303,
-	304, 305, 307, 400, 401, 402, 403, 404, 405, 406, 407, 408, 409, 410,
-	411, 412, 413, 414, 415, 416, 417, 500, 501, 502, 503, 504, 505, 308,
-};
-
-static UINTN
-http_status_number(HTTP_STATUS_CODE c)
-{
-	if (c < sizeof(http_status_numbers) / sizeof(http_status_numbers[0]))
-		return http_status_numbers[c];
-	return 0;
-}
 
 static void EFIAPI
 set_flag(EFI_EVENT ev, VOID *ctx)
@@ -262,62 +248,6 @@ http_wait(struct http_conn *c, HTTP_TOKEN *tok)
 	return tok->Status;
 }
 
-/* "http://host:port/path" -> "host:port" as ASCII, for the Host header. */
-static void
-url_authority(const CHAR16 *url, CHAR8 *out, UINTN outlen)
-{
-	const CHAR16 *p = url;
-	UINTN n = 0;
-
-	while (*p && !(p[0] == ':' && p[1] == '/' && p[2] == '/'))
-		p++;
-	if (*p)
-		p += 3;
-	else
-		p = url;
-	for (; *p && *p != '/' && *p != '?' && *p != '#' && n + 1 < outlen; p++)
-		out[n++] = (CHAR8)*p;
-	out[n] = 0;
-}
-
-static UINT64
-parse_u64(const CHAR8 *s, BOOLEAN *ok)
-{
-	UINT64 v = 0;
-	BOOLEAN any = FALSE;
-
-	while (*s == ' ')
-		s++;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (~0ULL - 9) / 10) {
-			*ok = FALSE;
-			return 0;
-		}
-		v = v * 10 + (UINT64)(*s - '0');
-		any = TRUE;
-	}
-	while (*s == ' ')
-		s++;
-	*ok = any && *s == 0;
-	return v;
-}
-
-static BOOLEAN
-ascii_ieq(const CHAR8 *a, const CHAR8 *b)
-{
-	for (; *a && *b; a++, b++) {
-		CHAR8 x = *a, y = *b;
-
-		if (x >= 'A' && x <= 'Z')
-			x += 32;
-		if (y >= 'A' && y <= 'Z')
-			y += 32;
-		if (x != y)
-			return FALSE;
-	}
-	return *a == *b;
-}
-
 /* Where the body goes: an image (allocated once the length is known) or a
  * fixed text buffer. */
 struct sink {
@@ -499,98 +429,6 @@ net_fetch_text(EFI_HANDLE self, const CHAR16 *url, CHAR8 *buf, UINTN bufsize, UI
 
 /* ---- discovery of the netbootd that loaded us ----------------------------------- */
 
-static UINTN
-append(CHAR16 *dst, UINTN n, UINTN cap, const CHAR16 *s)
-{
-	for (; *s && n + 1 < cap; s++)
-		dst[n++] = *s;
-	dst[n] = 0;
-	return n;
-}
-
-static UINTN
-append_ascii(CHAR16 *dst, UINTN n, UINTN cap, const CHAR8 *s, UINTN len)
-{
-	UINTN i;
-
-	for (i = 0; i < len && s[i] && n + 1 < cap; i++)
-		dst[n++] = (CHAR16)s[i];
-	dst[n] = 0;
-	return n;
-}
-
-/* "http://host:port/dir/file" (ASCII, len bytes) -> "http://host:port". */
-static BOOLEAN
-url_base(const CHAR8 *s, UINTN len, CHAR16 *out, UINTN cap)
-{
-	UINTN i = 0, n;
-
-	if (len >= 7 && CompareMem(s, "http://", 7) == 0)
-		i = 7;
-	else if (len >= 8 && CompareMem(s, "https://", 8) == 0)
-		i = 8;
-	else
-		return FALSE;
-	while (i < len && s[i] && s[i] != '/')
-		i++;
-	for (n = 0; n < i; n++) {
-		if (s[n] <= 0x20 || s[n] > 0x7e)
-			return FALSE;
-	}
-	out[0] = 0;
-	append_ascii(out, 0, cap, s, i);
-	return TRUE;
-}
-
-/* A DHCP option of the cached packet (RFC 2132 TLV; bounded by the packet). */
-static const UINT8 *
-dhcp_option(const UINT8 *pkt, UINTN pktlen, UINT8 code, UINT8 *olen)
-{
-	UINTN i = 240;
-
-	if (pktlen < 240 || pkt[236] != 99 || pkt[237] != 130 || pkt[238] != 83 || pkt[239] != 99)
-		return NULL;
-	while (i < pktlen) {
-		UINT8 c = pkt[i++];
-
-		if (c == 0)
-			continue;
-		if (c == 255 || i >= pktlen)
-			break;
-		*olen = pkt[i++];
-		if (*olen > pktlen - i)
-			break;
-		if (c == code)
-			return pkt + i;
-		i += *olen;
-	}
-	return NULL;
-}
-
-static BOOLEAN
-server_from_packet(const UINT8 *pkt, UINTN pktlen, CHAR16 *base, UINTN cap)
-{
-	const UINT8 *o;
-	UINT8 olen = 0;
-	UINT8 ip[4] = { 0 };
-
-	/* A boot file name that is a URL names the server and the port. */
-	o = dhcp_option(pkt, pktlen, 67, &olen);
-	if (o && url_base((const CHAR8 *)o, olen, base, cap))
-		return TRUE;
-	if (url_base((const CHAR8 *)pkt + 108, 128, base, cap))
-		return TRUE;
-	CopyMem(ip, pkt + 20, 4); /* siaddr, the next server */
-	if (!(ip[0] | ip[1] | ip[2] | ip[3])) {
-		o = dhcp_option(pkt, pktlen, 54, &olen); /* server identifier */
-		if (!o || olen != 4)
-			return FALSE;
-		CopyMem(ip, o, 4);
-	}
-	SPrint(base, cap * sizeof(CHAR16), L"http://%d.%d.%d.%d", ip[0], ip[1], ip[2], ip[3]);
-	return TRUE;
-}
-
 EFI_STATUS
 net_discover_config_url(EFI_HANDLE self, CHAR16 *url, UINTN urllen)
 {
@@ -654,14 +492,7 @@ net_discover_config_url(EFI_HANDLE self, CHAR16 *url, UINTN urllen)
 		fail(L"cannot find this machine's MAC address\n");
 		return EFI_NOT_FOUND;
 	}
-	/* Lower case, colon-separated (gnu-efi's %x prints upper case). */
-	for (n = 0; n < 6; n++) {
-		static const CHAR16 hex[] = L"0123456789abcdef";
-
-		mac[n * 3] = hex[m[n] >> 4];
-		mac[n * 3 + 1] = hex[m[n] & 15];
-		mac[n * 3 + 2] = n < 5 ? ':' : 0;
-	}
+	wire_format_mac(m, mac);
 	n = append(url, 0, urllen, base);
 	n = append(url, n, urllen, L"/boot/");
 	n = append(url, n, urllen, mac);
