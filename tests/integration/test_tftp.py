@@ -4,10 +4,8 @@ Every download is checked byte for byte (sha256) against the source file.
 
 The loss test (tc netem in two network namespaces) is in test_tftp_netem.py.
 """
-import hashlib
 import os
 import re
-import shutil
 import socket
 import struct
 import subprocess

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from daemon import Netbootd  # noqa: E402
-from tftp_helpers import sha256, tftpc  # noqa: E402
+from tftp_helpers import tftpc  # noqa: E402
 
 NETEM = "loss 5% duplicate 5% reorder 25% delay 2ms"
 SERVER_IP, CLIENT_IP = "198.18.0.1", "198.18.0.2"

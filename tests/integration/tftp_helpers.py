@@ -1,7 +1,6 @@
 """Helpers for the TFTP integration tests: raw packets and our tftpc client."""
 import hashlib
 import os
-import shutil
 import socket
 import struct
 import subprocess
