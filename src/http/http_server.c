@@ -869,11 +869,10 @@ reject_busy(evutil_socket_t fd)
 	evutil_closesocket(fd);
 }
 
+/* A new client socket, from a listener or http_server_adopt(). */
 static void
-accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+conn_new(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen, bool tls)
 {
-	struct http_server *srv = arg;
-	bool tls = lev == srv->secure;
 	struct event_base *base = srv->nb->base;
 	const struct config *cfg = srv->nb->cfg;
 	char peer[64];
@@ -963,6 +962,22 @@ accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, i
 		return;
 	}
 	conn_arm_deadline(c, cfg->http_idle_timeout);
+}
+
+static void
+accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct http_server *srv = arg;
+	conn_new(srv, fd, sa, salen, lev == srv->secure);
+}
+
+int
+http_server_adopt(struct http_server *srv, int fd, const struct sockaddr *sa, socklen_t salen)
+{
+	if (evutil_make_socket_nonblocking(fd) < 0)
+		return -errno;
+	conn_new(srv, fd, sa, (int)salen, false);
+	return 0;
 }
 
 static void
