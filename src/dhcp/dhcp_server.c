@@ -8,6 +8,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -49,6 +51,8 @@ struct pending_reply {
 	struct sockaddr_in to;
 	int ifindex;
 	struct in_addr src;
+	bool link_unicast;
+	uint8_t chaddr[6];
 };
 
 struct dhcp_server {
@@ -62,6 +66,7 @@ struct dhcp_server {
 	struct rx_slot *rx;            /* DHCP_BATCH receive buffers */
 	size_t npending;
 	int sendfd;                    /* the socket of the batch being handled */
+	int packetfd;                  /* AF_PACKET, opened while root: -1 if none */
 };
 
 static time_t
@@ -85,14 +90,15 @@ client_port(const struct dhcp_server *srv)
 /* ---- reply building ---------------------------------------------------- */
 
 /*
- * RFC 2131 §4.1, "server transmits" rules. The one case we do not follow:
- * unicast to chaddr/yiaddr of a client with no address would need an ARP
- * entry (CAP_NET_ADMIN, gone after the privilege drop) or a raw socket; we
- * broadcast instead, which every client must accept.
+ * RFC 2131 §4.1, "server transmits" rules. A client with no address that
+ * did not set the broadcast bit gets an Ethernet unicast to chaddr with IP
+ * destination yiaddr (returns true): no ARP entry can exist for it, and
+ * adding one needs CAP_NET_ADMIN, gone after the privilege drop; so the frame
+ * goes out on a packet socket opened before the drop.
  */
-static void
+static bool
 reply_destination(const struct dhcp_server *srv, const struct dhcp_msg *req, uint8_t type,
-                  const struct dhcp_arrival *arr, struct sockaddr_in *to)
+                  struct in_addr yiaddr, const struct dhcp_arrival *arr, struct sockaddr_in *to)
 {
 	memset(to, 0, sizeof(*to));
 	to->sin_family = AF_INET;
@@ -100,25 +106,31 @@ reply_destination(const struct dhcp_server *srv, const struct dhcp_msg *req, uin
 		/* PXE 2.1 §2.2.4: the boot server answers the client where it asked from. */
 		if (arr->from.sin_addr.s_addr && arr->from.sin_port) {
 			*to = arr->from;
-			return;
+			return false;
 		}
 		/* An address-less sender: broadcast, never a reply to 0.0.0.0 (ourselves). */
 		to->sin_port = htons(client_port(srv));
 		to->sin_addr.s_addr = htonl(INADDR_BROADCAST);
-		return;
+		return false;
 	}
 	if (req->giaddr.s_addr) {
 		/* RFC 2131 §4.1 / RFC 3046: through the relay, on the server port. */
 		to->sin_addr = req->giaddr;
 		to->sin_port = htons((uint16_t)srv->cfg->dhcp_port);
-		return;
+		return false;
 	}
 	to->sin_port = htons(client_port(srv));
 	if (type != DHCPNAK && req->ciaddr.s_addr) {
 		to->sin_addr = req->ciaddr;
-		return;
+		return false;
+	}
+	if (type != DHCPNAK && yiaddr.s_addr && !(req->flags & DHCP_FLAG_BROADCAST) &&
+	    req->htype == 1 && req->hlen == 6 && arr->ifindex > 0) {
+		to->sin_addr = yiaddr;
+		return true;
 	}
 	to->sin_addr.s_addr = htonl(INADDR_BROADCAST);
+	return false;
 }
 
 /* The largest reply this client takes (option 57), within one frame. */
@@ -270,7 +282,8 @@ send_reply(struct request_ctx *rq, uint8_t type, struct in_addr yiaddr, bool lea
 		.src = rq->arr->local.s_addr ? rq->arr->local : rq->m.server_ip,
 		.durable = durable,
 	};
-	reply_destination(srv, req, type, rq->arr, &r.to);
+	r.link_unicast = reply_destination(srv, req, type, yiaddr, rq->arr, &r.to);
+	memcpy(r.chaddr, req->chaddr, 6);
 	rq->sink->emit(rq->sink->ctx, &r);
 
 	if (boot) {
@@ -574,12 +587,100 @@ send_now(int fd, const uint8_t *buf, size_t len, const struct sockaddr_in *to, i
 	}
 }
 
+/* RFC 1071 ones' complement sum, folded. */
+static uint32_t
+csum_add(uint32_t sum, const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t
+csum_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/*
+ * One IPv4/UDP datagram to an Ethernet address on a packet socket: the
+ * kernel adds the Ethernet header (SOCK_DGRAM), we build IP and UDP.
+ */
+static int
+send_link(const struct dhcp_server *srv, const uint8_t *buf, size_t len, struct in_addr dst,
+          struct in_addr src, int ifindex, const uint8_t chaddr[6])
+{
+	uint8_t pkt[20 + 8 + DHCP_MAX_REPLY];
+	if (len > DHCP_MAX_REPLY)
+		return -EMSGSIZE;
+	uint16_t sport = htons((uint16_t)srv->cfg->dhcp_port), dport = htons(client_port(srv));
+	uint16_t iplen = htons((uint16_t)(20 + 8 + len)), udplen = htons((uint16_t)(8 + len));
+	memset(pkt, 0, 28);
+	pkt[0] = 0x45;         /* IPv4, 20-byte header */
+	memcpy(pkt + 2, &iplen, 2);
+	pkt[8] = 64;           /* TTL */
+	pkt[9] = IPPROTO_UDP;
+	memcpy(pkt + 12, &src, 4);
+	memcpy(pkt + 16, &dst, 4);
+	uint16_t c = htons(csum_fold(csum_add(0, pkt, 20)));
+	memcpy(pkt + 10, &c, 2);
+	memcpy(pkt + 20, &sport, 2);
+	memcpy(pkt + 22, &dport, 2);
+	memcpy(pkt + 24, &udplen, 2);
+	memcpy(pkt + 28, buf, len);
+	/* UDP checksum over the pseudo-header (RFC 768). */
+	uint8_t pseudo[12];
+	memcpy(pseudo, &src, 4);
+	memcpy(pseudo + 4, &dst, 4);
+	pseudo[8] = 0;
+	pseudo[9] = IPPROTO_UDP;
+	memcpy(pseudo + 10, &udplen, 2);
+	uint16_t uc = csum_fold(csum_add(csum_add(0, pseudo, 12), pkt + 20, 8 + len));
+	if (uc == 0)
+		uc = 0xffff;
+	uc = htons(uc);
+	memcpy(pkt + 26, &uc, 2);
+
+	struct sockaddr_ll ll = {
+		.sll_family = AF_PACKET,
+		.sll_protocol = htons(ETH_P_IP),
+		.sll_ifindex = ifindex,
+		.sll_halen = 6,
+	};
+	memcpy(ll.sll_addr, chaddr, 6);
+	if (sendto(srv->packetfd, pkt, 28 + len, 0, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+		return -errno;
+	return 0;
+}
+
+static void
+send_any(struct dhcp_server *srv, int fd, const uint8_t *buf, size_t len, struct sockaddr_in to,
+         int ifindex, struct in_addr src, bool link_unicast, const uint8_t chaddr[6])
+{
+	if (link_unicast) {
+		int r = srv->packetfd >= 0 ? send_link(srv, buf, len, to.sin_addr, src, ifindex, chaddr)
+		                           : -EBADF;
+		if (r == 0)
+			return;
+		/* No packet socket (not started as root) or it failed: broadcast. */
+		if (r != -EBADF)
+			log_debug("dhcp", "link-layer unicast: %s: broadcasting instead", strerror(-r));
+		to.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+	}
+	send_now(fd, buf, len, &to, ifindex, src);
+}
+
 static void
 socket_emit(void *ctx, const struct dhcp_reply *r)
 {
 	struct dhcp_server *srv = ctx;
 	if (!r->durable || !srv->leases) {
-		send_now(srv->sendfd, r->buf, r->len, &r->to, r->ifindex, r->src);
+		send_any(srv, srv->sendfd, r->buf, r->len, r->to, r->ifindex, r->src, r->link_unicast,
+		         r->chaddr);
 		return;
 	}
 	if (srv->npending >= DHCP_BATCH * DHCP_ROUNDS)
@@ -590,6 +691,8 @@ socket_emit(void *ctx, const struct dhcp_reply *r)
 	p->to = r->to;
 	p->ifindex = r->ifindex;
 	p->src = r->src;
+	p->link_unicast = r->link_unicast;
+	memcpy(p->chaddr, r->chaddr, 6);
 }
 
 /* Where recvmmsg() puts one datagram and its IP_PKTINFO. */
@@ -659,7 +762,7 @@ on_readable(evutil_socket_t fd, short events, void *arg)
 	}
 	for (size_t i = 0; i < srv->npending; i++) {
 		struct pending_reply *p = &srv->pending[i];
-		send_now(fd, p->buf, p->len, &p->to, p->ifindex, p->src);
+		send_any(srv, fd, p->buf, p->len, p->to, p->ifindex, p->src, p->link_unicast, p->chaddr);
 	}
 	srv->npending = 0;
 }
@@ -713,6 +816,7 @@ dhcp_server_new(struct netbootd *nb, bool open_leases)
 	srv->nb = nb;
 	srv->cfg = cfg;
 	srv->sendfd = -1;
+	srv->packetfd = -1;
 	srv->pending = calloc(DHCP_BATCH * DHCP_ROUNDS, sizeof(*srv->pending));
 	srv->rx = calloc(DHCP_BATCH, sizeof(*srv->rx));
 	if (!srv->pending || !srv->rx)
@@ -777,6 +881,15 @@ dhcp_server_start(struct netbootd *nb, struct dhcp_server **out)
 			}
 		}
 	}
+	/*
+	 * For RFC 2131 §4.1 unicasts to clients without an address. Opened now,
+	 * while root (CAP_NET_RAW); protocol 0: it never receives anything.
+	 */
+	if (cfg->dhcp_mode == DHCP_MODE_SERVER)
+		srv->packetfd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (cfg->dhcp_mode == DHCP_MODE_SERVER && srv->packetfd < 0)
+		log_info("dhcp", "no packet socket (%s): replies to address-less clients are broadcast",
+		         strerror(errno));
 	log_info("dhcp", "%s mode on UDP %u and %u (%s)%s",
 	         cfg->dhcp_mode == DHCP_MODE_SERVER ? "server" : "proxy", cfg->dhcp_port,
 	         cfg->pxe_port, nif ? "chosen interfaces" : "all interfaces",
@@ -795,6 +908,8 @@ dhcp_server_free(struct dhcp_server *srv)
 			event_free(srv->listeners[i].ev);
 		close(srv->listeners[i].fd);
 	}
+	if (srv->packetfd >= 0)
+		close(srv->packetfd);
 	if (srv->leases) {
 		(void)leases_commit(srv->leases, srv_now(srv));
 		leases_free(srv->leases);

@@ -39,6 +39,13 @@ struct dhcp_reply {
 	int ifindex;
 	struct in_addr src;
 	bool durable;
+	/*
+	 * RFC 2131 §4.1: to a client with no address yet that did not ask for
+	 * broadcast: an Ethernet unicast to chaddr carrying an IP packet to
+	 * yiaddr (to.sin_addr). Sent on a packet socket; broadcast if that fails.
+	 */
+	bool link_unicast;
+	uint8_t chaddr[6];
 };
 
 struct dhcp_sink {

@@ -301,3 +301,28 @@ def test_host_fixed_address(net, tmp_path):
         n = net.client(["--type", "request", "--mac", "52:54:00:ee:00:09",
                         "--opt", "50=ip:198.18.0.10"])
         assert n[0]["type"] == "NAK"
+
+
+def test_unicast_to_chaddr_without_broadcast_flag(net, tmp_path):
+    """RFC 2131 §4.1: no giaddr, no ciaddr, broadcast bit clear: OFFER and ACK
+    go to chaddr (Ethernet unicast) and yiaddr (IP); with the bit set, or for
+    a NAK, broadcast."""
+    link = net.run(net.client_ns, ["cat", "/sys/class/net/c0/address"], check=True)
+    mac = link.stdout.strip()
+    with Netbootd(server_args(tmp_path, tmp_path / "l" / "leases"), netns=net.server_ns):
+        offer = net.client(["--type", "discover", "--mac", mac, "--capture"])
+        assert len(offer) == 1, offer
+        o = offer[0]
+        assert o["type"] == "OFFER" and o["link"] == "host", o
+        assert o["ip_dst"] == o["yiaddr"] and ip_in_pool(o["yiaddr"]) and o["ip_src"] == SERVER_IP
+        ack = net.client(["--type", "request", "--mac", mac, "--capture", "--opt",
+                          f"50=ip:{o['yiaddr']}", "--opt", f"54=ip:{SERVER_IP}"])
+        assert ack[0]["type"] == "ACK" and ack[0]["link"] == "host"
+        assert ack[0]["ip_dst"] == o["yiaddr"]
+        # Broadcast bit set: broadcast.
+        b = net.client(["--type", "discover", "--mac", mac])
+        assert b[0]["type"] == "OFFER" and b[0]["flags"] == 0x8000
+        nak = net.client(["--type", "request", "--mac", mac, "--capture",
+                          "--opt", "50=ip:198.18.7.251"])
+        assert nak[0]["type"] == "NAK" and nak[0]["link"] == "broadcast"
+        assert nak[0]["ip_dst"] == "255.255.255.255"

@@ -126,7 +126,8 @@ def churn(a):
 
     def send(mac, xid, typ, opts):
         try:
-            s.sendto(build(typ, mac, xid, opts, giaddr=a.giaddr), (a.dest, a.port))
+            s.sendto(build(typ, mac, xid, opts, giaddr=a.giaddr, flags=0x8000),
+                     (a.dest, a.port))
         except OSError:
             pass
     while time.monotonic() < deadline:
@@ -185,8 +186,8 @@ def verify(a):
         if not todo:
             break
         for i, (xid, (mac, ip, _)) in enumerate(todo):
-            s.sendto(build("request", mac, xid, [(50, socket.inet_aton(ip))], giaddr=a.giaddr),
-                     (a.dest, a.port))
+            s.sendto(build("request", mac, xid, [(50, socket.inet_aton(ip))], giaddr=a.giaddr,
+                           flags=0x8000), (a.dest, a.port))
             if i % 32 == 31:
                 time.sleep(0.002)
         end = time.monotonic() + 1.5
@@ -210,6 +211,38 @@ def verify(a):
     return 0
 
 
+def capture(a, pkt):
+    """Send pkt from UDP port 68, then print the DHCP replies seen on a packet
+    socket with their IP destination and link type (host = unicast to us)."""
+    cap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(0x0800))
+    cap.bind((a.iface, 0))
+    s = _socket(a.iface, a.bind)
+    s.sendto(pkt, (a.dest, a.port))
+    deadline = time.monotonic() + a.timeout
+    names = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
+    while time.monotonic() < deadline:
+        cap.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            data, addr = cap.recvfrom(65535)
+        except socket.timeout:
+            break
+        if addr[2] == 4 or len(data) < 28 or data[9] != 17:
+            continue
+        ihl = (data[0] & 15) * 4
+        sport, dport = struct.unpack("!HH", data[ihl:ihl + 4])
+        if dport != 68:
+            continue
+        r = parse(data[ihl + 8:])
+        r["ip_dst"] = socket.inet_ntoa(data[16:20])
+        r["ip_src"] = socket.inet_ntoa(data[12:16])
+        r["link"] = names.get(addr[2], str(addr[2]))
+        r["link_src"] = addr[4].hex(":")
+        print(json.dumps(r), flush=True)
+        if a.count:
+            break
+    return 0
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--iface")
@@ -223,7 +256,12 @@ def main(argv=None):
     ap.add_argument("--bind", default="0.0.0.0:68")
     ap.add_argument("--giaddr")
     ap.add_argument("--ciaddr")
-    ap.add_argument("--broadcast-flag", action="store_true")
+    # Set by default: a UDP socket cannot receive the link-layer unicast that
+    # RFC 2131 §4.1 prescribes otherwise (see --capture).
+    ap.add_argument("--no-broadcast-flag", dest="broadcast_flag", action="store_false")
+    ap.add_argument("--capture", action="store_true",
+                    help="receive replies as IP packets on a packet socket (sees unicasts to "
+                         "our MAC for an address we do not have); implies no broadcast flag")
     ap.add_argument("--timeout", type=float, default=2.0)
     ap.add_argument("--count", type=int, default=0, help="stop after N replies")
     ap.add_argument("--churn", action="store_true", help="DORA for --clients MACs")
@@ -243,11 +281,15 @@ def main(argv=None):
     for o in a.opt:
         code, _, val = o.partition("=")
         opts.append((int(code), opt_value(val)))
+    if a.capture:
+        a.broadcast_flag = False
     if a.raw:
         pkt = bytes.fromhex(a.raw)
     else:
         pkt = build(a.type, a.mac, a.xid, opts, ciaddr=a.ciaddr, giaddr=a.giaddr,
                     flags=0x8000 if a.broadcast_flag else 0)
+    if a.capture:
+        return capture(a, pkt)
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)

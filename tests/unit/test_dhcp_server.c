@@ -236,6 +236,10 @@ test_server_dora(void **state)
 	snprintf(offered, sizeof(offered), "%s", ip_str(f->cap.msg.yiaddr));
 	assert_string_equal(offered, "198.18.0.10");
 	assert_false(f->cap.r.durable);
+	/* RFC 2131 §4.1: no broadcast bit, no address: Ethernet unicast to chaddr/yiaddr. */
+	assert_true(f->cap.r.link_unicast);
+	assert_memory_equal(f->cap.r.chaddr, mac1, 6);
+	assert_string_equal(ip_str(f->cap.r.to.sin_addr), offered);
 
 	struct req r = { DHCPREQUEST, mac1, NULL, -1, offered, "198.18.0.1", NULL, NULL };
 	assert_int_equal(send_req(f, &r), 0);
@@ -251,6 +255,7 @@ test_server_dora(void **state)
 	assert_int_equal(send_req(f, &steal), 0);
 	assert_int_equal(f->cap.msg.type, DHCPNAK);
 	assert_string_equal(ip_str(f->cap.r.to.sin_addr), "255.255.255.255");
+	assert_false(f->cap.r.link_unicast);
 	/* INIT-REBOOT for a free address we have no record of: silence. */
 	struct req unknown = { DHCPREQUEST, mac2, NULL, -1, "198.18.0.12", NULL, NULL, NULL };
 	assert_int_equal(send_req(f, &unknown), -ENOMSG);
