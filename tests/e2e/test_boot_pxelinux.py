@@ -7,7 +7,7 @@ def test_bios_pxelinux_generated_config(guest_images):
     g = guest_images
     with _Testbed("plan-pxelinux") as tb:
         tb.start_dnsmasq()
-        cmdline = f"{g.cmdline} netbootd.profile=pxelinux"
+        cmdline = f"{g.cmdline} no_timer_check netbootd.profile=pxelinux"
         conf = write_conf(tb, f"""
 [server]
 root = {g.dir}
