@@ -378,8 +378,11 @@ client_owns(struct request_ctx *rq, struct in_addr ip, bool *known)
 		return false;
 	uint8_t owner[6];
 	enum lease_state st = leases_owner(srv->leases, ip, srv_now(srv), owner);
-	if (st == LEASE_FREE)
-		return false;
+	if (st == LEASE_FREE) {
+		/* Back after its lease ran out, and nobody took the address since. */
+		*known = leases_expired_owner(srv->leases, ip, srv_now(srv), rq->m.mac);
+		return *known;
+	}
 	*known = true;
 	return memcmp(owner, rq->m.mac, 6) == 0 && st != LEASE_DECLINED;
 }

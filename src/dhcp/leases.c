@@ -240,6 +240,18 @@ leases_owner(const struct lease_store *ls, struct in_addr ip, time_t now, uint8_
 	return (enum lease_state)l->state;
 }
 
+bool
+leases_expired_owner(const struct lease_store *ls, struct in_addr ip, time_t now,
+                     const uint8_t mac[6])
+{
+	if (!leases_in_pool(ls, ip))
+		return false;
+	const struct lease *l = &ls->slots[ip_host(ip) - ls->first];
+	if (live(l, now) || l->state != LEASE_BOUND || memcmp(l->mac, mac, 6) != 0)
+		return false;
+	return !l->reserved || memcmp(l->rmac, mac, 6) == 0;
+}
+
 /* ---- journal ----------------------------------------------------------- */
 
 static void

@@ -65,6 +65,13 @@ enum lease_state leases_owner(const struct lease_store *ls, struct in_addr ip, t
                               uint8_t mac[6]);
 
 /*
+ * ip was bound to mac, has expired, and nobody took it since: a client back
+ * after its lease ran out may have it again (INIT-REBOOT, RENEWING).
+ */
+bool leases_expired_owner(const struct lease_store *ls, struct in_addr ip, time_t now,
+                          const uint8_t mac[6]);
+
+/*
  * Pick an address for mac to OFFER: its current one, else want (if free and
  * in the pool), else a never-used one, else an expired one. Held as
  * OFFERED until now + hold. Returns 0 or -ENOSPC.

@@ -270,6 +270,14 @@ test_server_dora(void **state)
 	assert_int_equal(f->cap.msg.type, DHCPACK);
 	assert_string_equal(ip_str(f->cap.r.to.sin_addr), offered);
 
+	/* Back a day later, its lease long expired but still free: INIT-REBOOT gets it. */
+	dhcp_server_set_time(f->srv, NOW + 86400);
+	struct req back = { DHCPREQUEST, mac1, NULL, -1, offered, NULL, NULL, NULL };
+	assert_int_equal(send_req(f, &back), 0);
+	assert_int_equal(f->cap.msg.type, DHCPACK);
+	assert_string_equal(ip_str(f->cap.msg.yiaddr), offered);
+	dhcp_server_set_time(f->srv, NOW);
+
 	/* Pool of 3: two more clients, then exhaustion. */
 	uint8_t m3[6] = { 2, 0, 0, 0, 0, 3 }, m4[6] = { 2, 0, 0, 0, 0, 4 }, m5[6] = { 2, 0, 0, 0, 0, 5 };
 	struct req d3 = { DHCPDISCOVER, m3, NULL, -1, NULL, NULL, NULL, NULL };
