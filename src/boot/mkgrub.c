@@ -1,7 +1,9 @@
 #include "boot/mkgrub.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,43 +16,65 @@
 extern char **environ;
 
 /*
- * Modules for reading an ISO 9660 or partitioned disk from memory and
- * booting Linux from its grub.cfg with a serial console. GRUB 2.06 cannot
- * chainload an EFI binary out of its own memdisk ("not a valid root
- * device"), so images that need chainloader are out of reach: documented.
+ * The memdisk is a small tar: our boot/grub/grub.cfg plus the image as
+ * "image". GRUB's normal mode reads $prefix/grub.cfg = (memdisk)/boot/grub/
+ * grub.cfg by itself, and that script (full GRUB script: an embedded -c
+ * config runs in the rescue parser, which has no `if`) loop-mounts the image
+ * and hands over to the image's own grub.cfg.
+ *
+ * GRUB 2.06 cannot chainload an EFI binary out of its memdisk ("not a
+ * valid root device"), so only images that boot through their own grub.cfg
+ * (linux/initrd) work: documented in docs/boot-flows.md.
  */
 static const char *const mkgrub_modules[] = {
-	"memdisk", "iso9660", "fat", "ext2", "part_gpt", "part_msdos", "normal", "configfile",
-	"linux", "echo", "test", "search", "search_fs_file", "search_fs_uuid", "search_label",
-	"serial", "terminal", "efi_gop", "all_video", "regexp", "ls", "cat", "gzio", "halt",
-	"reboot", "sleep",
+	"memdisk", "tar", "loopback", "iso9660", "fat", "ext2", "part_gpt", "part_msdos",
+	"normal", "configfile", "linux", "echo", "test", "search", "search_fs_file",
+	"search_fs_uuid", "search_label", "serial", "terminal", "efi_gop", "all_video",
+	"regexp", "ls", "cat", "gzio", "halt", "reboot", "sleep",
 };
 
 size_t
 mkgrub_early_config(char *buf, size_t len)
 {
-	/* A grub-mkrescue ISO keeps its config in /boot/grub; raw disks put it in
-	 * a partition, often the ESP's /EFI/BOOT or /boot/grub. */
-	int n = snprintf(buf, len,
-	                 "set mkgrub_cfg=\n"
-	                 "for dev in (memdisk) (memdisk,gpt1) (memdisk,gpt2) (memdisk,gpt3) "
-	                 "(memdisk,msdos1) (memdisk,msdos2); do\n"
-	                 "  for cfg in /boot/grub/grub.cfg /EFI/BOOT/grub.cfg /grub/grub.cfg; do\n"
-	                 "    if [ -z \"$mkgrub_cfg\" -a -f \"$dev$cfg\" ]; then\n"
-	                 "      set root=$dev\n"
-	                 "      regexp --set=1:pfx '^(.*)/grub.cfg$' \"$cfg\"\n"
-	                 "      set prefix=$dev$pfx\n"
-	                 "      set mkgrub_cfg=$cfg\n"
-	                 "    fi\n"
-	                 "  done\n"
-	                 "done\n"
-	                 "if [ -n \"$mkgrub_cfg\" ]; then\n"
-	                 "  configfile $root$mkgrub_cfg\n"
-	                 "fi\n"
-	                 "echo \"netbootd mkgrub: no grub.cfg found inside the image\"\n"
-	                 "sleep 5\n"
-	                 "exit\n");
-	return n > 0 ? (size_t)n : 0;
+	/* A grub-mkrescue ISO keeps its config in /boot/grub; raw disks put it
+	 * in a partition, often the ESP's /EFI/BOOT or /boot/grub. */
+	static const char *const devs[] = {
+		"(mkgrub)", "(mkgrub,gpt1)", "(mkgrub,gpt2)", "(mkgrub,gpt3)",
+		"(mkgrub,msdos1)", "(mkgrub,msdos2)",
+	};
+	static const char *const dirs[] = { "/boot/grub", "/EFI/BOOT", "/EFI/debian", "/grub" };
+	size_t used = 0;
+	int n;
+
+#define EMIT(...)                                                                         \
+	do {                                                                              \
+		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, \
+		             __VA_ARGS__);                                                \
+		if (n > 0)                                                                \
+			used += (size_t)n;                                                \
+	} while (0)
+	EMIT("loopback mkgrub (memdisk)/image\n"
+	     "set mkgrub_found=\n");
+	for (size_t d = 0; d < sizeof(devs) / sizeof(devs[0]); d++) {
+		for (size_t c = 0; c < sizeof(dirs) / sizeof(dirs[0]); c++) {
+			EMIT("if [ -z \"$mkgrub_found\" ]; then\n"
+			     "  if [ -f %s%s/grub.cfg ]; then\n"
+			     "    set root=%s\n"
+			     "    set prefix=%s%s\n"
+			     "    set mkgrub_found=%s%s/grub.cfg\n"
+			     "  fi\n"
+			     "fi\n",
+			     devs[d], dirs[c], devs[d], devs[d], dirs[c], devs[d], dirs[c]);
+		}
+	}
+	EMIT("if [ -n \"$mkgrub_found\" ]; then\n"
+	     "  configfile $mkgrub_found\n"
+	     "fi\n"
+	     "echo \"netbootd mkgrub: no grub.cfg found inside the image\"\n"
+	     "sleep 5\n"
+	     "exit\n");
+#undef EMIT
+	return used;
 }
 
 static int
@@ -60,7 +84,7 @@ run_and_wait(char *const argv[])
 	int r = posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ);
 	if (r != 0) {
 		fprintf(stderr, "netbootd mkgrub: cannot run %s: %s%s\n", argv[0], strerror(r),
-		        r == ENOENT ? " (install grub-common and grub-efi-amd64-bin)" : "");
+		        r == ENOENT ? " (install grub-common, grub-efi-amd64-bin and tar)" : "");
 		return -1;
 	}
 	int status;
@@ -75,65 +99,105 @@ run_and_wait(char *const argv[])
 	return 0;
 }
 
+static int
+write_text(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, text, len);
+	close(fd);
+	return w == (ssize_t)len ? 0 : -1;
+}
+
+#define ARG(s) ((char *)(uintptr_t)(s))
+
 int
 mkgrub_build(const char *image, const char *out, const char *module_dir)
 {
 	struct stat st;
-	char cfg_path[] = "/tmp/netbootd-mkgrub-XXXXXX";
-	char cfg[2048];
+	char tmp[] = "/tmp/netbootd-mkgrub-XXXXXX";
+	char path[PATH_MAX + 64], tarfile[PATH_MAX + 64], abs_image[PATH_MAX];
+	char cfg[8192];
 	int ret = -1;
 
 	if (!module_dir)
 		module_dir = MKGRUB_DEFAULT_MODULE_DIR;
-	if (stat(image, &st) < 0 || !S_ISREG(st.st_mode)) {
+	errno = 0;
+	if (stat(image, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(image, abs_image)) {
 		fprintf(stderr, "netbootd mkgrub: --image %s: %s\n", image,
 		        errno ? strerror(errno) : "not a regular file");
 		return -1;
 	}
-	char probe[4096];
-	snprintf(probe, sizeof(probe), "%s/memdisk.mod", module_dir);
-	if (access(probe, R_OK) < 0) {
+	snprintf(path, sizeof(path), "%s/memdisk.mod", module_dir);
+	if (access(path, R_OK) < 0) {
 		fprintf(stderr, "netbootd mkgrub: no GRUB EFI modules in %s (install grub-efi-amd64-bin)\n",
 		        module_dir);
 		return -1;
 	}
-
-	int fd = mkstemp(cfg_path);
-	if (fd < 0) {
-		fprintf(stderr, "netbootd mkgrub: temporary file: %s\n", strerror(errno));
+	if (!mkdtemp(tmp)) {
+		fprintf(stderr, "netbootd mkgrub: temporary directory: %s\n", strerror(errno));
 		return -1;
 	}
+
+	/* tmp/tree/{boot/grub/grub.cfg, image -> the image}; tmp/memdisk.tar */
+	snprintf(path, sizeof(path), "%s/tree", tmp);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/tree/boot", tmp);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/tree/boot/grub", tmp);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/tree/boot/grub/grub.cfg", tmp);
 	size_t n = mkgrub_early_config(cfg, sizeof(cfg));
-	if (n >= sizeof(cfg) || write(fd, cfg, n) != (ssize_t)n) {
-		close(fd);
+	if (n >= sizeof(cfg) || write_text(path, cfg, n) < 0) {
+		fprintf(stderr, "netbootd mkgrub: cannot write %s\n", path);
 		goto out;
 	}
-	close(fd);
+	snprintf(path, sizeof(path), "%s/tree/image", tmp);
+	if (symlink(abs_image, path) < 0) {
+		fprintf(stderr, "netbootd mkgrub: %s: %s\n", path, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof(path), "%s/tree", tmp);
+	snprintf(tarfile, sizeof(tarfile), "%s/memdisk.tar", tmp);
+	char *tar_argv[] = { ARG("tar"), ARG("--format=gnu"), ARG("-chf"), tarfile,
+		             ARG("-C"), path, ARG("boot"), ARG("image"), NULL };
+	if (run_and_wait(tar_argv) < 0)
+		goto out;
 
 	char *argv[64];
 	size_t a = 0;
-	argv[a++] = (char *)(uintptr_t) "grub-mkimage";
-	argv[a++] = (char *)(uintptr_t) "-O";
-	argv[a++] = (char *)(uintptr_t) "x86_64-efi";
-	argv[a++] = (char *)(uintptr_t) "-d";
-	argv[a++] = (char *)(uintptr_t)module_dir;
-	argv[a++] = (char *)(uintptr_t) "-o";
-	argv[a++] = (char *)(uintptr_t)out;
-	argv[a++] = (char *)(uintptr_t) "-p";
-	argv[a++] = (char *)(uintptr_t) "(memdisk)/boot/grub";
-	argv[a++] = (char *)(uintptr_t) "-c";
-	argv[a++] = cfg_path;
-	argv[a++] = (char *)(uintptr_t) "-m";
-	argv[a++] = (char *)(uintptr_t)image;
+	argv[a++] = ARG("grub-mkimage");
+	argv[a++] = ARG("-O");
+	argv[a++] = ARG("x86_64-efi");
+	argv[a++] = ARG("-d");
+	argv[a++] = ARG(module_dir);
+	argv[a++] = ARG("-o");
+	argv[a++] = ARG(out);
+	argv[a++] = ARG("-p");
+	argv[a++] = ARG("(memdisk)/boot/grub");
+	argv[a++] = ARG("-m");
+	argv[a++] = tarfile;
 	for (size_t i = 0; i < sizeof(mkgrub_modules) / sizeof(mkgrub_modules[0]); i++)
-		argv[a++] = (char *)(uintptr_t)mkgrub_modules[i];
+		argv[a++] = ARG(mkgrub_modules[i]);
 	argv[a] = NULL;
 	ret = run_and_wait(argv);
 	if (ret == 0)
 		fprintf(stderr, "netbootd mkgrub: wrote %s (%s inside, %lld bytes)\n", out, image,
 		        (long long)st.st_size);
 out:
-	unlink(cfg_path);
+	snprintf(path, sizeof(path), "%s/tree/boot/grub/grub.cfg", tmp);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/tree/image", tmp);
+	unlink(path);
+	static const char *const dirs[] = { "tree/boot/grub", "tree/boot", "tree" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", tmp, dirs[i]);
+		rmdir(path);
+	}
+	snprintf(path, sizeof(path), "%s/memdisk.tar", tmp);
+	unlink(path);
+	rmdir(tmp);
 	return ret;
 }
 
