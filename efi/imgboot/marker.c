@@ -8,6 +8,33 @@
 
 
 
+/* How many Block I/O handles are RAM disks (a RAM disk node in their device
+ * path, as RamDiskDxe and imgboot's own Block I/O both use): the failure
+ * tests check that imgboot left none behind. */
+static void
+count_ram_disks(void)
+{
+	EFI_HANDLE *h = NULL;
+	UINTN n = 0, i, disks = 0;
+
+	if (EFI_ERROR(BS->LocateHandleBuffer(ByProtocol, &BlockIoProtocol, NULL, &n, &h)))
+		n = 0;
+	for (i = 0; i < n; i++) {
+		EFI_DEVICE_PATH *dp = DevicePathFromHandle(h[i]);
+
+		for (; dp && !IsDevicePathEnd(dp); dp = NextDevicePathNode(dp)) {
+			if (DevicePathType(dp) == MEDIA_DEVICE_PATH &&
+			    DevicePathSubType(dp) == MEDIA_RAM_DISK_DP) {
+				disks++;
+				break;
+			}
+		}
+	}
+	if (h)
+		FreePool(h);
+	Print(L"NETBOOT-RAMDISKS %d\n", disks);
+}
+
 EFI_STATUS
 efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 {
@@ -19,6 +46,7 @@ efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab)
 	EFI_STATUS st;
 
 	InitializeLib(self, systab);
+	count_ram_disks();
 	st = BS->HandleProtocol(self, &LoadedImageProtocol, (void **)&li);
 	if (!EFI_ERROR(st))
 		st = BS->HandleProtocol(li->DeviceHandle, &FileSystemProtocol, (void **)&fs);

@@ -42,14 +42,18 @@ def test_layout(testbed, kind, mode):
     # Progress with a rate was shown, and the loader came from the image.
     assert re.search(r"reading 100% \d+/\d+ MiB \d+\.\d MiB/s", text), text[-3000:]
     assert "imgboot: error" not in text, text[-3000:]
+    assert re.search(r"NETBOOT-RAMDISKS [1-9]", text), text[-3000:]
 
 
 def _expect_fallback(vm, fb_token, message):
     text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
     assert message in text, text[-3000:]
     assert "returning to the firmware" in text, text[-3000:]
-    # Nothing from the failed image was started.
+    # Nothing from the failed image was started, and no RAM disk (protocol
+    # or imgboot's own Block I/O) was left behind: the fallback loader counts
+    # the Block I/O handles with a RAM disk device path node.
     assert text.count("NETBOOT-MARKER") == 1, text[-3000:]
+    assert "NETBOOT-RAMDISKS 0" in text, text[-3000:]
     return text
 
 

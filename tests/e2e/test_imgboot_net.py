@@ -62,6 +62,7 @@ def test_image_larger_than_ram(testbed):
     text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
     assert "not enough memory for" in text and "2048 MiB needed" in text, text[-3000:]
     assert "returning to the firmware" in text
+    assert "NETBOOT-RAMDISKS 0" in text
 
 
 def test_download_404(testbed):
