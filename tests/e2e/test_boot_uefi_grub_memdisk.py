@@ -13,11 +13,6 @@ from daemon import netbootd_binary
 from testbed import Testbed as _Testbed
 
 
-# GRUB starts from the mkgrub binary (the planner's part works: boot/<mac>.efi carries
-# it) but its early config prints "error: two arguments expected." and "no grub.cfg
-# found inside the image" for the guest's hybrid ISO. Owner: netbootd mkgrub.
-@pytest.mark.xfail(reason="netbootd mkgrub's early config finds no grub.cfg in the hybrid ISO",
-                   strict=False)
 def test_uefi_http_boot_grub_memdisk(guest_images):
     g = guest_images
     with _Testbed("plan-grub-memdisk") as tb:
