@@ -749,11 +749,20 @@ leases_commit(struct lease_store *ls, time_t now)
 	size_t lines = 0;
 	for (size_t i = 0; i < ls->wlen; i++)
 		lines += ls->wbuf[i] == '\n';
+	off_t good = lseek(ls->fd, 0, SEEK_CUR);
 	int r = write_all(ls->fd, ls->wbuf, ls->wlen);
 	ls->wlen = 0;
 	if (r == 0 && fdatasync(ls->fd) < 0)
 		r = -errno;
 	if (r < 0) {
+		/*
+		 * A half-written record (ENOSPC, EIO) must not glue itself to the
+		 * next one, whose ACK will leave: cut the file back to its last
+		 * good end. Those records are journaled again when clients retry.
+		 */
+		if (good >= 0 && (ftruncate(ls->fd, good) < 0 || lseek(ls->fd, good, SEEK_SET) < 0))
+			log_error("dhcp", "lease file %s: cannot cut back a failed write: %s", ls->path,
+			          strerror(errno));
 		log_error("dhcp", "lease file %s: %s: leases not durable, ACKs withheld", ls->path,
 		          strerror(-r));
 		return r;
