@@ -57,14 +57,22 @@ map_client(struct netbootd *nb, const struct file_client *client, const uint8_t 
 static void
 base_for(struct netbootd *nb, const uint8_t mac[6], char *base, size_t len)
 {
+	static bool warned;
 	struct in_addr a = { 0 };
-	(void)mac;
 	if (nb->cfg->http.enabled && nb->cfg->http.addr.ss_family == AF_INET)
 		a = ((const struct sockaddr_in *)&nb->cfg->http.addr)->sin_addr;
 	if (!nb->cfg->server_addr_set && a.s_addr == 0) {
 		struct in_addr s;
 		if (timeline_server_ip(nb->timeline, mac, &s))
 			a = s;
+		else if (nb->cfg->tftp.enabled && nb->cfg->tftp.addr.ss_family == AF_INET)
+			a = ((const struct sockaddr_in *)&nb->cfg->tftp.addr)->sin_addr;
+		if (a.s_addr == 0 && !warned) {
+			/* No DHCP exchange seen and wildcard listeners: URLs cannot name us. */
+			log_warn("boot", "cannot tell which address clients reach this server at; "
+			                 "set --server-addr");
+			warned = true;
+		}
 	}
 	planner_http_base(nb->cfg, a, base, len);
 }
