@@ -256,6 +256,7 @@ EFI_STATUS
 disk_register(struct image *img, enum img_mode mode, struct disk *d)
 {
 	RAM_DISK_PROTOCOL *rd = NULL;
+	EFI_DEVICE_PATH *dp = NULL;
 	EFI_STATUS st;
 
 	SetMem(d, sizeof(*d), 0);
@@ -271,15 +272,21 @@ disk_register(struct image *img, enum img_mode mode, struct disk *d)
 		}
 	}
 	if (rd) {
-		EFI_DEVICE_PATH *dp, *walk;
-
 		st = rd->Register(img->base, img->padded,
 				  img->type == IMG_TYPE_ISO ? &ramdisk_cd_guid : &ramdisk_disk_guid,
 				  NULL, &dp);
-		if (EFI_ERROR(st)) {
+		if (EFI_ERROR(st) && mode == IMG_MODE_AUTO) {
+			info(L"RAM disk protocol refused the image (%r): using imgboot's own Block I/O\n",
+			     st);
+			rd = NULL;
+		} else if (EFI_ERROR(st)) {
 			fail(L"RAM disk protocol refused the image: %r\n", st);
 			return st;
 		}
+	}
+	if (rd) {
+		EFI_DEVICE_PATH *walk;
+
 		d->ramdisk = TRUE;
 		d->ramdisk_dp = dp;
 		walk = dp;

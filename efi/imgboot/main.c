@@ -261,6 +261,8 @@ get_options(EFI_HANDLE self, EFI_LOADED_IMAGE *li, struct img_opts *o)
 			fail(L"imgboot.cfg names no image (url=...)\n");
 			return EFI_INVALID_PARAMETER;
 		}
+		if (!EFI_ERROR(st) && options_are_text(cl, chars))
+			opts_parse_cmdline(o, cl, chars, err, sizeof(err) / sizeof(err[0]));
 		return st;
 	}
 	/* Launch path 3: loaded by firmware PXE or HTTP boot with no options. */
@@ -288,6 +290,9 @@ get_options(EFI_HANDLE self, EFI_LOADED_IMAGE *li, struct img_opts *o)
 			return EFI_NOT_FOUND;
 		}
 	}
+	/* Options given on the command line win over the document's. */
+	if (options_are_text(cl, chars))
+		opts_parse_cmdline(o, cl, chars, err, sizeof(err) / sizeof(err[0]));
 	return EFI_SUCCESS;
 }
 

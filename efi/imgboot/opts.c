@@ -18,7 +18,7 @@ opts_usage(void)
 	      L"                   [--type iso|disk] [--verbose] FILE|URL\n"
 	      L"  FILE         read from imgboot's own device (iPXE initrd, FAT/ESP volume)\n"
 	      L"  URL          http:// or https:// URL, downloaded through the firmware's HTTP stack\n"
-	      L"  (no options) read imgboot.cfg beside imgboot.efi, else ask the netbootd that\n"
+	      L"  (no image)   read imgboot.cfg beside imgboot.efi, else ask the netbootd that\n"
 	      L"               loaded us for http://<server>/boot/<mac>.imgboot\n"
 	      L"  --ramdisk    register with EFI_RAM_DISK_PROTOCOL (default when the firmware has it)\n"
 	      L"  --blockio    force imgboot's own Block I/O instead of the RAM disk protocol\n"

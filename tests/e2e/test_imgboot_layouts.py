@@ -98,12 +98,15 @@ def test_testbed_hybrid_iso_blockio_linux(testbed, guest_images):
 def test_command_line_from_uefi_shell(testbed):
     """Load options as a command line (the UEFI Shell passes the program's path
     as argv[0], like iPXE passes the image name): an unknown option prints the
-    usage text and returns; then options + file name boot the image."""
+    usage text and returns; then options without a file name take the image
+    from imgboot.cfg beside imgboot.efi, and the command line's --blockio
+    wins over the document's mode=ramdisk."""
     img, token = images.layout("gpt")
     nsh = ("fs0:\\imgboot.efi --frobnicate disk.img\r\n"
-           "fs0:\\imgboot.efi --blockio --type disk --path /EFI/BOOT/BOOTX64.EFI disk.img\r\n")
+           "fs0:\\imgboot.efi --blockio --path /EFI/BOOT/BOOTX64.EFI\r\n")
     disk = images.launcher_disk(testbed.tmp / "launch.img", {
-        "imgboot.efi": images.IMGBOOT, "startup.nsh": nsh, "disk.img": img})
+        "imgboot.efi": images.IMGBOOT, "startup.nsh": nsh, "disk.img": img,
+        "imgboot.cfg": "url=disk.img\nmode=ramdisk\ntype=disk\n"})
     # No BOOTX64.EFI on the disk: the boot manager falls through to the Shell,
     # which runs startup.nsh from fs0: after its countdown.
     vm = testbed.vm("uefi", boot="disk", disk=disk, network=False)
