@@ -76,7 +76,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	mkdir(sub, 0755);
 	put(sub, "c.efi", 3000);
 
-	log_set_level(LOG_LEVEL_ERROR);
+	/* NBD_FUZZ_DEBUG=1 shows the server's log when replaying one input. */
+	log_set_level(getenv("NBD_FUZZ_DEBUG") ? LOG_LEVEL_DEBUG : LOG_LEVEL_ERROR);
 	config_init(&cfg);
 	cfg.http.enabled = false;
 	cfg.https.enabled = false;

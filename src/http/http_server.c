@@ -739,9 +739,19 @@ static void
 conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
 	if (c->lingering) {
-		struct evbuffer *in = bufferevent_get_input(bev);
 		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (c->busy) {
+		/* Pipelined bytes wait until this response is out. Once they
+		 * fill the input to the high-water mark, stop reading: libevent
+		 * 2.1.12 re-runs this callback for as long as the input sits at
+		 * the mark with reading enabled, which would spin the loop (found
+		 * by fuzz_http_conn). conn_response_sent() enables reading again. */
+		if (evbuffer_get_length(in) >= c->srv->limits.max_header_bytes)
+			bufferevent_disable(bev, EV_READ);
 		return;
 	}
 	conn_process_input(c);

@@ -703,3 +703,31 @@ def test_request_body_is_answered_then_closed(server):
                             b"GET /kernel.efi HTTP/1.1\r\nHost: x\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 200") and b"Connection: close" in data
     assert data.endswith(b"hello\n") and data.count(b"HTTP/1.1 ") == 1
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_pipelined_flood_during_a_slow_response_does_not_spin(root):
+    """A client asks for a big file, stops reading, and keeps pipelining
+    requests until the input is full. libevent 2.1.12 re-runs the read
+    callback while the input sits at its high-water mark, which spun the
+    loop at 100 % CPU (found by fuzz_http_conn). The server must idle."""
+    port = free_port(socket.SOCK_STREAM)
+    with Netbootd(["--root", str(root), "--http", f"127.0.0.1:{port}", "--http-idle-timeout", "20",
+                   "--http-max-header-bytes", "1024"] + QUIET) as nb:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", port))
+        s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.5)                  # the response is now stuck on a full socket
+        s.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n" * 64)
+        time.sleep(0.5)
+        before = cpu_seconds(nb.proc.pid)
+        time.sleep(3)
+        used = cpu_seconds(nb.proc.pid) - before
+        assert used < 1.0, f"netbootd used {used:.2f} s of CPU in 3 s while idle"
+        assert status_of(f"http://127.0.0.1:{port}/small.txt") == 200
+        s.close()
