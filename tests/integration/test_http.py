@@ -731,3 +731,23 @@ def test_pipelined_flood_during_a_slow_response_does_not_spin(root):
         assert used < 1.0, f"netbootd used {used:.2f} s of CPU in 3 s while idle"
         assert status_of(f"http://127.0.0.1:{port}/small.txt") == 200
         s.close()
+
+
+def test_https_pipelined_flood_during_a_slow_response_does_not_spin(tls_server):
+    s = tls_server
+    port = int(s.url.rsplit(":", 1)[1])
+    ctx = ssl.create_default_context(cafile=str(s.ca_a))
+    raw_sock = socket.socket()
+    raw_sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    raw_sock.connect(("127.0.0.1", port))
+    t = ctx.wrap_socket(raw_sock, server_hostname="localhost")
+    t.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+    time.sleep(0.5)
+    t.sendall(b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n" * 400)   # > 8 KiB of pipelined heads
+    time.sleep(0.5)
+    before = cpu_seconds(s.proc.pid)
+    time.sleep(3)
+    used = cpu_seconds(s.proc.pid) - before
+    assert used < 1.0, f"netbootd used {used:.2f} s of CPU in 3 s while idle"
+    assert curl("-f", "--cacert", str(s.ca_a), f"{s.url}/small.txt").stdout == b"hello\n"
+    t.close()
