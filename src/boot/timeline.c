@@ -460,7 +460,7 @@ timeline_html(const struct timeline *tl, char **out, size_t *len)
 	            "td{padding:3px 10px 3px 0;border-top:1px solid #eef0f3;font-size:14px}\n"
 	            "td.t{font:13px ui-monospace,monospace;color:#5b6573;width:70px;text-align:right}\n"
 	            "td.p{font:13px ui-monospace,monospace;width:55%;word-break:break-all}\n"
-	            "td.k{width:90px}\n"
+	            "td.k{width:60px;text-transform:uppercase}\n"
 	            ".bad{color:#a1261b;font-weight:600}\n"
 	            "</style></head><body>\n<h1>netbootd: boot timelines</h1>\n");
 	strbuf_printf(&sb, "<p class=\"sub\">%zu machine%s seen. This page refreshes every 5 s; the "
@@ -498,7 +498,9 @@ timeline_html(const struct timeline *tl, char **out, size_t *len)
 			uint64_t off = e->at_ms - tm->first_ms;
 			strbuf_printf(&sb, "<tr><td class=\"t\">+%llu.%llus</td><td class=\"k\">%s</td><td class=\"p\">",
 			              (unsigned long long)(off / 1000), (unsigned long long)(off % 1000 / 100),
-			              e->type == TL_EV_DHCP ? "DHCP answer" : e->proto);
+			              e->type == TL_EV_DHCP ? "DHCP" : e->proto);
+			if (e->type == TL_EV_DHCP)
+				strbuf_puts(&sb, "answer to ");
 			strbuf_html(&sb, e->what);
 			strbuf_puts(&sb, "</td><td>");
 			if (e->type == TL_EV_FILE) {

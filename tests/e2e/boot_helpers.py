@@ -76,6 +76,26 @@ def mac_re(mac):
     return "(?::|%3[Aa])".join(mac.lower().split(":"))
 
 
+def screenshot_status(tb, name="status.png"):
+    """Headless Chromium inside the namespace renders /status; returns the PNG path.
+    Copied to $NBD_SCREENSHOT_DIR when set (to look at it)."""
+    import os
+    import shutil
+    shot = tb.tmp / name
+    r = tb.run(["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", f"--user-data-dir={tb.tmp / 'chromium'}", f"--screenshot={shot}",
+                "--window-size=1200,800", "--hide-scrollbars", f"http://{tb.server_ip}/status"],
+               timeout=180, env=dict(os.environ, HOME=str(tb.tmp)))
+    assert r.returncode == 0 and shot.exists(), r.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    keep = os.environ.get("NBD_SCREENSHOT_DIR")
+    if keep:
+        os.makedirs(keep, exist_ok=True)
+        shutil.copyfile(shot, os.path.join(keep, name))
+    return shot
+
+
 def served(nb, pattern):
     """Lines of netbootd's log matching a regex (file served, DHCP answer...)."""
     return [l for l in nb.log().splitlines() if re.search(pattern, l)]

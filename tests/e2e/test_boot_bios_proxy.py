@@ -1,7 +1,7 @@
 """Chain 1: SeaBIOS + iPXE ROM boots kernel + initrd over HTTP, in proxyDHCP mode,
 with dnsmasq beside netbootd handing out addresses as the LAN's router would."""
-from boot_helpers import (boot, mac_re, machine, marker_cmdline, netbootd_args, served,
-                          status_json, wait_handoff)
+from boot_helpers import (boot, mac_re, machine, marker_cmdline, netbootd_args, screenshot_status,
+                          served, status_json, wait_handoff)
 from testbed import Testbed as _Testbed
 
 
@@ -30,4 +30,7 @@ def test_bios_ipxe_rom_proxy_dhcp_kernel_initrd_http(guest_images):
         paths = [e.get("path") for e in st["events"] if e["type"] == "http"]
         assert paths[-2:] == ["quick/linux", "quick/initrd0"], paths
         assert st["ip"].startswith(tb.subnet_prefix + ".1"), st  # dnsmasq's range
+        # The status page of a real boot, as a browser shows it.
+        shot = screenshot_status(tb, "status-bios-proxy.png")
+        assert shot.stat().st_size > 20000
         vm.wait_exit(60)
