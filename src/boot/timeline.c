@@ -115,6 +115,13 @@ now(const struct timeline *tl)
 	return tl->now_ms(tl->clock_ctx);
 }
 
+/* b - a on the wall clock, 0 if the clock was set back in between. */
+static uint64_t
+span(uint64_t a, uint64_t b)
+{
+	return b > a ? b - a : 0;
+}
+
 static struct tl_machine *
 machine_find(const struct timeline *tl, const uint8_t mac[6])
 {
@@ -175,7 +182,7 @@ timeline_dhcp(struct timeline *tl, const struct machine *m, const char *offered)
 	uint64_t t = now(tl);
 	struct tl_machine *tm = machine_get(tl, m->mac, t);
 	/* A machine that already reached its OS, or went quiet, is booting again. */
-	if (tm->handed_off || t - tm->last_ms > TL_NEW_BOOT_MS)
+	if (tm->handed_off || span(tm->last_ms, t) > TL_NEW_BOOT_MS)
 		machine_reset(tl, tm, m->mac, t);
 	/* Keep the firmware's own view (PXE ROM, UEFI) rather than the iPXE it chains. */
 	if (tm->kind == FIRMWARE_UNKNOWN || m->kind != FIRMWARE_IPXE) {
@@ -288,7 +295,7 @@ log_summary(const struct tl_machine *tm, const char *last)
 	if (tm->ip.s_addr)
 		inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
 	const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
-	uint64_t ms = tm->handoff_ms - tm->first_ms;
+	uint64_t ms = span(tm->first_ms, tm->handoff_ms);
 	log_info("boot", "%s %s handed off to the OS: firmware %s%s%s, profile %s, %llu.%03llu s, "
 	                 "%u files, %llu bytes, last %s",
 	         mac_format(tm->mac, mac), ip, firmware_kind_name(tm->kind), an ? " " : "",
@@ -399,13 +406,13 @@ timeline_json(const struct timeline *tl, char **out, size_t *len)
 		strbuf_printf(&sb, "\",\"state\":\"%s\",\"started\":\"%s\",\"elapsed_ms\":%llu,"
 		                   "\"idle_ms\":%llu,\"files\":%u,\"bytes\":%llu,\"events\":[",
 		              tm->handed_off ? "handed-off" : "booting", started,
-		              (unsigned long long)(end - tm->first_ms),
-		              (unsigned long long)(t >= tm->last_ms ? t - tm->last_ms : 0), tm->files,
+		              (unsigned long long)span(tm->first_ms, end),
+		              (unsigned long long)span(tm->last_ms, t), tm->files,
 		              (unsigned long long)tm->bytes);
 		for (size_t k = first_event(tm); k < tm->n_ev; k++) {
 			const struct tl_event *e = &tm->ev[k % TL_MAX_EVENTS];
 			strbuf_printf(&sb, "%s{\"t_ms\":%llu,\"type\":\"%s\",", k > first_event(tm) ? "," : "",
-			              (unsigned long long)(e->at_ms - tm->first_ms), e->proto);
+			              (unsigned long long)span(tm->first_ms, e->at_ms), e->proto);
 			if (e->type == TL_EV_DHCP) {
 				strbuf_puts(&sb, "\"offer\":\"");
 				strbuf_json(&sb, e->what);
@@ -477,7 +484,7 @@ timeline_html(const struct timeline *tl, char **out, size_t *len)
 		human_bytes(tm->bytes, bytes, sizeof(bytes));
 		const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
 		uint64_t end = tm->handed_off ? tm->handoff_ms : tm->last_ms;
-		uint64_t ms = end - tm->first_ms;
+		uint64_t ms = span(tm->first_ms, end);
 		strbuf_printf(&sb, "<div class=\"m\"><div class=\"hd\"><span class=\"mac\">%s</span>"
 		                   "<span class=\"st %s\">%s</span>",
 		              mac_format(tm->mac, mac), tm->handed_off ? "ok" : "run",
@@ -495,7 +502,7 @@ timeline_html(const struct timeline *tl, char **out, size_t *len)
 			                   "not shown)</td></tr>\n", first_event(tm));
 		for (size_t k = first_event(tm); k < tm->n_ev; k++) {
 			const struct tl_event *e = &tm->ev[k % TL_MAX_EVENTS];
-			uint64_t off = e->at_ms - tm->first_ms;
+			uint64_t off = span(tm->first_ms, e->at_ms);
 			strbuf_printf(&sb, "<tr><td class=\"t\">+%llu.%llus</td><td class=\"k\">%s</td><td class=\"p\">",
 			              (unsigned long long)(off / 1000), (unsigned long long)(off % 1000 / 100),
 			              e->type == TL_EV_DHCP ? "DHCP" : e->proto);

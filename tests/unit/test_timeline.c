@@ -254,6 +254,28 @@ test_bounded(void **state)
 	timeline_free(tl);
 }
 
+static void
+test_clock_set_back(void **state)
+{
+	(void)state;
+	struct timeline *tl = new_tl();
+	struct machine m = { .kind = FIRMWARE_BIOS_PXE, .arch_set = true };
+	memcpy(m.mac, mac2, 6);
+	m.client_ip.s_addr = htonl(0xC6120009);
+	timeline_dhcp(tl, &m, "undionly.kpxe");
+	fake_now -= 3600 * 1000; /* NTP stepped the clock back an hour */
+	struct sockaddr_in c = addr("198.18.0.9");
+	timeline_file(tl, (struct sockaddr *)&c, "tftp", "undionly.kpxe", 10, 10, true);
+	timeline_dhcp(tl, &m, "undionly.kpxe");
+	char *j = json(tl);
+	/* No wrapped-around durations, and still the same boot. */
+	assert_non_null(strstr(j, "\"elapsed_ms\":0,"));
+	assert_null(strstr(j, "18446744"));
+	assert_non_null(strstr(j, "undionly.kpxe\",\"bytes\":10"));
+	free(j);
+	timeline_free(tl);
+}
+
 int
 main(void)
 {
@@ -262,6 +284,7 @@ main(void)
 		cmocka_unit_test(test_unknown_clients_ignored),
 		cmocka_unit_test(test_hostile_names_escaped),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_clock_set_back),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
