@@ -6,8 +6,6 @@ import re
 import shutil
 import subprocess
 
-import pytest
-
 from boot_helpers import boot, machine, netbootd_args, served, status_json, wait_handoff, write_conf
 from daemon import netbootd_binary
 from testbed import Testbed as _Testbed
