@@ -45,6 +45,7 @@ static const struct config_option options[] = {
 	{ "https", OPT_LISTEN, F(https), 0, 0, "ADDR:PORT", "HTTPS listener (needs --tls-cert and --tls-key)" },
 	{ "tls-cert", OPT_STRING, F(tls_cert), 0, 0, "PEM", "certificate chain for HTTPS" },
 	{ "tls-key", OPT_STRING, F(tls_key), 0, 0, "PEM", "private key for HTTPS" },
+	{ "http-boot-https", OPT_FLAG, F(http_boot_https), 0, 0, NULL, "offer UEFI HTTP boot clients https:// URLs (needs --https; the firmware needs the CA)" },
 	{ "dhcp", OPT_DHCP_MODE, F(dhcp_mode), 0, 0, "proxy|server|off", "DHCP role (default proxy)" },
 	{ "interface", OPT_STRLIST, F(interfaces), 0, 0, "IFACE", "answer DHCP on IFACE (repeatable; default all)" },
 	{ "dhcp-port", OPT_UINT, F(dhcp_port), 1, 65535, "N", "DHCP server port (default 67)" },
@@ -501,6 +502,8 @@ config_validate(const struct config *cfg)
 		PROBLEM("--https needs --tls-cert and --tls-key");
 	if (!cfg->https.enabled && (cfg->tls_cert || cfg->tls_key))
 		PROBLEM("--tls-cert/--tls-key given without --https");
+	if (cfg->http_boot_https && !cfg->https.enabled)
+		PROBLEM("--http-boot-https needs --https");
 	if (cfg->dhcp_mode == DHCP_MODE_SERVER && !cfg->pool_set)
 		PROBLEM("--dhcp server needs --pool FIRST-LAST");
 	if (cfg->dhcp_mode == DHCP_MODE_SERVER && !cfg->lease_file)

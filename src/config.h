@@ -98,6 +98,7 @@ struct config {
 	char *grub_dir;
 	char *imgboot_efi;
 	unsigned memdisk_max_mb;
+	bool http_boot_https;    /* UEFI HTTP boot offers get https:// URLs */
 
 	/* Profiles, hosts, arches: owned by the planner's config. */
 	struct bootconf *boot;

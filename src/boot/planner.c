@@ -30,6 +30,30 @@ planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf,
 		snprintf(buf, len, "http://%s:%u", ip, port);
 }
 
+/*
+ * UEFI HTTP boot clients get https://server[:port] with http-boot-https:
+ * the firmware (EDK2 HttpBootDxe + TlsDxe) then verifies us against the CA
+ * list it was given (EFI_TLS_CA_CERTIFICATE_VARIABLE, e.g. from OVMF's fw_cfg
+ * etc/edk2/https/cacerts). The DHCP request cannot say whether it has one,
+ * so this is the administrator's choice, server-wide.
+ */
+static void
+http_boot_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len)
+{
+	if (!cfg->http_boot_https || !cfg->https.enabled || cfg->https.addr.ss_family != AF_INET) {
+		planner_http_base(cfg, server_ip, buf, len);
+		return;
+	}
+	char ip[INET_ADDRSTRLEN];
+	struct in_addr a = cfg->server_addr_set ? cfg->server_addr : server_ip;
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	unsigned port = ntohs(((const struct sockaddr_in *)&cfg->https.addr)->sin_port);
+	if (port == 443)
+		snprintf(buf, len, "https://%s", ip);
+	else
+		snprintf(buf, len, "https://%s:%u", ip, port);
+}
+
 const char *
 planner_image_ext(const char *image)
 {
@@ -212,6 +236,7 @@ planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct bo
 		                   pname);
 	case FIRMWARE_UEFI_HTTP:
 		snprintf(out->vendor_class, sizeof(out->vendor_class), "HTTPClient");
+		http_boot_base(cfg, m->server_ip, base, sizeof(base));
 		if (arch_loader) {
 			ref_url(base, arch_loader, out->bootfile, sizeof(out->bootfile));
 			snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets the [arch] loader");

@@ -790,7 +790,15 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		 * who and why, since the firmware itself shows little. */
 		char why[512] = "";
 		unsigned long e = bufferevent_get_openssl_error(c->bev);
-		if (e)
+		if (e == SSL_ERROR_SYSCALL)
+			/* libevent queues SSL_get_error()'s code, not an ERR_ code:
+			 * the peer dropped TCP mid-handshake without a TLS alert.
+			 * EDK2's TlsDxe does exactly that when our chain does not
+			 * verify against its TlsCaCertificate list. */
+			snprintf(why, sizeof(why), "the client closed the connection without a TLS "
+			                           "alert (a UEFI client does this when it does not "
+			                           "trust our certificate: is the CA in its list?)");
+		else if (e)
 			ssl_errors_format(why, sizeof(why), e);
 		unsigned long more;
 		while ((more = bufferevent_get_openssl_error(c->bev)) != 0) {
