@@ -100,6 +100,31 @@ expect_finals(struct netbootd *nb, const uint8_t mac[6], const struct boot_profi
 	timeline_expect(nb->timeline, mac, p ? p->name : NULL, finals, n);
 }
 
+/*
+ * The iPXE script holds both branches (iPXE picks by ${platform}); say which
+ * one this machine will take and why, from the firmware DHCP saw, so that
+ * `method = auto` explains itself in the log for BIOS and UEFI alike.
+ */
+static void
+log_image_choice(struct netbootd *nb, const char *macs, const uint8_t mac[6],
+                 const struct boot_profile *p)
+{
+	char why[160];
+	bool bios = false;
+	uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(nb, p->image);
+	bool known = timeline_is_bios(nb->timeline, mac, &bios);
+	if (!known || bios) {
+		planner_image_method(nb->cfg, p, IMAGE_CLIENT_BIOS, size, why, sizeof(why));
+		log_info("boot", "%s: image %s for %s: %s", macs, p->image, known ? "BIOS" : "a BIOS client",
+		         why);
+	}
+	if (!known || !bios) {
+		planner_image_method(nb->cfg, p, IMAGE_CLIENT_UEFI, size, why, sizeof(why));
+		log_info("boot", "%s: image %s for %s: %s", macs, p->image, known ? "UEFI" : "a UEFI client",
+		         why);
+	}
+}
+
 typedef int (*doc_fn)(const struct script_env *env, const struct boot_profile *p, char **out,
                       size_t *len);
 
@@ -125,6 +150,8 @@ serve_doc(struct netbootd *nb, const uint8_t mac[6], const struct file_client *c
 	if (r < 0)
 		return r;
 	expect_finals(nb, mac, p);
+	if (fn == scripts_ipxe && p && p->kind == PROFILE_IMAGE)
+		log_image_choice(nb, macs, mac, p);
 	log_debug("boot", "%s: generated %zu bytes for profile %s", macs, len, p ? p->name : "(none)");
 	return set_doc(src, out, len, type);
 }

@@ -259,6 +259,16 @@ timeline_server_ip(const struct timeline *tl, const uint8_t mac[6], struct in_ad
 	return true;
 }
 
+bool
+timeline_is_bios(const struct timeline *tl, const uint8_t mac[6], bool *bios)
+{
+	const struct tl_machine *tm = tl ? machine_find(tl, mac) : NULL;
+	if (!tm || (tm->kind != FIRMWARE_BIOS_PXE && !tm->arch_set))
+		return false;
+	*bios = tm->kind == FIRMWARE_BIOS_PXE || tm->arch == ARCH_X86_BIOS;
+	return true;
+}
+
 void
 timeline_expect(struct timeline *tl, const uint8_t mac[6], const char *profile,
                 const char *const *finals, size_t n_finals)

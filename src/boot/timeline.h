@@ -39,6 +39,10 @@ bool timeline_lookup_ip(const struct timeline *tl, struct in_addr ip, uint8_t ma
 /* Our address as this machine last saw it in DHCP (for URLs). */
 bool timeline_server_ip(const struct timeline *tl, const uint8_t mac[6], struct in_addr *ip);
 
+/* Whether the machine's own firmware (not the iPXE it chained, unless iPXE
+ * is its ROM) is BIOS, if DHCP saw it: kind bios-pxe or arch 0. */
+bool timeline_is_bios(const struct timeline *tl, const uint8_t mac[6], bool *bios);
+
 /*
  * The generator served this machine a boot document for profile: when one
  * of finals (served names) completes, the machine has been handed to its OS.
