@@ -99,6 +99,7 @@ struct config {
 	char *imgboot_efi;
 	unsigned memdisk_max_mb;
 	bool http_boot_https;    /* UEFI HTTP boot offers get https:// URLs */
+	char *cache_dir;         /* start-up builds (grub-memdisk); NULL: /var/cache/netbootd */
 
 	/* Profiles, hosts, arches: owned by the planner's config. */
 	struct bootconf *boot;

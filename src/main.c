@@ -18,6 +18,7 @@
 
 #include "boot/files.h"
 #include "boot/generated.h"
+#include "boot/grubcache.h"
 #include "boot/mkgrub.h"
 #include "boot/timeline.h"
 #include "config.h"
@@ -203,6 +204,8 @@ main(int argc, char **argv)
 	add_loader_dirs(&nb);
 	add_imgboot_alias(&nb, argv[0]);
 	if (generated_quick_setup(&nb) < 0)
+		goto out;
+	if (grubcache_setup(&nb) < 0)
 		goto out;
 	generated_register(&nb);
 	if (cfg.check_config) {

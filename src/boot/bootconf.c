@@ -680,6 +680,14 @@ bootconf_add_quick_kernel(struct bootconf *bc, const char *kernel, const char *c
 }
 
 int
+bootconf_set_profile_grub(struct bootconf *bc, size_t i, const char *name)
+{
+	if (!bc || i >= bc->n_profiles)
+		return -EINVAL;
+	return set_str(&bc->profiles[i]->grub, name) < 0 ? -ENOMEM : 0;
+}
+
+int
 bootconf_add_quick_image(struct bootconf *bc, const char *image, const char *method)
 {
 	int m = BOOT_METHOD_AUTO;

@@ -134,6 +134,8 @@ const char *bootconf_arch_loader(const struct bootconf *bc, uint16_t arch);
 
 size_t bootconf_profile_count(const struct bootconf *bc);
 const struct boot_profile *bootconf_profile_at(const struct bootconf *bc, size_t i);
+/* Start-up only: profile i's grub = name (a grub-memdisk binary built for it). */
+int bootconf_set_profile_grub(struct bootconf *bc, size_t i, const char *name);
 size_t bootconf_host_count(const struct bootconf *bc);
 const struct boot_host *bootconf_host_at(const struct bootconf *bc, size_t i);
 size_t bootconf_arch_count(const struct bootconf *bc);

@@ -1,0 +1,163 @@
+#include "boot/grubcache.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "boot/bootconf.h"
+#include "boot/files.h"
+#include "boot/mkgrub.h"
+#include "util/log.h"
+
+/* The host path of a profile's image: quick mode's file, or beneath --root. */
+static int
+image_host_path(const struct config *cfg, const char *image, char *buf, size_t len)
+{
+	if (cfg->image && strncmp(image, "quick/", 6) == 0)
+		return snprintf(buf, len, "%s", cfg->image) < (int)len ? 0 : -ENAMETOOLONG;
+	if (!cfg->root)
+		return -ENOENT;
+	/* Names are checked against escapes by bootconf; no "..", no leading '/'. */
+	while (*image == '/')
+		image++;
+	if (strstr(image, ".."))
+		return -EACCES;
+	return snprintf(buf, len, "%s/%s", cfg->root, image) < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+static int
+mkdir_p(const char *dir)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* What the cached binary was built from; a change of any field rebuilds. */
+static void
+cache_key(const char *abs_image, const struct stat *st, char *buf, size_t len)
+{
+	snprintf(buf, len, "image=%s\nsize=%lld\nmtime=%lld.%09ld\n", abs_image, (long long)st->st_size,
+	         (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+}
+
+static bool
+key_matches(const char *keyfile, const char *key)
+{
+	char buf[PATH_MAX + 128];
+	FILE *f = fopen(keyfile, "re");
+	if (!f)
+		return false;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return strcmp(buf, key) == 0;
+}
+
+static int
+build_one(struct netbootd *nb, size_t idx, const struct boot_profile *p, const char *dir)
+{
+	char host[PATH_MAX], abs_image[PATH_MAX], out[PATH_MAX], tmp[PATH_MAX], keyfile[PATH_MAX];
+	char key[PATH_MAX + 128], name[300];
+	struct stat st;
+
+	int r = image_host_path(nb->cfg, p->image, host, sizeof(host));
+	if (r < 0 || stat(host, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(host, abs_image)) {
+		log_error("main", "profile %s: grub-memdisk: image %s: %s", p->name, p->image,
+		          r < 0 ? strerror(-r) : errno ? strerror(errno) : "not a regular file");
+		return -1;
+	}
+	if (snprintf(out, sizeof(out), "%s/%s-grub.efi", dir, p->name) >= (int)sizeof(out) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s-grub.efi.tmp", dir, p->name) >= (int)sizeof(tmp) ||
+	    snprintf(keyfile, sizeof(keyfile), "%s/%s-grub.key", dir, p->name) >= (int)sizeof(keyfile)) {
+		log_error("main", "profile %s: grub-memdisk: cache path too long", p->name);
+		return -1;
+	}
+	cache_key(abs_image, &st, key, sizeof(key));
+	if (key_matches(keyfile, key) && access(out, R_OK) == 0) {
+		log_info("main", "profile %s: grub-memdisk: reusing %s (image %s unchanged)", p->name, out,
+		         abs_image);
+	} else {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		log_info("main", "profile %s: grub-memdisk: building %s from %s (%lld MiB)", p->name, out,
+		         abs_image, (long long)(st.st_size >> 20));
+		unlink(keyfile);
+		if (mkgrub_build(abs_image, tmp, NULL) < 0) {
+			unlink(tmp);
+			log_error("main", "profile %s: grub-memdisk: building the GRUB binary failed "
+			                  "(see above; `netbootd mkgrub --image %s -o FILE` shows the same)",
+			          p->name, abs_image);
+			return -1;
+		}
+		if (chmod(tmp, 0644) < 0 || rename(tmp, out) < 0) {
+			log_error("main", "profile %s: grub-memdisk: %s: %s", p->name, out, strerror(errno));
+			unlink(tmp);
+			return -1;
+		}
+		FILE *f = fopen(keyfile, "we");
+		if (!f || fputs(key, f) < 0 || fclose(f) != 0)
+			log_warn("main", "profile %s: grub-memdisk: cannot write %s: the next start "
+			                 "builds again", p->name, keyfile);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_info("main", "profile %s: grub-memdisk: built %s in %.1f s", p->name, out,
+		         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	}
+	snprintf(name, sizeof(name), "cache/%s-grub.efi", p->name);
+	r = files_add_alias(nb->files, name, out);
+	if (r < 0) {
+		log_error("main", "cannot serve %s as %s: %s", out, name, strerror(-r));
+		return -1;
+	}
+	if (bootconf_set_profile_grub(nb->cfg->boot, idx, name) < 0) {
+		log_error("main", "out of memory at start-up");
+		return -1;
+	}
+	return 0;
+}
+
+int
+grubcache_setup(struct netbootd *nb)
+{
+	const struct bootconf *bc = nb->cfg->boot;
+	const char *dir = nb->cfg->cache_dir ? nb->cfg->cache_dir : GRUBCACHE_DEFAULT_DIR;
+	bool made_dir = false;
+
+	for (size_t i = 0; i < bootconf_profile_count(bc); i++) {
+		const struct boot_profile *p = bootconf_profile_at(bc, i);
+		if (!p || p->kind != PROFILE_IMAGE || p->method != BOOT_METHOD_GRUB_MEMDISK || p->grub)
+			continue;
+		if (bootconf_is_url(p->image)) {
+			log_error("main", "profile %s: grub-memdisk builds from a local image, not the URL "
+			                  "%s (or give grub = FILE)", p->name, p->image);
+			return -1;
+		}
+		if (!made_dir) {
+			int r = mkdir_p(dir);
+			if (r < 0) {
+				log_error("main", "cache-dir %s: %s", dir, strerror(-r));
+				return -1;
+			}
+			made_dir = true;
+		}
+		if (build_one(nb, i, p, dir) < 0)
+			return -1;
+	}
+	return 0;
+}
