@@ -213,6 +213,12 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 			return r;
 		return set_doc(src, out, len, json ? "application/json" : "text/html; charset=utf-8");
 	}
+	/* GRUB netboot looks for grub.cfg-01-<mac> beside its modules (--subdir=boot/grub). */
+	if (strncmp(relpath, "boot/grub/grub.cfg-01-", 22) == 0 && n == 22 + 17) {
+		if (!parse_mac_prefix(relpath + 22, 17, mac))
+			return -ENOENT;
+		return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
+	}
 	if (strncmp(relpath, "boot/", 5) == 0 && n > 5 + 17) {
 		const char *ext = relpath + 5 + 17;
 		if (!parse_mac_prefix(relpath + 5, 17, mac))
@@ -230,11 +236,6 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 		if (!parse_mac_prefix(relpath + 16, 17, mac))
 			return -ENOENT;
 		return serve_doc(nb, mac, client, scripts_pxelinux, "text/plain; charset=utf-8", src);
-	}
-	if (strncmp(relpath, "boot/grub/grub.cfg-01-", 22) == 0 && n == 22 + 17) {
-		if (!parse_mac_prefix(relpath + 22, 17, mac))
-			return -ENOENT;
-		return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
 	}
 	return -ENOENT;
 }

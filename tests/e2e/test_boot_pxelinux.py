@@ -1,11 +1,15 @@
-"""Chain 5: BIOS via pxelinux.0 and a generated pxelinux.cfg/01-<mac>."""
+"""Chain 5: BIOS via pxelinux.0 and a generated pxelinux.cfg/01-<mac>; and
+lpxelinux.0 (the default), which fetches kernel and initrd over HTTP."""
+import pytest
+
 from boot_helpers import boot, machine, netbootd_args, served, status_json, wait_handoff, write_conf
 from testbed import Testbed as _Testbed
 
 
-def test_bios_pxelinux_generated_config(guest_images):
+@pytest.mark.parametrize("loader", ["pxelinux.0", "lpxelinux.0"])
+def test_bios_pxelinux_generated_config(guest_images, loader):
     g = guest_images
-    with _Testbed("plan-pxelinux") as tb:
+    with _Testbed("plan-" + loader.split(".")[0]) as tb:
         tb.start_dnsmasq()
         cmdline = f"{g.cmdline} no_timer_check netbootd.profile=pxelinux"
         conf = write_conf(tb, f"""
@@ -18,7 +22,7 @@ kernel = vmlinuz
 initrd = initrd.gz
 cmdline = {cmdline}
 method = pxelinux
-pxelinux = pxelinux.0
+pxelinux = {loader}
 """)
         nb = tb.start_netbootd(netbootd_args(tb, "--config", conf))
         vm = tb.vm("bios")
@@ -29,9 +33,14 @@ pxelinux = pxelinux.0
         assert "profile syslinux" in summary, summary
         # DHCP handed out pxelinux.0 (not iPXE's script), pxelinux fetched its modules
         # and our generated config over TFTP, then the kernel and initrd.
-        assert served(nb, rf"dhcp: {mac} .*: (OFFER|ACK) pxelinux\.0 "), nb.log()[-4000:]
-        for name in ("pxelinux.0", "ldlinux.c32", f"pxelinux.cfg/01-{dashes}", "vmlinuz", "initrd.gz"):
+        assert served(nb, rf"dhcp: {mac} .*: (OFFER|ACK) {loader} "), nb.log()[-4000:]
+        for name in (loader, "ldlinux.c32", f"pxelinux.cfg/01-{dashes}"):
             assert served(nb, rf'tftp: .*"{name}"'), (name, nb.log()[-4000:])
+        # pxelinux.0 speaks TFTP only; lpxelinux.0 fetches the URLs of its config over HTTP.
+        proto = "tftp" if loader == "pxelinux.0" else "http"
+        for name in ("vmlinuz", "initrd.gz"):
+            pat = rf'tftp: .*"{name}"' if proto == "tftp" else rf'http: .*"GET /{name}" 200'
+            assert served(nb, pat), (name, nb.log()[-4000:])
         assert not served(nb, r"\.ipxe")
         st = machine(status_json(tb), mac)
         assert st["state"] == "handed-off"

@@ -154,6 +154,12 @@ test_pxelinux_and_status(void **state)
 	const char *s = fetch("pxelinux.cfg/01-52-54-00-00-00-01", &err, NULL);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "KERNEL http://198.18.0.1:8080/vmlinuz"));
+	/* GRUB's name lives under boot/ too: it must not be taken for boot/<mac>.* */
+	s = fetch("/boot/grub/grub.cfg-01-52-54-00-00-00-01", &err, NULL);
+	if (!s)
+		fail_msg("grub.cfg: %d", err);
+	if (!strstr(s, "\tlinux /vmlinuz quiet\n\tinitrd /initrd.img\n"))
+		fail_msg("grub.cfg:\n%s", s);
 	s = fetch("status.json", &err, &src);
 	assert_string_equal(src.content_type, "application/json");
 	assert_non_null(strstr(s, "\"mac\":\"52:54:00:00:00:01\""));
