@@ -1,5 +1,7 @@
 #include "boot/mkgrub.h"
 
+#include "util/appendf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -44,15 +46,8 @@ mkgrub_early_config(char *buf, size_t len)
 	};
 	static const char *const dirs[] = { "/boot/grub", "/EFI/BOOT", "/EFI/debian", "/grub" };
 	size_t used = 0;
-	int n;
 
-#define EMIT(...)                                                                         \
-	do {                                                                              \
-		n = snprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, \
-		             __VA_ARGS__);                                                \
-		if (n > 0)                                                                \
-			used += (size_t)n;                                                \
-	} while (0)
+#define EMIT(...) (used = appendf(buf, len, used, __VA_ARGS__))
 	EMIT("loopback mkgrub (memdisk)/image\n"
 	     "set mkgrub_found=\n");
 	for (size_t d = 0; d < sizeof(devs) / sizeof(devs[0]); d++) {

@@ -1,5 +1,7 @@
 #include "util/metrics.h"
 
+#include "util/appendf.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -10,19 +12,6 @@ static const char *const proto_names[METRICS_PROTO_COUNT] = {
 	[METRICS_TFTP] = "tftp",
 	[METRICS_HTTP] = "http",
 };
-
-static size_t append(char *buf, size_t len, size_t used, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static size_t
-append(char *buf, size_t len, size_t used, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, fmt, ap);
-	va_end(ap);
-	return n > 0 ? used + (size_t)n : used;
-}
 
 size_t
 metrics_render(char *buf, size_t len)
@@ -38,7 +27,7 @@ metrics_render(char *buf, size_t len)
 	size_t used = 0;
 
 	for (size_t s = 0; s < 4; s++) {
-		used = append(buf, len, used, "# HELP %s %s\n# TYPE %s %s\n", series[s].name,
+		used = appendf(buf, len, used, "# HELP %s %s\n# TYPE %s %s\n", series[s].name,
 		              series[s].help, series[s].name, series[s].type);
 		for (int p = 0; p < METRICS_PROTO_COUNT; p++) {
 			const struct metrics_counters *c = &metrics.proto[p];
@@ -46,15 +35,15 @@ metrics_render(char *buf, size_t len)
 			            : s == 1 ? (long long)c->bytes
 			            : s == 2 ? (long long)c->errors
 			                     : (long long)c->active;
-			used = append(buf, len, used, "%s{proto=\"%s\"} %lld\n", series[s].name,
+			used = appendf(buf, len, used, "%s{proto=\"%s\"} %lld\n", series[s].name,
 			              proto_names[p], v);
 		}
 	}
-	used = append(buf, len, used,
+	used = appendf(buf, len, used,
 	              "# HELP netbootd_boots_total Boot answers by firmware kind\n"
 	              "# TYPE netbootd_boots_total counter\n");
 	for (int k = 0; k < FIRMWARE_KIND_COUNT; k++)
-		used = append(buf, len, used, "netbootd_boots_total{firmware=\"%s\"} %llu\n",
+		used = appendf(buf, len, used, "netbootd_boots_total{firmware=\"%s\"} %llu\n",
 		              firmware_kind_name((enum firmware_kind)k),
 		              (unsigned long long)metrics.boots[k]);
 	return used;

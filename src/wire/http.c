@@ -6,6 +6,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/appendf.h"
+
 /* tchar (RFC 9110 §5.6.2): the bytes allowed in a method or a field name. */
 static bool
 is_tchar(uint8_t c)
@@ -609,52 +611,39 @@ http_etag_list_match(const char *list, size_t len, const char *etag)
 	return false;
 }
 
-static size_t
-append(char *buf, size_t len, size_t used, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static size_t
-append(char *buf, size_t len, size_t used, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(used < len ? buf + used : NULL, used < len ? len - used : 0, fmt, ap);
-	va_end(ap);
-	return n > 0 ? used + (size_t)n : used;
-}
-
 size_t
 http_response_head_build(char *buf, size_t len, const struct http_response_head *h)
 {
 	char date[40];
 	size_t u = 0;
 
-	u = append(buf, len, u, "HTTP/1.1 %d %s\r\nServer: netbootd\r\nDate: %s\r\n", h->status,
+	u = appendf(buf, len, u, "HTTP/1.1 %d %s\r\nServer: netbootd\r\nDate: %s\r\n", h->status,
 	           http_status_text(h->status), http_date_format(h->date, date, sizeof(date)));
 	if (h->content_type)
-		u = append(buf, len, u, "Content-Type: %s\r\n", h->content_type);
-	u = append(buf, len, u, "Content-Length: %llu\r\n", (unsigned long long)h->content_length);
+		u = appendf(buf, len, u, "Content-Type: %s\r\n", h->content_type);
+	u = appendf(buf, len, u, "Content-Length: %llu\r\n", (unsigned long long)h->content_length);
 	if (h->has_range)
-		u = append(buf, len, u, "Content-Range: bytes %llu-%llu/%llu\r\n",
+		u = appendf(buf, len, u, "Content-Range: bytes %llu-%llu/%llu\r\n",
 		           (unsigned long long)h->range_first, (unsigned long long)h->range_last,
 		           (unsigned long long)h->range_size);
 	if (h->unsatisfied_range)
-		u = append(buf, len, u, "Content-Range: bytes */%llu\r\n",
+		u = appendf(buf, len, u, "Content-Range: bytes */%llu\r\n",
 		           (unsigned long long)h->range_size);
 	if (h->accept_ranges)
-		u = append(buf, len, u, "Accept-Ranges: bytes\r\n");
+		u = appendf(buf, len, u, "Accept-Ranges: bytes\r\n");
 	if (h->last_modified)
-		u = append(buf, len, u, "Last-Modified: %s\r\n",
+		u = appendf(buf, len, u, "Last-Modified: %s\r\n",
 		           http_date_format(h->last_modified, date, sizeof(date)));
 	if (h->etag)
-		u = append(buf, len, u, "ETag: %s\r\n", h->etag);
+		u = appendf(buf, len, u, "ETag: %s\r\n", h->etag);
 	if (h->no_store)
-		u = append(buf, len, u, "Cache-Control: no-store\r\n");
+		u = appendf(buf, len, u, "Cache-Control: no-store\r\n");
 	if (h->allow)
-		u = append(buf, len, u, "Allow: %s\r\n", h->allow);
+		u = appendf(buf, len, u, "Allow: %s\r\n", h->allow);
 	if (!h->keep_alive)
-		u = append(buf, len, u, "Connection: close\r\n");
+		u = appendf(buf, len, u, "Connection: close\r\n");
 	else if (h->http10)
-		u = append(buf, len, u, "Connection: keep-alive\r\n");
-	u = append(buf, len, u, "\r\n");
+		u = appendf(buf, len, u, "Connection: keep-alive\r\n");
+	u = appendf(buf, len, u, "\r\n");
 	return u;
 }
