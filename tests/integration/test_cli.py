@@ -4,6 +4,7 @@ import pwd
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 
@@ -101,3 +102,28 @@ def test_busy_port_exits_nonzero_with_reason(tmp_path):
                           "--http", "off", "--dhcp", "off"])
     assert r.returncode != 0
     assert str(port) in r.stderr
+
+
+def test_mkgrub_usage_and_errors(tmp_path):
+    r = run_netbootd(["mkgrub"])
+    assert r.returncode == 2 and "usage" in r.stderr
+    r = run_netbootd(["mkgrub", "--image", str(tmp_path / "missing.iso"), "-o", str(tmp_path / "g.efi")])
+    assert r.returncode == 1 and "missing.iso" in r.stderr
+    assert not (tmp_path / "g.efi").exists()
+    r = run_netbootd(["mkgrub", "--image", str(tmp_path), "-o", str(tmp_path / "g.efi")])
+    assert r.returncode == 1 and "not a regular file" in r.stderr
+
+
+def test_mkgrub_builds_an_efi_binary_with_the_image_inside(tmp_path):
+    image = tmp_path / "disk.img"
+    token = os.urandom(16).hex().encode()
+    image.write_bytes(b"\0" * 4096 + token + b"\0" * 4096)
+    out = tmp_path / "grub.efi"
+    r = run_netbootd(["mkgrub", "--image", str(image), "-o", str(out)], timeout=120)
+    assert r.returncode == 0, r.stderr
+    data = out.read_bytes()
+    assert data[:2] == b"MZ" and b"PE\0\0" in data[:512]
+    # The memdisk (a tar holding our grub.cfg and the image) is inside, uncompressed.
+    assert token in data
+    assert b"loopback mkgrub (memdisk)/image" in data
+    assert not list(Path("/tmp").glob("netbootd-mkgrub-*")), "temporary files left behind"
