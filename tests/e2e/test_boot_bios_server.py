@@ -8,7 +8,7 @@ from testbed import Testbed as _Testbed
 def test_bios_ipxe_rom_server_dhcp_config_profile(guest_images):
     g = guest_images
     with _Testbed("plan-bios-server") as tb:
-        cmdline = f"{g.cmdline} no_timer_check netbootd.profile=server-linux"
+        cmdline = f"{g.cmdline} netbootd.profile=server-linux"
         conf = write_conf(tb, f"""
 [server]
 root = {g.dir}

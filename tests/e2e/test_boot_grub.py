@@ -24,7 +24,7 @@ def test_bios_grub_netboot_generated_config(guest_images):
                            timeout=120)
         assert r.returncode == 0 and (root / "boot/grub/i386-pc/core.0").exists(), r.stderr
         subprocess.run(["chmod", "-R", "a+rX", str(root)], check=True)
-        cmdline = f"{g.cmdline} no_timer_check netbootd.profile=grub"
+        cmdline = f"{g.cmdline} netbootd.profile=grub"
         conf = write_conf(tb, f"""
 [server]
 root = {root}

@@ -22,16 +22,16 @@ menu-timeout = 3
 title = The first entry
 kernel = vmlinuz
 initrd = initrd.gz
-cmdline = {g.cmdline} no_timer_check netbootd.profile=first
+cmdline = {g.cmdline} netbootd.profile=first
 [profile second]
 title = The second entry
 kernel = vmlinuz
 initrd = initrd.gz
-cmdline = {g.cmdline} no_timer_check netbootd.profile=second
+cmdline = {g.cmdline} netbootd.profile=second
 """)
         nb = tb.start_netbootd(netbootd_args(tb, "--config", conf))
         vm = tb.vm("bios")
-        r = boot(vm, f"{g.cmdline} no_timer_check netbootd.profile=second")
+        r = boot(vm, f"{g.cmdline} netbootd.profile=second")
         assert "netbootd.profile=first" not in r.cmdline
         serial = vm.serial()
         assert "Pick an OS" in serial and "The first entry" in serial, serial[-3000:]

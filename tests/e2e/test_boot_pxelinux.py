@@ -11,7 +11,7 @@ def test_bios_pxelinux_generated_config(guest_images, loader):
     g = guest_images
     with _Testbed("plan-" + loader.split(".")[0]) as tb:
         tb.start_dnsmasq()
-        cmdline = f"{g.cmdline} no_timer_check netbootd.profile=pxelinux"
+        cmdline = f"{g.cmdline} netbootd.profile=pxelinux"
         conf = write_conf(tb, f"""
 [server]
 root = {g.dir}

@@ -17,11 +17,11 @@ root = {g.dir}
 [profile alpha]
 kernel = vmlinuz
 initrd = initrd.gz
-cmdline = {g.cmdline} no_timer_check netbootd.profile=alpha
+cmdline = {g.cmdline} netbootd.profile=alpha
 [profile beta]
 kernel = vmlinuz
 initrd = initrd.gz
-cmdline = {g.cmdline} no_timer_check netbootd.profile=beta
+cmdline = {g.cmdline} netbootd.profile=beta
 [host {mac_a.upper()}]
 profile = alpha
 hostname = alpha

@@ -95,8 +95,7 @@ def main():
 
     from testbed import Testbed
     token = "demo-" + secrets.token_hex(4)
-    # no_timer_check: a loaded host under TCG can fail Linux's IO-APIC timer check.
-    cmdline = f"{g.cmdline} no_timer_check netbootd.demo={token}"
+    cmdline = f"{g.cmdline} netbootd.demo={token}"
     with Testbed("demo") as tb:
         step(4, f"netbootd in quick mode in network namespace {tb.ns} ({tb.server_ip}/24)")
         tb.start_dnsmasq()
