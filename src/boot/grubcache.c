@@ -30,6 +30,27 @@ image_host_path(const struct config *cfg, const char *image, char *buf, size_t l
 	return snprintf(buf, len, "%s/%s", cfg->root, image) < (int)len ? 0 : -ENAMETOOLONG;
 }
 
+/*
+ * Served files are opened beneath --root by the safe opener, which refuses
+ * symlinks; this build runs as root before the privilege drop, so it holds
+ * the image to the same rule (the resolved path must be the literal one),
+ * or a link in the root would pack any host file into a binary anyone on
+ * the LAN can fetch.
+ */
+static bool
+plain_beneath_root(const struct config *cfg, const char *image, const char *abs_image)
+{
+	char r[PATH_MAX], want[PATH_MAX + 8];
+	if (!cfg->root || !realpath(cfg->root, r))
+		return false;
+	while (*image == '/')
+		image++;
+	if (snprintf(want, sizeof(want), "%s/%s", strcmp(r, "/") == 0 ? "" : r, image) >=
+	    (int)sizeof(want))
+		return false;
+	return strcmp(want, abs_image) == 0;
+}
+
 static int
 mkdir_p(const char *dir)
 {
@@ -81,6 +102,13 @@ build_one(struct netbootd *nb, size_t idx, const struct boot_profile *p, const c
 	if (r < 0 || stat(host, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(host, abs_image)) {
 		log_error("main", "profile %s: grub-memdisk: image %s: %s", p->name, p->image,
 		          r < 0 ? strerror(-r) : errno ? strerror(errno) : "not a regular file");
+		return -1;
+	}
+	bool quick = nb->cfg->image && strncmp(p->image, "quick/", 6) == 0;
+	if (!quick && !plain_beneath_root(nb->cfg, p->image, abs_image)) {
+		log_error("main", "profile %s: grub-memdisk: image %s resolves to %s through a "
+		                  "symlink (served files may not use symlinks)", p->name, p->image,
+		          abs_image);
 		return -1;
 	}
 	if (snprintf(out, sizeof(out), "%s/%s-grub.efi", dir, p->name) >= (int)sizeof(out) ||

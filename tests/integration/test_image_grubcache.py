@@ -88,3 +88,21 @@ def test_url_image_refused(setup):
                       "--tftp", "off", "--dhcp", "off"], timeout=60)
     assert r.returncode != 0
     assert "grub-memdisk builds from a local image, not the URL" in r.stderr, r.stderr
+
+
+def test_symlink_out_of_root_refused(setup):
+    """The build reads the image as root before the privilege drop: a link
+    leading out of --root must not pack a host file into a served binary."""
+    tmp_path, root = setup
+    secret = tmp_path / "secret.iso"
+    secret.write_bytes(b"S" * 4096)
+    (root / "escape.iso").symlink_to(secret)
+    r = run_netbootd(["--config", conf(tmp_path, root, "escape.iso"), "--http", "off",
+                      "--tftp", "off", "--dhcp", "off"], timeout=60)
+    assert r.returncode != 0
+    assert f"image escape.iso resolves to {secret} through a symlink" in r.stderr, r.stderr
+    assert not (tmp_path / "cache" / "grub" / "rescue-grub.efi").exists()
+    # Like the safe opener, a link inside the root is refused too.
+    (root / "inside.iso").symlink_to(root / "rescue.iso")
+    r = run_netbootd(["--config", conf(tmp_path, root, "inside.iso"), "--check-config"], timeout=120)
+    assert r.returncode != 0 and "through a symlink" in r.stderr, r.stderr
