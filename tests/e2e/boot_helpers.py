@@ -7,11 +7,8 @@ served, from its own log and from /status.json.
 """
 import json
 import re
-import subprocess
 import time
-from pathlib import Path
 
-from testbed import Testbed
 
 # Appended to the guest's command line so the test can tell it came from netbootd's profile.
 # (g.cmdline already carries no_timer_check: see guests.CMDLINE_BASE.)

@@ -6,10 +6,8 @@ HTTP boot: imgboot), netbootd's log says which and why for each MAC, and both
 Linux guests boot from the image (UEFI: the marker token on /dev/pmem0; BIOS:
 the ISO's GRUB command line, since memdisk's disk is invisible to Linux).
 """
-import re
-
 import images
-from boot_helpers import machine, netbootd_args, served, status_json, wait_handoff
+from boot_helpers import machine, netbootd_args, served, status_json
 from testbed import Testbed as _Testbed
 
 

@@ -4,14 +4,11 @@ Each test owns a Testbed (namespace nbd-<name>-<hex>) with netbootd inside
 serving HTTP; DHCP comes from netbootd itself or from dnsmasq (as the LAN's
 router would, and as the TFTP server of the "firmware PXE, no iPXE" path).
 """
-import os
 import shutil
-import struct
-import subprocess
-import uuid
 import re
 
 import images
+from tlsca import make_tls
 
 MIB = 1024 * 1024
 
@@ -147,38 +144,6 @@ def test_firmware_pxe_tftp_no_options(testbed):
     # PXE's own station address was reused: no second DHCP exchange.
     assert "waiting for a DHCP address" not in text, text[-4000:]
     assert re.search(rf'"GET /boot/{mac}\.imgboot[^"]*" 200', nb.log()), nb.log()[-3000:]
-
-
-# EFI_CERT_X509_GUID (UEFI 2.10 section 32.4.1), little-endian as stored.
-EFI_CERT_X509_GUID = uuid.UUID("a5c059a1-94e4-4aa7-87b5-ab155c2bf072")
-
-
-def edk2_cacerts(der: bytes) -> bytes:
-    """One EFI_SIGNATURE_LIST holding one X.509 certificate: the format OVMF
-    reads from fw_cfg etc/edk2/https/cacerts into its TLS CA variable."""
-    owner = uuid.uuid4().bytes_le
-    sig_size = 16 + len(der)
-    return (EFI_CERT_X509_GUID.bytes_le + struct.pack("<III", 28 + sig_size, 0, sig_size)
-            + owner + der)
-
-
-def make_tls(tmp, ip):
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-keyout", tmp / "ca.key", "-out", tmp / "ca.pem", "-subj", "/CN=imgboot test CA",
-                    "-addext", "basicConstraints=critical,CA:TRUE",
-                    "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-                   check=True, capture_output=True)
-    (tmp / "ext.cnf").write_text(f"subjectAltName=IP:{ip},DNS:{ip}\n"
-                                 "extendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n")
-    subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", tmp / "srv.key",
-                    "-out", tmp / "srv.csr", "-subj", f"/CN={ip}"], check=True, capture_output=True)
-    subprocess.run(["openssl", "x509", "-req", "-in", tmp / "srv.csr", "-CA", tmp / "ca.pem",
-                    "-CAkey", tmp / "ca.key", "-CAcreateserial", "-days", "2", "-out", tmp / "srv.pem",
-                    "-extfile", tmp / "ext.cnf"], check=True, capture_output=True)
-    der = subprocess.run(["openssl", "x509", "-in", tmp / "ca.pem", "-outform", "DER"],
-                         check=True, capture_output=True).stdout
-    (tmp / "cacerts.bin").write_bytes(edk2_cacerts(der))
-    return tmp / "srv.pem", tmp / "srv.key", tmp / "cacerts.bin"
 
 
 def test_https_download(testbed):

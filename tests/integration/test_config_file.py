@@ -4,9 +4,7 @@ import hashlib
 import os
 import socket
 import subprocess
-import tempfile
 import urllib.request
-from pathlib import Path
 
 import pytest
 

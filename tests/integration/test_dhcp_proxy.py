@@ -1,7 +1,6 @@
 """proxyDHCP (port 67) and the PXE boot server (port 4011), with hand-built
 PXE/HTTP/iPXE requests from a second network namespace over a veth pair."""
 import sys
-import time
 from pathlib import Path
 
 import pytest

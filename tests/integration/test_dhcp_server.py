@@ -1,9 +1,7 @@
 """Server mode (RFC 2131) with real clients: hand-built messages, busybox
 udhcpc, perfdhcp, and a kill -9 in the middle of a lease storm."""
 import json
-import os
 import re
-import signal
 import socket
 import subprocess
 import sys

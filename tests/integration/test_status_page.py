@@ -7,7 +7,6 @@ import socket
 import struct
 import subprocess
 import urllib.request
-import zlib
 from pathlib import Path
 
 import pytest

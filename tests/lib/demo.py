@@ -99,7 +99,7 @@ def main():
     with Testbed("demo") as tb:
         step(4, f"netbootd in quick mode in network namespace {tb.ns} ({tb.server_ip}/24)")
         tb.start_dnsmasq()
-        print(f"dnsmasq hands out addresses like the LAN's router (no PXE options)")
+        print("dnsmasq hands out addresses like the LAN's router (no PXE options)")
         nb_args = ["--kernel", g.kernel, "--initrd", g.initrd, "--cmdline", cmdline,
                    "--dhcp", "proxy", "--interface", tb.bridge,
                    "--tftp", f"{tb.server_ip}:69", "--http", f"{tb.server_ip}:80"]

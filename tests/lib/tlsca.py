@@ -5,7 +5,6 @@ EFI_SIGNATURE_LIST OVMF takes through fw_cfg (etc/edk2/https/cacerts).
     netbootd --https IP:443 --tls-cert cert --tls-key key
     tb.vm("uefi", fw_cfg={"etc/edk2/https/cacerts": cacerts})
 
-(The same helper as tests/e2e/test_imgboot_net.py's, shared here.)
 """
 import struct
 import subprocess

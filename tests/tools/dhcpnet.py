@@ -9,7 +9,6 @@ Everything is deleted on exit, even after a failure.
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().parent

@@ -11,7 +11,6 @@ prints one JSON object per reply received within the timeout.
 """
 import argparse
 import json
-import os
 import random
 import socket
 import struct
