@@ -211,6 +211,24 @@ send_error(int fd, const struct sockaddr_storage *to, socklen_t tolen, uint16_t 
 
 /* ---- transfers ------------------------------------------------------- */
 
+/* The one place a transfer's resources go, linked in or not. */
+static void
+transfer_release(struct tftp_transfer *t)
+{
+	if (t->ev_read)
+		event_free(t->ev_read);
+	if (t->ev_write)
+		event_free(t->ev_write);
+	if (t->ev_timer)
+		event_free(t->ev_timer);
+	if (t->fd >= 0)
+		close(t->fd);
+	file_source_release(&t->src);
+	free(t->conv);
+	free(t);
+}
+
+/* Unlink a live transfer, drop it from the counters, release it. */
 static void
 transfer_free(struct tftp_transfer *t)
 {
@@ -225,17 +243,7 @@ transfer_free(struct tftp_transfer *t)
 	if (srv->scratch_owner == t)
 		srv->scratch_owner = NULL; /* the next transfer may reuse this address */
 	metrics.proto[METRICS_TFTP].active--;
-	if (t->ev_read)
-		event_free(t->ev_read);
-	if (t->ev_write)
-		event_free(t->ev_write);
-	if (t->ev_timer)
-		event_free(t->ev_timer);
-	if (t->fd >= 0)
-		close(t->fd);
-	file_source_release(&t->src);
-	free(t->conv);
-	free(t);
+	transfer_release(t);
 }
 
 /*
@@ -970,17 +978,7 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	return;
 
 fail_quiet:
-	if (t->ev_read)
-		event_free(t->ev_read);
-	if (t->ev_write)
-		event_free(t->ev_write);
-	if (t->ev_timer)
-		event_free(t->ev_timer);
-	if (t->fd >= 0)
-		close(t->fd);
-	file_source_release(&t->src);
-	free(t->conv);
-	free(t);
+	transfer_release(t);
 }
 
 /* The address a request was sent to (IP_PKTINFO / IPV6_PKTINFO), so the
