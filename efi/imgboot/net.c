@@ -248,6 +248,24 @@ http_wait(struct http_conn *c, HTTP_TOKEN *tok)
 	return tok->Status;
 }
 
+/* One Request() or Response() on msg, waited for: the token is set up the
+ * same way for both, and for every body chunk. */
+static EFI_STATUS
+http_exchange(struct http_conn *c, HTTP_MESSAGE *msg, BOOLEAN request)
+{
+	HTTP_TOKEN tok;
+	EFI_STATUS st;
+
+	SetMem(&tok, sizeof(tok), 0);
+	tok.Event = c->ev;
+	tok.Message = msg;
+	c->done = FALSE;
+	st = request ? c->http->Request(c->http, &tok) : c->http->Response(c->http, &tok);
+	if (!EFI_ERROR(st))
+		st = http_wait(c, &tok);
+	return st;
+}
+
 /* Where the body goes: an image (allocated once the length is known) or a
  * fixed text buffer. */
 struct sink {
@@ -266,7 +284,6 @@ http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
 	HTTP_RESPONSE_DATA resp;
 	HTTP_HEADER hdr[3];
 	HTTP_MESSAGE msg;
-	HTTP_TOKEN tok;
 	CHAR8 host[256];
 	UINT64 length = 0, got = 0;
 	BOOLEAN have_length = FALSE;
@@ -292,13 +309,7 @@ http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
 	msg.Data.Request = &req;
 	msg.HeaderCount = 3;
 	msg.Headers = hdr;
-	SetMem(&tok, sizeof(tok), 0);
-	tok.Event = c.ev;
-	tok.Message = &msg;
-	c.done = FALSE;
-	st = c.http->Request(c.http, &tok);
-	if (!EFI_ERROR(st))
-		st = http_wait(&c, &tok);
+	st = http_exchange(&c, &msg, TRUE);
 	if (EFI_ERROR(st)) {
 		fail(L"download of %s failed: request not sent: %r\n", url, st);
 		goto out;
@@ -308,13 +319,7 @@ http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
 	SetMem(&resp, sizeof(resp), 0);
 	SetMem(&msg, sizeof(msg), 0);
 	msg.Data.Response = &resp;
-	SetMem(&tok, sizeof(tok), 0);
-	tok.Event = c.ev;
-	tok.Message = &msg;
-	c.done = FALSE;
-	st = c.http->Response(c.http, &tok);
-	if (!EFI_ERROR(st))
-		st = http_wait(&c, &tok);
+	st = http_exchange(&c, &msg, FALSE);
 	/* EDK2's HttpDxe completes a 4xx/5xx response with EFI_HTTP_ERROR
 	 * (UEFI 2.10) but fills in the status code: report the code. */
 	if (EFI_ERROR(st) && !(st == EFI_HTTP_ERROR_STATUS && resp.StatusCode != 0)) {
@@ -371,13 +376,7 @@ http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
 		msg.Data.Response = NULL;
 		msg.BodyLength = want > (1 << 20) ? (1 << 20) : (UINTN)want;
 		msg.Body = dst + got;
-		SetMem(&tok, sizeof(tok), 0);
-		tok.Event = c.ev;
-		tok.Message = &msg;
-		c.done = FALSE;
-		st = c.http->Response(c.http, &tok);
-		if (!EFI_ERROR(st))
-			st = http_wait(&c, &tok);
+		st = http_exchange(&c, &msg, FALSE);
 		if (EFI_ERROR(st) || msg.BodyLength == 0) {
 			fail(L"download of %s failed at byte %ld of %ld: %r\n", url, got, length,
 			     EFI_ERROR(st) ? st : EFI_END_OF_FILE);

@@ -294,6 +294,16 @@ journal_bound(struct lease_store *ls, size_t i)
 	               ls->slots[i].expiry);
 }
 
+/* Journal that the address at slot i no longer belongs to mac. */
+static void
+journal_freed(struct lease_store *ls, size_t i, const uint8_t mac[6])
+{
+	char ip[INET_ADDRSTRLEN], macs[18];
+	struct in_addr a = ip_net(ls->first + (uint32_t)i);
+	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	journal_printf(ls, "F %s %s\n", ip, mac_format(mac, macs));
+}
+
 int
 leases_offer(struct lease_store *ls, const uint8_t mac[6], struct in_addr want, time_t now,
              unsigned hold, struct in_addr *out)
@@ -372,12 +382,8 @@ leases_bind(struct lease_store *ls, const uint8_t mac[6], struct in_addr ip, tim
 	if (old >= 0 && (size_t)old != i) {
 		bool was_bound = ls->slots[old].state == LEASE_BOUND;
 		slot_set(ls, (size_t)old, NULL, LEASE_FREE, 0);
-		if (was_bound) {
-			char ips[INET_ADDRSTRLEN], macs[18];
-			struct in_addr a = ip_net(ls->first + (uint32_t)old);
-			inet_ntop(AF_INET, &a, ips, sizeof(ips));
-			journal_printf(ls, "F %s %s\n", ips, mac_format(mac, macs));
-		}
+		if (was_bound)
+			journal_freed(ls, (size_t)old, mac);
 	}
 	slot_set(ls, i, mac, LEASE_BOUND, (int64_t)expiry);
 	journal_bound(ls, i);
@@ -394,9 +400,7 @@ leases_release(struct lease_store *ls, const uint8_t mac[6], struct in_addr ip, 
 	if (!live(l, now) || l->state != LEASE_BOUND || memcmp(l->mac, mac, 6) != 0)
 		return -ENOENT;
 	slot_set(ls, i, NULL, LEASE_FREE, 0);
-	char ips[INET_ADDRSTRLEN], macs[18];
-	inet_ntop(AF_INET, &ip, ips, sizeof(ips));
-	journal_printf(ls, "F %s %s\n", ips, mac_format(mac, macs));
+	journal_freed(ls, i, mac);
 	return 0;
 }
 
