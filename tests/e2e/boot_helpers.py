@@ -51,7 +51,7 @@ def machine(status, mac):
 def wait_handoff(tb, nb, mac, timeout=30):
     """The timeline logs one summary line per machine at hand-off; wait for it."""
     deadline = time.monotonic() + timeout
-    pat = re.compile(re.escape(mac.lower()) + r" \S+ handed off to the OS: [^\n]*")
+    pat = re.compile(re.escape(mac.lower()) + r" \S+ handed off to the OS: [^\n]*(?=\n)")
     while time.monotonic() < deadline:
         m = pat.search(nb.log())
         if m:

@@ -15,7 +15,7 @@ def test_testbed_bios_dhcp_lease_from_dnsmasq(testbed):
     testbed.start_dnsmasq()
     vm = testbed.vm("bios")
     p = re.escape(testbed.subnet_prefix)
-    m = vm.wait_for_match(re.compile(rf"net0: ({p}\.1\d\d)/255\.255\.255\.0 gw (\S+)"), timeout=180)
+    m = vm.wait_for_match(re.compile(rf"net0: ({p}\.1\d\d)/255\.255\.255\.0 gw (\S+)\n"), timeout=180)
     ip = m.group(1)
     # dnsmasq is another host on the LAN (the router), not the netbootd address.
     assert m.group(2) == testbed.router_ip != testbed.server_ip

@@ -18,7 +18,6 @@ Everything it starts is torn down afterwards, also on failure or Ctrl-C.
 import argparse
 import json
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -93,7 +92,7 @@ def main():
     print(f"kernel {g.kernel} ({g.kernel.stat().st_size} bytes), initrd {g.initrd} "
           f"({g.initrd.stat().st_size} bytes)")
 
-    from testbed import Testbed
+    from testbed import GUEST_OK_RE, Testbed
     token = "demo-" + secrets.token_hex(4)
     cmdline = f"{g.cmdline} netbootd.demo={token}"
     with Testbed("demo") as tb:
@@ -109,7 +108,7 @@ def main():
         step(5, f"boot a QEMU machine ({args.firmware}) from the network")
         vm = tb.vm(args.firmware)
         print(f"QEMU {vm.name}, MAC {vm.mac}; waiting for the guest (TCG: about a minute)")
-        m = vm.wait_for_match(re.compile(r"NETBOOT-OK ([^\n]*)"), timeout=args.timeout)
+        m = vm.wait_for_match(GUEST_OK_RE, timeout=args.timeout)
         seen = m.group(1).strip()
         if f"netbootd.demo={token}" not in seen:
             sys.exit(f"demo: the guest booted with an unexpected command line: {seen}")

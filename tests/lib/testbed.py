@@ -128,6 +128,10 @@ def _kill_pid(proc: subprocess.Popen, term_timeout=5.0):
 
 
 # Printed by the guest /init: "NETBOOT-MARKER <token> (on /dev/X, fs)" or "NETBOOT-NO-MARKER".
+# Patterns that capture to the end of a line must wait for the newline: the
+# serial file is polled while QEMU is still writing, and a match on a half
+# line ("NETBOOT-OK BOOT_") would capture a truncated command line.
+GUEST_OK_RE = re.compile(r"NETBOOT-OK ([^\n]*)\n")
 GUEST_MARKER_RE = re.compile(r"NETBOOT-(?:MARKER (\S+) \(on (\S+), (\w+)\)|NO-MARKER)")
 
 
@@ -213,7 +217,7 @@ class VM:
         GuestBoot(cmdline, marker or None for NETBOOT-NO-MARKER, device, fs, seconds).
         The caller asserts on the values; a guest that never gets there fails here."""
         t0 = time.monotonic()
-        m = self.wait_for_match(re.compile(r"NETBOOT-OK ([^\n]*)"), timeout, start)
+        m = self.wait_for_match(GUEST_OK_RE, timeout, start)
         cmdline = m.group(1).strip()
         ok_end = m.end()
         m = self.wait_for_match(GUEST_MARKER_RE, 90, ok_end)
