@@ -55,6 +55,23 @@ struct pending_reply {
 	uint8_t chaddr[6];
 };
 
+/*
+ * Boot clients repeat themselves: DISCOVER then REQUEST, the same again on
+ * port 4011, and a retry every few seconds while a reply is lost. The
+ * operator wants one line per client and answer, so the first line for a
+ * (MAC, answer) pair is logged at info and its repeats within
+ * LOG_REPEAT_SECONDS at debug. A fixed table indexed by MAC: a collision
+ * only costs an extra info line, and the wire can never grow it.
+ */
+#define LOG_SLOTS 256
+#define LOG_REPEAT_SECONDS 60
+
+struct logged_answer {
+	uint8_t mac[6];
+	uint32_t answer_hash;
+	time_t at;
+};
+
 struct dhcp_server {
 	struct netbootd *nb;
 	const struct config *cfg;
@@ -67,6 +84,7 @@ struct dhcp_server {
 	size_t npending;
 	int sendfd;                    /* the socket of the batch being handled */
 	int packetfd;                  /* AF_PACKET, opened while root: -1 if none */
+	struct logged_answer logged[LOG_SLOTS];
 };
 
 static time_t
@@ -79,6 +97,31 @@ void
 dhcp_server_set_time(struct dhcp_server *srv, time_t now)
 {
 	srv->fixed_now = now;
+}
+
+static uint32_t
+fnv1a(uint32_t h, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/* INFO the first time this client gets this answer, DEBUG for its repeats. */
+static enum log_level
+answer_log_level(struct dhcp_server *srv, const struct machine *m, const char *answer)
+{
+	uint32_t h = fnv1a(2166136261u, &m->kind, sizeof(m->kind));
+	h = fnv1a(h, answer, strlen(answer));
+	struct logged_answer *slot = &srv->logged[fnv1a(2166136261u, m->mac, 6) % LOG_SLOTS];
+	time_t now = srv_now(srv);
+	bool repeat = memcmp(slot->mac, m->mac, 6) == 0 && slot->answer_hash == h &&
+	              now >= slot->at && now - slot->at < LOG_REPEAT_SECONDS;
+	memcpy(slot->mac, m->mac, 6);
+	slot->answer_hash = h;
+	slot->at = now;
+	return repeat ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
 }
 
 static uint16_t
@@ -295,7 +338,8 @@ send_reply(struct request_ctx *rq, uint8_t type, struct in_addr yiaddr, bool lea
 			snprintf(arch, sizeof(arch), "none");
 		inet_ntop(AF_INET, &r.to.sin_addr, ip, sizeof(ip));
 		/* The one line per boot client that says what happened. */
-		log_info("dhcp", "%s arch %s %s: %s%s %s (%s) to %s:%u%s", mac_format(rq->m.mac, mac),
+		log_msg(answer_log_level(rq->srv, &rq->m, rq->ans.bootfile), "dhcp",
+		        "%s arch %s %s: %s%s %s (%s) to %s:%u%s", mac_format(rq->m.mac, mac),
 		         arch, firmware_kind_name(rq->m.kind), dhcp_type_name(type),
 		         rq->arr->pxe_port ? " [pxe port]" : "", rq->ans.bootfile, rq->ans.reason, ip,
 		         (unsigned)ntohs(r.to.sin_port), req->giaddr.s_addr ? " via relay" : "");
@@ -533,7 +577,8 @@ dhcp_handle_message(struct dhcp_server *srv, const uint8_t *buf, size_t len,
 		}
 		if (!rq.ans.answer || !rq.ans.bootfile[0]) {
 			rq.ans.answer = false;
-			log_info("dhcp", "%s %s %s: no boot answer (%s)", mac_format(rq.m.mac, mac),
+			log_msg(answer_log_level(srv, &rq.m, rq.ans.reason), "dhcp",
+			        "%s %s %s: no boot answer (%s)", mac_format(rq.m.mac, mac),
 			         firmware_kind_name(rq.m.kind), dhcp_type_name(msg.type), rq.ans.reason);
 		}
 	}

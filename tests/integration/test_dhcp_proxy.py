@@ -182,3 +182,39 @@ def test_hostile_packets_do_not_hurt(proxy):
     assert len(out) == 1 and out[0]["file"] == "undionly.kpxe", out
     assert proxy.client(["--type", "discover", "--mac", mac] + pxe_opts(0))
     assert proxy.nb.proc.poll() is None
+
+
+def info_lines(log, mac):
+    return [l for l in log.splitlines() if f" info dhcp: {mac} " in l]
+
+
+def test_one_info_line_per_client_and_answer(proxy):
+    """A PXE ROM sends DISCOVER, REQUEST, then asks port 4011, and retries:
+    one info line says what it got, the repeats are debug. A new answer (the
+    iPXE it chains gets a script) is a new info line."""
+    mac = "52:54:00:00:07:07"
+    for _ in range(2):
+        for typ in ("discover", "request"):
+            assert proxy.client(["--type", typ, "--mac", mac] + pxe_opts(7))
+    assert proxy.client(["--type", "request", "--mac", mac, "--ciaddr", CLIENT_IP,
+                         "--dest", SERVER_IP, "--port", "4011", "--bind", f"{CLIENT_IP}:68"]
+                        + pxe_opts(7))
+    log = proxy.nb.log()
+    lines = info_lines(log, mac)
+    assert len(lines) == 1 and "OFFER snponly.efi" in lines[0], lines
+    debug = [l for l in log.splitlines() if f" debug dhcp: {mac} " in l and "snponly.efi" in l]
+    assert len(debug) == 4, debug
+    ipxe = pxe_opts(7) + ["--opt", "77=iPXE", "--opt", "175=hex:1301011501"]
+    for typ in ("discover", "request"):
+        assert proxy.client(["--type", typ, "--mac", mac] + ipxe)
+    lines = info_lines(proxy.nb.log(), mac)
+    assert len(lines) == 2 and "ipxe: OFFER http://" in lines[1], lines
+
+
+def test_no_answer_logged_once(proxy):
+    """A client we cannot serve retries every few seconds: one info line, not one per try."""
+    mac = "52:54:00:00:07:0b"
+    for _ in range(3):
+        proxy.client(["--type", "discover", "--mac", mac] + pxe_opts(11), timeout=0.5)
+    lines = info_lines(proxy.nb.log(), mac)
+    assert len(lines) == 1 and "no boot answer" in lines[0], lines
