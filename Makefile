@@ -61,13 +61,13 @@ $(B)/asan/%.o: %.c $(wildcard src/*.h src/*/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(SAN) -c -o $@ $<
 
-$(B)/unit/%: tests/unit/%.c $(LIB_OBJ)
+$(B)/unit/%: tests/unit/%.c $(LIB_OBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter-out %.h,$^) $(LIBS) -lcmocka
 
-$(B)/asan/unit/%: tests/unit/%.c $(ASAN_OBJ)
+$(B)/asan/unit/%: tests/unit/%.c $(ASAN_OBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $(filter-out %.h,$^) $(LIBS) -lcmocka
 
 # Test and benchmark clients of our own (e.g. a windowsize-capable TFTP client).
 $(B)/tests/tools/%: tests/tools/%.c

@@ -86,7 +86,7 @@ static const struct config_option options[] = {
 	{ "pxelinux-dir", OPT_STRING, F(pxelinux_dir), 0, 0, "DIR", "pxelinux.0 (default /usr/lib/PXELINUX)" },
 	{ "grub-dir", OPT_STRING, F(grub_dir), 0, 0, "DIR", "GRUB modules (default /usr/lib/grub)" },
 	{ "imgboot-efi", OPT_STRING, F(imgboot_efi), 0, 0, "FILE", "imgboot.efi to serve" },
-	{ "cache-dir", OPT_STRING, F(cache_dir), 0, 0, "DIR", "where start-up builds (grub-memdisk binaries) are kept (default /var/cache/netbootd)" },
+	{ "cache-dir", OPT_STRING, F(cache_dir), 0, 0, "DIR", "where start-up builds (grub-memdisk binaries, GRUB network images) are kept (default /var/cache/netbootd)" },
 	{ "memdisk-max-mb", OPT_UINT, F(memdisk_max_mb), 1, 1048576, "MIB", "largest image sent via memdisk (default 1024)" },
 };
 

@@ -207,6 +207,8 @@ main(int argc, char **argv)
 		goto out;
 	if (grubcache_setup(&nb) < 0)
 		goto out;
+	if (grubcache_net_setup(&nb, cfg.grub_dir ? cfg.grub_dir : default_grub_dir) < 0)
+		goto out;
 	generated_register(&nb);
 	if (cfg.check_config) {
 		if (generated_check(&nb) != 0) {

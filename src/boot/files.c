@@ -12,11 +12,18 @@
 
 #define FILES_MAX_DIRS 16
 #define FILES_MAX_ALIASES 32
+#define FILES_MAX_DIR_ALIASES 4
 
 struct files_alias {
 	char *name;
 	int dirfd;
 	char *base;
+};
+
+/* Every name under prefix ("boot/grub/") resolves beneath dirfd. */
+struct files_dir_alias {
+	char *prefix;
+	int dirfd;
 };
 
 struct files {
@@ -25,6 +32,8 @@ struct files {
 	size_t ndirs;
 	struct files_alias aliases[FILES_MAX_ALIASES];
 	size_t naliases;
+	struct files_dir_alias dir_aliases[FILES_MAX_DIR_ALIASES];
+	size_t ndir_aliases;
 	files_generator_fn gen;
 	void *gen_ctx;
 };
@@ -49,6 +58,10 @@ files_free(struct files *f)
 		close(f->aliases[i].dirfd);
 		free(f->aliases[i].name);
 		free(f->aliases[i].base);
+	}
+	for (size_t i = 0; i < f->ndir_aliases; i++) {
+		close(f->dir_aliases[i].dirfd);
+		free(f->dir_aliases[i].prefix);
 	}
 	free(f);
 }
@@ -102,6 +115,28 @@ files_add_alias(struct files *f, const char *name, const char *host_path)
 	return 0;
 }
 
+int
+files_add_dir_alias(struct files *f, const char *prefix, const char *dir)
+{
+	size_t n = strlen(prefix);
+	if (n == 0 || prefix[n - 1] != '/' || prefix[0] == '/')
+		return -EINVAL;
+	if (f->ndir_aliases >= FILES_MAX_DIR_ALIASES)
+		return -ENOSPC;
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	struct files_dir_alias *a = &f->dir_aliases[f->ndir_aliases];
+	a->prefix = strdup(prefix);
+	if (!a->prefix) {
+		close(fd);
+		return -ENOMEM;
+	}
+	a->dirfd = fd;
+	f->ndir_aliases++;
+	return 0;
+}
+
 void
 files_set_generator(struct files *f, files_generator_fn fn, void *ctx)
 {
@@ -149,6 +184,17 @@ files_open(struct files *f, const char *name, size_t namelen,
 	for (size_t i = 0; i < f->naliases; i++) {
 		if (strcmp(f->aliases[i].name, src->path) == 0)
 			return open_real(f->aliases[i].dirfd, f->aliases[i].base, src);
+	}
+	for (size_t i = 0; i < f->ndir_aliases; i++) {
+		const struct files_dir_alias *a = &f->dir_aliases[i];
+		size_t n = strlen(a->prefix);
+		/* The rest is normalised (no "..", no leading '/'); the safe opener
+		 * keeps it beneath the directory all the same. */
+		if (strncmp(src->path, a->prefix, n) == 0 && src->path[n]) {
+			r = open_real(a->dirfd, src->path + n, src);
+			if (r != -ENOENT)
+				return r;
+		}
 	}
 	for (size_t i = 0; i < f->ndirs; i++) {
 		r = open_real(f->dirfds[i], src->path, src);

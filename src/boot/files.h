@@ -2,7 +2,9 @@
  * What a name asked for over TFTP or HTTP resolves to, in this order:
  *   1. a generated document (per-machine iPXE script, pxelinux.cfg, ...);
  *   2. a file beneath --root;
- *   3. a file in one of the boot loader directories (iPXE, syslinux, ...),
+ *   3. an exact alias (a start-up build such as cache/rescue-grub.efi), then
+ *      a directory alias (boot/grub/ -> /usr/lib/grub);
+ *   4. a file in one of the boot loader directories (iPXE, syslinux, ...),
  *      served as if it were in the root.
  * Names are normalised first (path_normalize); every real file is opened
  * with the safe opener, so nothing outside those directories is reachable.
@@ -51,6 +53,11 @@ void files_free(struct files *f);
 int files_add_loader_dir(struct files *f, const char *dir);
 /* Map one exact name to a file outside the root (e.g. "imgboot.efi"). */
 int files_add_alias(struct files *f, const char *name, const char *host_path);
+/*
+ * Serve every name beginning with prefix (relative, ending in '/', e.g.
+ * "boot/grub/") from beneath dir, after the root and the exact aliases.
+ */
+int files_add_dir_alias(struct files *f, const char *prefix, const char *dir);
 void files_set_generator(struct files *f, files_generator_fn fn, void *ctx);
 
 /*

@@ -1,7 +1,11 @@
 #include "boot/grubcache.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +190,180 @@ grubcache_setup(struct netbootd *nb)
 		}
 		if (build_one(nb, i, p, dir) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* ---- GRUB network images (method = grub) ---------------------------------- */
+
+struct grub_platform {
+	const char *dir;        /* beneath the GRUB module dir and boot/grub/ */
+	const char *format;     /* grub-mkimage -O */
+	const char *net_module;
+	const char *image;      /* the name the planner answers with */
+};
+
+static const struct grub_platform grub_platforms[] = {
+	{ "i386-pc", "i386-pc-pxe", "pxe", "boot/grub/i386-pc/core.0" },
+	{ "x86_64-efi", "x86_64-efi", "efinet", "boot/grub/x86_64-efi/core.efi" },
+};
+
+bool
+grubcache_net_prefix(bool proxy, const struct in_addr *server, char *buf, size_t len)
+{
+	if (!proxy)
+		return snprintf(buf, len, "/boot/grub") < (int)len;
+	if (!server || !server->s_addr)
+		return false;
+	char ip[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, server, ip, sizeof(ip));
+	return snprintf(buf, len, "(tftp,%s)/boot/grub", ip) < (int)len;
+}
+
+static bool
+chosen_interface(const struct config *cfg, const char *name)
+{
+	if (cfg->interfaces.count == 0)
+		return true;
+	for (size_t i = 0; i < cfg->interfaces.count; i++) {
+		if (strcmp(cfg->interfaces.items[i], name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The address GRUB should fetch from: server-addr, else the TFTP listen
+ * address, else the one IPv4 address of the chosen interfaces. With several
+ * there is no right answer for every client: say so.
+ */
+static bool
+tftp_server_address(const struct config *cfg, struct in_addr *out, char *how, size_t howlen)
+{
+	if (cfg->server_addr_set) {
+		*out = cfg->server_addr;
+		snprintf(how, howlen, "server-addr");
+		return true;
+	}
+	const struct sockaddr_in *sin = (const struct sockaddr_in *)&cfg->tftp.addr;
+	if (cfg->tftp.enabled && sin->sin_family == AF_INET && sin->sin_addr.s_addr != INADDR_ANY) {
+		*out = sin->sin_addr;
+		snprintf(how, howlen, "the TFTP address");
+		return true;
+	}
+	struct ifaddrs *ifs;
+	if (getifaddrs(&ifs) < 0) {
+		snprintf(how, howlen, "getifaddrs: %s", strerror(errno));
+		return false;
+	}
+	size_t found = 0;
+	for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK) ||
+		    !(i->ifa_flags & IFF_UP) || !chosen_interface(cfg, i->ifa_name))
+			continue;
+		struct in_addr a = ((const struct sockaddr_in *)i->ifa_addr)->sin_addr;
+		if (found == 0 || a.s_addr != out->s_addr) {
+			*out = a;
+			found++;
+		}
+	}
+	freeifaddrs(ifs);
+	if (found == 1) {
+		snprintf(how, howlen, "the one address of the chosen interfaces");
+		return true;
+	}
+	snprintf(how, howlen, "%s IPv4 addresses on the chosen interfaces", found ? "several" : "no");
+	return false;
+}
+
+static bool
+needs_grub_net(const struct bootconf *bc)
+{
+	for (size_t i = 0; i < bootconf_profile_count(bc); i++) {
+		const struct boot_profile *p = bootconf_profile_at(bc, i);
+		if (p && p->method == BOOT_METHOD_GRUB && !p->grub)
+			return true;
+	}
+	return false;
+}
+
+static int
+build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char *grub_dir,
+                const char *cache, const char *prefix)
+{
+	char modules[PATH_MAX], dir[PATH_MAX], out[PATH_MAX], tmp[PATH_MAX];
+	const char *base = strrchr(pf->image, '/') + 1;
+	if (snprintf(modules, sizeof(modules), "%s/%s", grub_dir, pf->dir) >= (int)sizeof(modules) ||
+	    snprintf(dir, sizeof(dir), "%s/grub-net/%s", cache, pf->dir) >= (int)sizeof(dir) ||
+	    snprintf(out, sizeof(out), "%s/%s", dir, base) >= (int)sizeof(out) ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, base) >= (int)sizeof(tmp)) {
+		log_error("main", "method grub: cache path too long");
+		return -1;
+	}
+	int r = mkdir_p(dir);
+	if (r < 0) {
+		log_error("main", "cache-dir %s: %s", dir, strerror(-r));
+		return -1;
+	}
+	if (mkgrub_build_net(modules, pf->format, prefix, pf->net_module, tmp) < 0 ||
+	    chmod(tmp, 0644) < 0 || rename(tmp, out) < 0) {
+		unlink(tmp);
+		/* One platform missing (grub-pc-bin not installed) only fails its clients. */
+		log_warn("main", "method grub: no GRUB image for %s clients (see above)", pf->dir);
+		return 0;
+	}
+	r = files_add_alias(nb->files, pf->image, out);
+	if (r < 0) {
+		log_error("main", "cannot serve %s as %s: %s", out, pf->image, strerror(-r));
+		return -1;
+	}
+	log_info("main", "method grub: built %s (prefix %s), served as %s", out, prefix, pf->image);
+	return 0;
+}
+
+int
+grubcache_net_setup(struct netbootd *nb, const char *grub_dir)
+{
+	const struct config *cfg = nb->cfg;
+	if (!needs_grub_net(cfg->boot))
+		return 0;
+	bool proxy = cfg->dhcp_mode != DHCP_MODE_SERVER;
+	struct in_addr server = { 0 };
+	char how[96] = "", prefix[64];
+	bool have_server = proxy && tftp_server_address(cfg, &server, how, sizeof(how));
+	if (!grubcache_net_prefix(proxy, have_server ? &server : NULL, prefix, sizeof(prefix))) {
+		/* GRUB would ask the LAN's DHCP server for its files: a boot that
+		 * hangs on normal.mod. Refuse at start-up, with the fix. */
+		log_error("main", "method grub in proxy mode: GRUB needs netbootd's address built "
+		                  "in, and there are %s; set server-addr", how);
+		return -1;
+	}
+	const char *cache = cfg->cache_dir ? cfg->cache_dir : GRUBCACHE_DEFAULT_DIR;
+	bool built = false;
+	for (size_t i = 0; i < sizeof(grub_platforms) / sizeof(grub_platforms[0]); i++) {
+		const struct grub_platform *pf = &grub_platforms[i];
+		struct stat st;
+		if (fstatat(nb->rootfd, pf->image, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			log_info("main", "method grub: serving the root's %s (grub-mknetdir layout)%s",
+			         pf->image, proxy ? "; it takes its TFTP server from the LAN's DHCP "
+			                            "ACK in proxy mode: remove it to get one built "
+			                            "with netbootd's address" : "");
+			continue;
+		}
+		if (build_net_image(nb, pf, grub_dir, cache, prefix) < 0)
+			return -1;
+		built = true;
+	}
+	if (built) {
+		/* normal.mod, linux.mod, ... as grub-mknetdir would copy them; the root's
+		 * own boot/grub/ files still come first. */
+		int r = files_add_dir_alias(nb->files, "boot/grub/", grub_dir);
+		if (r < 0) {
+			log_error("main", "cannot serve %s as boot/grub/: %s", grub_dir, strerror(-r));
+			return -1;
+		}
+		if (proxy)
+			log_info("main", "method grub: GRUB fetches from %s (%s)", inet_ntoa(server), how);
 	}
 	return 0;
 }

@@ -197,6 +197,25 @@ out:
 }
 
 int
+mkgrub_build_net(const char *module_dir, const char *format, const char *prefix,
+                 const char *net_module, const char *out)
+{
+	char kernel[PATH_MAX];
+	snprintf(kernel, sizeof(kernel), "%s/kernel.img", module_dir);
+	if (access(kernel, R_OK) < 0) {
+		fprintf(stderr, "netbootd: no GRUB modules in %s (install %s)\n", module_dir,
+		        strcmp(format, "i386-pc-pxe") == 0 ? "grub-pc-bin" : "grub-efi-amd64-bin");
+		return -1;
+	}
+	/* What grub-mknetdir runs, with our prefix: the image holds only the
+	 * network driver and TFTP; normal.mod and the rest come over TFTP. */
+	char *argv[] = { ARG("grub-mkimage"), ARG("-O"), ARG(format), ARG("-d"), ARG(module_dir),
+		         ARG("-o"), ARG(out), ARG("-p"), ARG(prefix), ARG("tftp"), ARG(net_module),
+		         NULL };
+	return run_and_wait(argv);
+}
+
+int
 mkgrub_main(int argc, char **argv)
 {
 	static const struct option longopts[] = {

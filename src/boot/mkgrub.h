@@ -24,6 +24,14 @@ size_t mkgrub_early_config(char *buf, size_t len);
  */
 int mkgrub_build(const char *image, const char *out, const char *module_dir);
 
+/*
+ * GRUB's network image (what grub-mknetdir builds): format "i386-pc-pxe" or
+ * "x86_64-efi", net_module "pxe" or "efinet", prefix where GRUB finds its
+ * modules and grub.cfg. Returns 0, or -1 after printing why to stderr.
+ */
+int mkgrub_build_net(const char *module_dir, const char *format, const char *prefix,
+                     const char *net_module, const char *out);
+
 /* The subcommand: argv[0] is "mkgrub". Returns the exit status. */
 int mkgrub_main(int argc, char **argv);
 

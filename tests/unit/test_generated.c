@@ -18,6 +18,7 @@
 #include "boot/timeline.h"
 #include "config.h"
 #include "daemon.h"
+#include "testfs.h"
 
 static char dir[] = "/tmp/netbootd-gen-XXXXXX";
 static struct config cfg;
@@ -26,12 +27,7 @@ static struct netbootd nb;
 static void
 put(const char *name, const char *text)
 {
-	char path[256];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_int_equal(testfs_put(dir, name, text), 0);
 }
 
 static int

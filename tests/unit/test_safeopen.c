@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "util/safeopen.h"
+#include "testfs.h"
 
 static char base[256];
 static int rootfd = -1;
@@ -25,10 +26,7 @@ static int rootfd = -1;
 static void
 write_file(const char *path, const char *text)
 {
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
+	assert_int_equal(testfs_put(NULL, path, text), 0);
 }
 
 /*
