@@ -108,9 +108,9 @@ fnv1a(uint32_t h, const void *data, size_t len)
 	return h;
 }
 
-/* INFO the first time this client gets this answer, DEBUG for its repeats. */
-static enum log_level
-answer_log_level(struct dhcp_server *srv, const struct machine *m, const char *answer)
+/* True the first time this client gets this answer (log it), false for its repeats. */
+static bool
+answer_is_new(struct dhcp_server *srv, const struct machine *m, const char *answer)
 {
 	uint32_t h = fnv1a(2166136261u, &m->kind, sizeof(m->kind));
 	h = fnv1a(h, answer, strlen(answer));
@@ -121,7 +121,13 @@ answer_log_level(struct dhcp_server *srv, const struct machine *m, const char *a
 	memcpy(slot->mac, m->mac, 6);
 	slot->answer_hash = h;
 	slot->at = now;
-	return repeat ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+	return !repeat;
+}
+
+static enum log_level
+answer_log_level(struct dhcp_server *srv, const struct machine *m, const char *answer)
+{
+	return answer_is_new(srv, m, answer) ? LOG_LEVEL_INFO : LOG_LEVEL_DEBUG;
 }
 
 static uint16_t
@@ -238,6 +244,13 @@ add_boot_options(struct dhcp_builder *b, const struct dhcp_msg *req, const struc
 		dhcp_build_opt(b, DHCP_OPT_CLIENT_UUID, uuid->val, uuid->len);
 }
 
+/* The pool's network: --netmask, else /24. */
+static struct in_addr
+pool_netmask(const struct config *cfg)
+{
+	return cfg->netmask_set ? cfg->netmask : (struct in_addr){ .s_addr = htonl(0xffffff00u) };
+}
+
 /* The address options of server mode. */
 static void
 add_lease_options(const struct dhcp_server *srv, struct dhcp_builder *b, bool with_time)
@@ -248,10 +261,7 @@ add_lease_options(const struct dhcp_server *srv, struct dhcp_builder *b, bool wi
 		dhcp_build_opt_u32(b, DHCP_OPT_RENEWAL_TIME, cfg->lease_time / 2);
 		dhcp_build_opt_u32(b, DHCP_OPT_REBINDING_TIME, (uint32_t)((uint64_t)cfg->lease_time * 7 / 8));
 	}
-	struct in_addr mask = { .s_addr = htonl(0xffffff00u) };
-	if (cfg->netmask_set)
-		mask = cfg->netmask;
-	dhcp_build_opt_addr(b, DHCP_OPT_SUBNET_MASK, mask);
+	dhcp_build_opt_addr(b, DHCP_OPT_SUBNET_MASK, pool_netmask(cfg));
 	if (cfg->router_set)
 		dhcp_build_opt_addr(b, DHCP_OPT_ROUTER, cfg->router);
 	uint8_t dns[4 * CONFIG_MAX_LIST];
@@ -431,6 +441,32 @@ client_owns(struct request_ctx *rq, struct in_addr ip, bool *known)
 	return memcmp(owner, rq->m.mac, 6) == 0 && st != LEASE_DECLINED;
 }
 
+/*
+ * RFC 2131 §4.3.1: a relayed client gets an address on the relay's network
+ * (giaddr's). There is one pool, on one network: a relay elsewhere would
+ * hand its clients an address they cannot use, so they get no OFFER and the
+ * operator a warning that says why (once per client, like the boot lines).
+ */
+static bool
+on_relay_network(struct request_ctx *rq, struct in_addr ip)
+{
+	struct in_addr gi = rq->msg->giaddr;
+	uint32_t mask = pool_netmask(rq->srv->cfg).s_addr;
+	if (!gi.s_addr || ((ip.s_addr ^ gi.s_addr) & mask) == 0)
+		return true;
+	char mac[18], relay[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN], nm[INET_ADDRSTRLEN], why[64];
+	struct in_addr netmask = { .s_addr = mask };
+	inet_ntop(AF_INET, &gi, relay, sizeof(relay));
+	inet_ntop(AF_INET, &ip, addr, sizeof(addr));
+	inet_ntop(AF_INET, &netmask, nm, sizeof(nm));
+	snprintf(why, sizeof(why), "relay %s off-network", relay);
+	log_msg(answer_is_new(rq->srv, &rq->m, why) ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG, "dhcp",
+	        "%s via relay %s: no OFFER: %s is not on the relay's network (netmask %s); "
+	        "netbootd serves one network in server mode (use proxy mode beside that "
+	        "network's DHCP server)", mac_format(rq->m.mac, mac), relay, addr, nm);
+	return false;
+}
+
 static int
 server_discover(struct request_ctx *rq)
 {
@@ -440,6 +476,9 @@ server_discover(struct request_ctx *rq)
 	const struct boot_host *h = reservation(srv, rq->m.mac);
 	char mac[18];
 
+	if (!on_relay_network(rq, h && !leases_in_pool(srv->leases, h->address) ?
+	                              h->address : srv->cfg->pool_first))
+		return -ENOMSG;
 	if (h && !leases_in_pool(srv->leases, h->address)) {
 		ip = h->address; /* outside the pool: nothing to record */
 	} else {

@@ -149,6 +149,32 @@ def test_relay_in_server_mode(net, tmp_path):
         assert r[0]["from"] == f"{SERVER_IP}:67" and r[0]["options"]["82"] == o82
 
 
+def test_relay_on_another_network_gets_no_address(net, tmp_path):
+    """RFC 2131 §4.3.1: a relayed client's address comes from giaddr's network.
+    The one pool is on 198.18.0.0/21; a relay on 198.19.5.0/24 (reachable, so a
+    wrong OFFER would arrive) must get nothing, and the log must say why."""
+    net.run(net.client_ns, ["ip", "addr", "add", "198.19.5.1/24", "dev", "c0"], check=True)
+    net.run(net.server_ns, ["ip", "route", "add", "198.19.5.0/24", "via", CLIENT_IP], check=True)
+    try:
+        with Netbootd(server_args(tmp_path, tmp_path / "l" / "leases"), netns=net.server_ns) as nb:
+            mac = "52:54:00:cc:00:02"
+            for _ in range(2):
+                r = net.client(["--type", "discover", "--mac", mac, "--giaddr", "198.19.5.1",
+                                "--dest", SERVER_IP, "--bind", "198.19.5.1:67"], timeout=1.5)
+                assert r == [], r
+            warn = [l for l in nb.log().splitlines()
+                    if f"warn dhcp: {mac} via relay 198.19.5.1: no OFFER" in l]
+            assert len(warn) == 1 and "not on the relay's network (netmask 255.255.248.0)" in warn[0], \
+                nb.log()[-2000:]
+            # The same relay host, giaddr on the pool's network: an address.
+            r = net.client(["--type", "discover", "--mac", mac, "--giaddr", CLIENT_IP,
+                            "--dest", SERVER_IP, "--bind", f"{CLIENT_IP}:67"])
+            assert len(r) == 1 and ip_in_pool(r[0]["yiaddr"]), r
+    finally:
+        net.run(net.server_ns, ["ip", "route", "del", "198.19.5.0/24"])
+        net.run(net.client_ns, ["ip", "addr", "del", "198.19.5.1/24", "dev", "c0"])
+
+
 def test_busybox_udhcpc_gets_an_address(tmp_path):
     script = tmp_path / "udhcpc.sh"
     out = tmp_path / "udhcpc.out"
