@@ -19,6 +19,7 @@
 #define IMGBOOT_VERSION "0.1"
 #define IMGBOOT_DEFAULT_PATH L"\\EFI\\BOOT\\BOOTX64.EFI"
 #define IMGBOOT_MAX_ARG 1024
+#define IMGBOOT_MAX_REDIRECTS 5
 
 /* ---- options ---------------------------------------------------------- */
 
@@ -256,6 +257,8 @@ BOOLEAN ascii_ieq(const CHAR8 *a, const CHAR8 *b);
 UINTN append(CHAR16 *dst, UINTN n, UINTN cap, const CHAR16 *s);
 UINTN append_ascii(CHAR16 *dst, UINTN n, UINTN cap, const CHAR8 *s, UINTN len);
 BOOLEAN url_base(const CHAR8 *s, UINTN len, CHAR16 *out, UINTN cap);
+/* A redirect's Location header, resolved against the URL asked for (see wire.c). */
+BOOLEAN url_redirect(const CHAR16 *from, const CHAR8 *location, CHAR16 *out, UINTN cap);
 const UINT8 *dhcp_option(const UINT8 *pkt, UINTN pktlen, UINT8 code, UINT8 *olen);
 BOOLEAN server_from_packet(const UINT8 *pkt, UINTN pktlen, CHAR16 *base, UINTN cap);
 void wire_ip_url(const UINT8 ip[4], CHAR16 *out, UINTN cap);

@@ -276,15 +276,27 @@ struct sink {
 	UINT64 len;
 };
 
+/* 3xx codes that name the resource elsewhere in Location (RFC 9110 §15.4). */
+static BOOLEAN
+is_redirect(UINTN code)
+{
+	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
+}
+
+/*
+ * One GET. A redirect is not an error: *next gets the URL it points to
+ * (resolved, never https -> http) and EFI_SUCCESS is returned with nothing
+ * in the sink; next[0] stays 0 otherwise.
+ */
 static EFI_STATUS
-http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
+http_get_once(EFI_HANDLE self, const CHAR16 *url, struct sink *sk, CHAR16 *next, UINTN nextcap)
 {
 	struct http_conn c;
 	HTTP_REQUEST_DATA req;
 	HTTP_RESPONSE_DATA resp;
 	HTTP_HEADER hdr[3];
 	HTTP_MESSAGE msg;
-	CHAR8 host[256];
+	CHAR8 host[256], location[IMGBOOT_MAX_ARG];
 	UINT64 length = 0, got = 0;
 	BOOLEAN have_length = FALSE;
 	UINT8 *dst;
@@ -292,6 +304,8 @@ http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
 	UINTN i;
 	EFI_STATUS st;
 
+	next[0] = 0;
+	location[0] = 0;
 	st = http_open(self, &c);
 	if (EFI_ERROR(st))
 		return st;
@@ -330,12 +344,33 @@ http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
 		if (msg.Headers[i].FieldName && msg.Headers[i].FieldValue &&
 		    ascii_ieq(msg.Headers[i].FieldName, (CHAR8 *)"Content-Length"))
 			length = parse_u64(msg.Headers[i].FieldValue, &have_length);
+		if (msg.Headers[i].FieldName && msg.Headers[i].FieldValue &&
+		    ascii_ieq(msg.Headers[i].FieldName, (CHAR8 *)"Location")) {
+			UINTN k;
+
+			for (k = 0; msg.Headers[i].FieldValue[k] && k + 1 < sizeof(location); k++)
+				location[k] = msg.Headers[i].FieldValue[k];
+			location[k] = 0;
+		}
 	}
 	/* The header array is ours to free (UEFI 2.10, Response()); its few
 	 * small strings are left alone rather than rely on how a given
 	 * driver allocated them. */
 	if (msg.Headers)
 		FreePool(msg.Headers);
+	if (is_redirect(http_status_number(resp.StatusCode))) {
+		if (!location[0] || !url_redirect(url, location, next, nextcap)) {
+			fail(L"download of %s failed: HTTP %d to '%a', which imgboot cannot follow "
+			     L"(http/https only, never from https to http)\n", url,
+			     http_status_number(resp.StatusCode), location);
+			next[0] = 0;
+			st = EFI_PROTOCOL_ERROR;
+			goto out;
+		}
+		Print(L"imgboot: %s: HTTP %d to %s\n", url, http_status_number(resp.StatusCode), next);
+		st = EFI_SUCCESS;
+		goto out;
+	}
 	if (http_status_number(resp.StatusCode) != 200) {
 		fail(L"download of %s failed: HTTP %d\n", url, http_status_number(resp.StatusCode));
 		st = resp.StatusCode == 21 ? EFI_NOT_FOUND : EFI_PROTOCOL_ERROR;
@@ -399,6 +434,27 @@ http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
 out:
 	http_close(&c);
 	return st;
+}
+
+/* Follow up to IMGBOOT_MAX_REDIRECTS redirects, as curl -L or a browser would. */
+static EFI_STATUS
+http_get(EFI_HANDLE self, const CHAR16 *url, struct sink *sk)
+{
+	CHAR16 urls[2][IMGBOOT_MAX_ARG];
+	const CHAR16 *cur = url;
+	UINTN hop;
+	EFI_STATUS st;
+
+	for (hop = 0; hop <= IMGBOOT_MAX_REDIRECTS; hop++) {
+		CHAR16 *next = urls[hop & 1];
+
+		st = http_get_once(self, cur, sk, next, IMGBOOT_MAX_ARG);
+		if (EFI_ERROR(st) || !next[0])
+			return st;
+		cur = next;
+	}
+	fail(L"download of %s failed: more than %d redirects\n", url, IMGBOOT_MAX_REDIRECTS);
+	return EFI_PROTOCOL_ERROR;
 }
 
 EFI_STATUS

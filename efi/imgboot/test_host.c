@@ -321,6 +321,46 @@ test_small(void)
 	CHECK(http_status_number(0xffffffffu) == 0);
 }
 
+static int
+redirect(const char *from, const char *loc, CHAR16 *out, UINTN cap)
+{
+	return url_redirect(u(from), (const CHAR8 *)loc, out, cap);
+}
+
+static void
+test_redirect(void)
+{
+	CHAR16 out[128];
+
+	/* absolute */
+	CHECK(redirect("http://a/x.iso", "http://b:8080/y.iso", out, 128) &&
+	      eq(out, "http://b:8080/y.iso"));
+	CHECK(redirect("http://a/x.iso", "https://b/y.iso", out, 128) && eq(out, "https://b/y.iso"));
+	CHECK(redirect("https://a/x.iso", "https://b/y.iso", out, 128) && eq(out, "https://b/y.iso"));
+	/* never off TLS */
+	CHECK(!redirect("https://a/x.iso", "http://b/y.iso", out, 128));
+	/* scheme-relative, absolute path, relative name */
+	CHECK(redirect("https://a:8443/x.iso", "//c/z.iso", out, 128) && eq(out, "https://c/z.iso"));
+	CHECK(redirect("http://a:81/d/x.iso?q=1", "/e/y.iso", out, 128) &&
+	      eq(out, "http://a:81/e/y.iso"));
+	CHECK(redirect("http://a:81/d/x.iso?q=/1", "y.iso", out, 128) &&
+	      eq(out, "http://a:81/d/y.iso"));
+	CHECK(redirect("http://a/x", "y?v=2", out, 128) && eq(out, "http://a/y?v=2"));
+	CHECK(!redirect("http://a", "y.iso", out, 128));
+	/* unusable */
+	CHECK(!redirect("http://a/x", "", out, 128));
+	CHECK(!redirect("http://a/x", "ftp://b/y", out, 128));
+	CHECK(!redirect("http://a/x", "HTTP://b/y", out, 128));
+	CHECK(!redirect("http://a/x", "/a b", out, 128));
+	CHECK(!redirect("http://a/x", "/a\r\nX: y", out, 128));
+	CHECK(!redirect("http://a/x", "/\x80", out, 128));
+	CHECK(!redirect("tftp://a/x", "/y", out, 128));
+	/* exactly fits, one too long */
+	CHECK(redirect("http://a/x", "http://b/12", out, 12) && eq(out, "http://b/12"));
+	CHECK(!redirect("http://a/x", "http://b/123", out, 12));
+	CHECK(!redirect("http://a/x", "/1234", out, 10));
+}
+
 /* Random bytes through every parser: ASan/UBSan report any overrun. */
 static void
 test_random(void)
@@ -346,6 +386,8 @@ test_random(void)
 			cl[j] = (CHAR16)(j < len ? buf[j] % 128 : 0);
 		opts_init(&o);
 		(void)opts_parse_cmdline(&o, cl, len < 600 ? len : 600, err, 64);
+		buf[len < sizeof(buf) ? len : sizeof(buf) - 1] = 0;
+		(void)url_redirect(u("http://h/d/f"), buf, base, 1 + i % 64);
 	}
 	checks++;
 }
@@ -357,6 +399,7 @@ main(void)
 	test_config();
 	test_dhcp();
 	test_small();
+	test_redirect();
 	test_random();
 	printf("imgboot host tests: %d checks, %d failures\n", checks, failures);
 	return failures ? 1 : 0;

@@ -218,3 +218,77 @@ http_status_number(HTTP_STATUS_CODE c)
 	return 0;
 }
 
+
+/* Length of "http://" or "https://" at the start of s, or 0. */
+static UINTN
+scheme_len16(const CHAR16 *s)
+{
+	static const CHAR16 http[] = L"http://", https[] = L"https://";
+
+	if (StrnCmp(s, http, 7) == 0)
+		return 7;
+	if (StrnCmp(s, https, 8) == 0)
+		return 8;
+	return 0;
+}
+
+/*
+ * A redirect's Location (RFC 9110 §10.2.2: absolute, or relative to the
+ * URL that was asked for) -> the next URL. FALSE for anything unusable:
+ * another scheme, control characters or spaces, a result that does not fit,
+ * and https -> http (a redirect must not take the image off TLS).
+ */
+BOOLEAN
+url_redirect(const CHAR16 *from, const CHAR8 *location, CHAR16 *out, UINTN cap)
+{
+	UINTN from_scheme = scheme_len16(from), n = 0, keep, i, loclen = 0;
+
+	if (!from_scheme || cap == 0)
+		return FALSE;
+	while (location[loclen]) {
+		if (location[loclen] <= 0x20 || location[loclen] > 0x7e)
+			return FALSE;
+		loclen++;
+	}
+	if (loclen == 0)
+		return FALSE;
+	if (loclen >= 7 && CompareMem(location, "http://", 7) == 0) {
+		if (from_scheme == 8)
+			return FALSE; /* https -> http: no */
+		keep = 0;
+	} else if (loclen >= 8 && CompareMem(location, "https://", 8) == 0) {
+		keep = 0;
+	} else if (location[0] == '/' && location[1] == '/') {
+		keep = from_scheme - 2; /* "//host/path": this scheme */
+	} else if (location[0] == '/') {
+		/* "/path": this scheme and authority */
+		for (keep = from_scheme; from[keep] && from[keep] != '/' && from[keep] != '?' &&
+		                         from[keep] != '#'; keep++)
+			;
+	} else {
+		/* "name": beside the last path segment, before any query */
+		UINTN end = from_scheme, slash = 0;
+
+		for (i = 0; i < loclen && location[i] != '/' && location[i] != '?' &&
+		            location[i] != '#'; i++) {
+			if (location[i] == ':')
+				return FALSE; /* "ftp:...", "mailto:...": another scheme */
+		}
+
+		while (from[end] && from[end] != '?' && from[end] != '#')
+			end++;
+		for (i = from_scheme; i < end; i++) {
+			if (from[i] == '/')
+				slash = i;
+		}
+		if (!slash)
+			return FALSE; /* "http://host" has no path to be relative to */
+		keep = slash + 1;
+	}
+	if (keep + loclen + 1 > cap)
+		return FALSE;
+	for (i = 0; i < keep; i++)
+		out[n++] = from[i];
+	n = append_ascii(out, n, cap, location, loclen);
+	return n == keep + loclen && scheme_len16(out) != 0;
+}

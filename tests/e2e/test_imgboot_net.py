@@ -269,3 +269,70 @@ def test_server_stalls(testbed):
     text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=300)
     assert re.search(r"download of http://\S+/disk.img failed: no response", text), text[-3000:]
     assert "returning to the firmware" in text
+
+
+# A mirror that only redirects, as download mirrors do: /start.img -> 307 to
+# an absolute path -> 302 to netbootd on another host; /loop redirects forever.
+REDIRECTING_SERVER = r"""
+import http.server, sys
+ip, target = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        to = {"/start.img": (307, "/mirror/disk.img"), "/mirror/disk.img": (302, target),
+              "/loop": (302, "loop")}.get(self.path)
+        if not to:
+            self.send_error(404)
+            return
+        self.send_response(to[0])
+        self.send_header("Location", to[1])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+    def log_message(self, fmt, *args):
+        print(self.address_string(), fmt % args, flush=True)
+srv = http.server.ThreadingHTTPServer((ip, 8080), H)
+print("ready", flush=True)
+srv.serve_forever()
+"""
+
+
+def start_redirector(tb, target):
+    p = tb.popen(["/usr/bin/python3", "-c", REDIRECTING_SERVER, tb.router_ip, target],
+                 "redirector.log", netns=tb.router_ns)
+    tb.wait_log("redirector.log", "ready", proc=p)
+
+
+def test_download_follows_redirects(testbed):
+    """imgboot follows a relative and an absolute redirect to another host (as
+    curl -L does), then boots what netbootd serves there."""
+    tb = testbed
+    img, token = images.layout("gpt")
+    root = tb.tmp / "root"
+    root.mkdir()
+    shutil.copyfile(img, root / "disk.img")
+    tb.start_dnsmasq()  # also the router host the mirror runs on
+    start_redirector(tb, f"http://{tb.server_ip}/disk.img")
+    nb = tb.start_netbootd(http_args(tb, root))
+    disk, fb, _ = local_launcher(tb, f"url=http://{tb.router_ip}:8080/start.img\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
+    text = vm.wait_for(f"NETBOOT-MARKER {token}", timeout=240)
+    assert f"start.img: HTTP 307 to http://{tb.router_ip}:8080/mirror/disk.img" in text, text[-3000:]
+    assert f"mirror/disk.img: HTTP 302 to http://{tb.server_ip}/disk.img" in text, text[-3000:]
+    assert re.search(r'"GET /disk.img[^"]*" 200', nb.log()), nb.log()[-3000:]
+    mirror = tb.log_path("redirector.log").read_text()
+    assert '"GET /start.img HTTP/1.1" 307' in mirror and '"GET /mirror/disk.img HTTP/1.1" 302' in mirror
+
+
+def test_redirect_loop(testbed):
+    """A redirect loop ends after 5 hops with a clear message, and the firmware's
+    next boot option runs."""
+    tb = testbed
+    tb.start_dnsmasq()
+    start_redirector(tb, "unused")
+    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.router_ip}:8080/loop\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
+    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
+    assert f"download of http://{tb.router_ip}:8080/loop failed: more than 5 redirects" in text, \
+        text[-3000:]
+    assert text.count(": HTTP 302 to ") == 6, text[-3000:]
+    assert "returning to the firmware" in text
