@@ -335,7 +335,7 @@ grubcache_net_setup(struct netbootd *nb, const char *grub_dir)
 		/* GRUB would ask the LAN's DHCP server for its files: a boot that
 		 * hangs on normal.mod. Refuse at start-up, with the fix. */
 		log_error("main", "method grub in proxy mode: GRUB needs netbootd's address built "
-		                  "in, and there are %s; set server-addr", how);
+		                  "in, and it is not known (%s); set server-addr", how);
 		return -1;
 	}
 	const char *cache = cfg->cache_dir ? cfg->cache_dir : GRUBCACHE_DEFAULT_DIR;

@@ -101,7 +101,7 @@ def test_proxy_mode_with_no_single_address_refuses_to_start(setup):
         r = run_netbootd(["--config", conf, "--dhcp", "proxy", "--tftp", "0.0.0.0:69",
                           "--http", "off"], netns=net.server_ns, timeout=60)
         assert r.returncode != 0
-        assert "several IPv4 addresses on the chosen interfaces; set server-addr" in r.stderr, \
+        assert "not known (several IPv4 addresses on the chosen interfaces); set server-addr" in r.stderr, \
             r.stderr
         # One address (the other one removed): the same command starts.
         net.run(net.server_ns, ["ip", "addr", "del", "198.18.7.1/24", "dev", "s0"], check=True)
