@@ -323,10 +323,10 @@ static const struct loader_pkg loader_pkgs[] = {
 	{ "pxelinux.0", "install the Debian package pxelinux, or set pxelinux-dir" },
 	{ "ldlinux.c32", "install the Debian package syslinux-common, or set syslinux-dir" },
 	{ "memdisk", "install the Debian package syslinux-common, or set syslinux-dir" },
-	{ "boot/grub/i386-pc/core.0", "install the Debian package grub-pc-bin, then run "
-	                              "grub-mknetdir --net-directory=ROOT --subdir=boot/grub" },
-	{ "boot/grub/x86_64-efi/core.efi", "install the Debian package grub-efi-amd64-bin, then run "
-	                                   "grub-mknetdir --net-directory=ROOT --subdir=boot/grub" },
+	/* Built at start-up from the package's modules (grubcache_net_setup). */
+	{ "boot/grub/i386-pc/core.0", "install the Debian package grub-pc-bin, or set grub-dir" },
+	{ "boot/grub/x86_64-efi/core.efi", "install the Debian package grub-efi-amd64-bin, or set "
+	                                   "grub-dir" },
 	{ "imgboot.efi", "build it with make efi (Debian package gnu-efi), or set imgboot-efi" },
 };
 
@@ -391,6 +391,17 @@ generated_check(struct netbootd *nb)
 		}
 		if ((p->method == BOOT_METHOD_GRUB || p->method == BOOT_METHOD_GRUB_MEMDISK) && p->grub)
 			problems += check_ref(nb, "grub", owner, p->grub);
+		if (p->method == BOOT_METHOD_GRUB && !p->grub) {
+			problems += check_ref(nb, "loader", owner, "boot/grub/i386-pc/core.0");
+			problems += check_ref(nb, "loader", owner, "boot/grub/x86_64-efi/core.efi");
+		}
+		if ((p->method == BOOT_METHOD_GRUB || p->method == BOOT_METHOD_PXELINUX) &&
+		    !cfg->tftp.enabled) {
+			/* The firmware fetches these loaders, and they their files, by TFTP. */
+			fprintf(stderr, "netbootd: %s: method %s needs TFTP, which is off\n", owner,
+			        boot_method_name(p->method));
+			problems++;
+		}
 		if (p->kind == PROFILE_IMAGE) {
 			char why[160];
 			uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(nb, p->image);

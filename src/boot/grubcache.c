@@ -287,6 +287,7 @@ needs_grub_net(const struct bootconf *bc)
 	return false;
 }
 
+/* 1: built and served; 0: not built (said why; only its clients fail); -1: stop. */
 static int
 build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char *grub_dir,
                 const char *cache, const char *prefix)
@@ -318,7 +319,7 @@ build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char 
 		return -1;
 	}
 	log_info("main", "method grub: built %s (prefix %s), served as %s", out, prefix, pf->image);
-	return 0;
+	return 1;
 }
 
 int
@@ -350,9 +351,10 @@ grubcache_net_setup(struct netbootd *nb, const char *grub_dir)
 			                            "with netbootd's address" : "");
 			continue;
 		}
-		if (build_net_image(nb, pf, grub_dir, cache, prefix) < 0)
+		int r = build_net_image(nb, pf, grub_dir, cache, prefix);
+		if (r < 0)
 			return -1;
-		built = true;
+		built |= r > 0;
 	}
 	if (built) {
 		/* normal.mod, linux.mod, ... as grub-mknetdir would copy them; the root's

@@ -133,3 +133,21 @@ def test_root_layout_wins(setup):
             assert (got / "core.0").read_bytes() == b"OPERATOR-CORE"
             # UEFI had no layout in the root: built.
             assert "cache/grub-net/x86_64-efi/core.efi" in log
+
+
+def test_check_config_names_what_grub_needs(setup):
+    """--check-config: TFTP off, or no GRUB modules, each a clear error naming
+    the profile and the fix; the same config with both is OK."""
+    tmp_path, root, conf = setup
+    base = ["--config", conf, "--http", "off", "--dhcp", "off", "--check-config"]
+    r = run_netbootd(base + ["--tftp", "off", "--server-addr", SERVER_IP], timeout=60)
+    assert r.returncode == 1 and "[profile g]: method grub needs TFTP, which is off" in r.stderr, \
+        r.stderr
+    r = run_netbootd(base + ["--tftp", "127.0.0.1:6969", "--grub-dir", str(tmp_path / "none")],
+                     timeout=60)
+    assert r.returncode == 1, r.stderr
+    for core, pkg in (("i386-pc/core.0", "grub-pc-bin"), ("x86_64-efi/core.efi", "grub-efi-amd64-bin")):
+        assert (f"[profile g]: loader 'boot/grub/{core}' not found: No such file or directory "
+                f"(install the Debian package {pkg}, or set grub-dir)") in r.stderr, r.stderr
+    r = run_netbootd(base + ["--tftp", "127.0.0.1:6969"], timeout=60)
+    assert r.returncode == 0 and "configuration OK" in r.stdout, r.stderr
