@@ -10,7 +10,7 @@
 #define LOADER_BIOS_IPXE "undionly.kpxe"
 #define LOADER_UEFI_IPXE "snponly.efi"
 #define LOADER_PXELINUX "lpxelinux.0"
-/* grub-mknetdir --net-directory=ROOT --subdir=boot/grub lays these out. */
+/* GRUB network images: the root's grub-mknetdir layout, or built at start-up (grubcache.c). */
 #define LOADER_GRUB_BIOS "boot/grub/i386-pc/core.0"
 #define LOADER_GRUB_UEFI "boot/grub/x86_64-efi/core.efi"
 #define LOADER_IMGBOOT "imgboot.efi"
