@@ -14,6 +14,7 @@ on the CI machines), -nographic for SeaBIOS (with -display none SeaBIOS and
 the iPXE ROM print nothing: QEMU only tells SeaBIOS to use the serial console
 under -nographic), OVMF's console carries ANSI escapes.
 """
+import ipaddress
 import os
 import re
 import secrets
@@ -270,6 +271,10 @@ class Testbed:
         self._created_ns = False
         self._record = None
         self.ipv6_ra = ipv6_ra
+        self._dnsmasq = None        # the LAN's DHCP server, once started
+        self._dnsmasq_hosts = None  # its --dhcp-hostsfile: one fixed address per VM
+        self._dnsmasq_next = None
+        self._dnsmasq_last = None
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self):
@@ -445,12 +450,42 @@ class Testbed:
                "--log-dhcp", "--log-facility=-", "--dhcp-authoritative",
                # no ICMP probe of an address before offering it: the namespace is ours
                "--no-ping"]
+        self._dnsmasq_hosts = self.tmp / "dnsmasq.hosts"
+        self._dnsmasq_hosts.write_text("")
+        cmd += [f"--dhcp-hostsfile={self._dnsmasq_hosts}"]
+        first, last = rng.split(",")[:2]
+        self._dnsmasq_next = ipaddress.IPv4Address(first)
+        self._dnsmasq_last = ipaddress.IPv4Address(last)
         cmd += list(extra_args)
         p = self.popen(cmd, "dnsmasq.log", netns=netns)
         self.wait_log("dnsmasq.log", "started", timeout=20, proc=p)
         if p.poll() is not None:
             raise TestbedFailure("dnsmasq exited at start\n" + self.diagnostics())
+        self._dnsmasq = p
         return p
+
+    def _pin_dnsmasq_address(self, mac: str):
+        """dnsmasq picks an address from a hash of the MAC and keeps no record of
+        an OFFER, so two VMs booting at once can be offered the same address; the
+        second is NAKed and Debian's iPXE (2019) keeps asking for it until it
+        gives up (seen in CI: "Nothing to boot"). Each VM gets its own address
+        from the range instead (dhcp-hostsfile, re-read on SIGHUP)."""
+        p = self._dnsmasq
+        if p is None or p.poll() is not None or self._dnsmasq_next > self._dnsmasq_last:
+            return
+        log = self.log_path("dnsmasq.log")
+        marker = f"read {self._dnsmasq_hosts}"
+        before = log.read_text(errors="replace").count(marker)
+        with open(self._dnsmasq_hosts, "a") as f:
+            f.write(f"{mac},{self._dnsmasq_next}\n")
+        self._dnsmasq_next += 1
+        p.send_signal(signal.SIGHUP)  # `ip netns exec` execs dnsmasq: same PID
+        deadline = time.monotonic() + 20
+        while log.read_text(errors="replace").count(marker) <= before:
+            if time.monotonic() > deadline or p.poll() is not None:
+                raise TestbedFailure(f"dnsmasq did not re-read {self._dnsmasq_hosts}\n" +
+                                     self.diagnostics())
+            time.sleep(0.05)
 
     # -- VMs ---------------------------------------------------------------
     def add_tap(self) -> str:
@@ -526,6 +561,7 @@ class Testbed:
                 cmd += ["-fw_cfg", f"name={k},string={v}"]
         tap = None
         if network:
+            self._pin_dnsmasq_address(mac)
             tap = self.add_tap()
             cmd += ["-netdev", f"tap,id=n0,ifname={tap},script=no,downscript=no",
                     "-device", nic + (",bootindex=0" if boot == "net" else ",bootindex=9")]
