@@ -22,12 +22,6 @@
 static char dir[] = "/tmp/netbootd-files-XXXXXX";
 static int rootfd = -1;
 
-static void
-put(const char *name, const char *text)
-{
-	assert_int_equal(testfs_put(dir, name, text), 0);
-}
-
 static int
 setup(void **state)
 {
@@ -35,15 +29,15 @@ setup(void **state)
 	if (!mkdtemp(dir))
 		return -1;
 	/* root/: the operator's files; grub/: a package's; loaders/: iPXE's. */
-	put("root/boot/grub/i386-pc/normal.mod", "ROOT-NORMAL");
-	put("root/vmlinuz", "KERNEL");
-	put("grub/i386-pc/normal.mod", "PKG-NORMAL");
-	put("grub/i386-pc/linux.mod", "PKG-LINUX");
-	put("grub/secret", "PKG-SECRET");
-	put("outside", "OUTSIDE");
-	put("cache/core.0", "BUILT-CORE");
-	put("loaders/undionly.kpxe", "IPXE");
-	put("loaders/boot/grub/x86_64-efi/efinet.mod", "LOADER-EFINET");
+	TESTFS_PUT(dir, "root/boot/grub/i386-pc/normal.mod", "ROOT-NORMAL");
+	TESTFS_PUT(dir, "root/vmlinuz", "KERNEL");
+	TESTFS_PUT(dir, "grub/i386-pc/normal.mod", "PKG-NORMAL");
+	TESTFS_PUT(dir, "grub/i386-pc/linux.mod", "PKG-LINUX");
+	TESTFS_PUT(dir, "grub/secret", "PKG-SECRET");
+	TESTFS_PUT(dir, "outside", "OUTSIDE");
+	TESTFS_PUT(dir, "cache/core.0", "BUILT-CORE");
+	TESTFS_PUT(dir, "loaders/undionly.kpxe", "IPXE");
+	TESTFS_PUT(dir, "loaders/boot/grub/x86_64-efi/efinet.mod", "LOADER-EFINET");
 	char path[512];
 	snprintf(path, sizeof(path), "%s/root", dir);
 	rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -24,23 +24,17 @@ static char dir[] = "/tmp/netbootd-gen-XXXXXX";
 static struct config cfg;
 static struct netbootd nb;
 
-static void
-put(const char *name, const char *text)
-{
-	assert_int_equal(testfs_put(dir, name, text), 0);
-}
-
 static int
 setup(void **state)
 {
 	(void)state;
 	if (!mkdtemp(dir))
 		return -1;
-	put("vmlinuz", "KERNEL");
-	put("initrd.img", "INITRD");
-	put("shell.efi", "MZ-shell");
-	put("disk.img", "DISKDISKDISK");
-	put("netbootd.conf",
+	TESTFS_PUT(dir, "vmlinuz", "KERNEL");
+	TESTFS_PUT(dir, "initrd.img", "INITRD");
+	TESTFS_PUT(dir, "shell.efi", "MZ-shell");
+	TESTFS_PUT(dir, "disk.img", "DISKDISKDISK");
+	TESTFS_PUT(dir, "netbootd.conf",
 	    "[default]\nprofile = linux\n"
 	    "[profile linux]\nkernel = vmlinuz\ninitrd = initrd.img\ncmdline = quiet\n"
 	    "[profile shell]\nefi = shell.efi\n"

@@ -23,12 +23,6 @@
 static char base[256];
 static int rootfd = -1;
 
-static void
-write_file(const char *path, const char *text)
-{
-	assert_int_equal(testfs_put(NULL, path, text), 0);
-}
-
 /*
  * base/root/{ok.txt, sub/inner.txt, link-in -> sub/inner.txt,
  *            link-out -> ../secret.txt, link-abs -> /etc/hostname,
@@ -48,10 +42,10 @@ setup(void **state)
 	mkdir(P("%s/root", base), 0755);
 	mkdir(P("%s/root/sub", base), 0755);
 	mkdir(P("%s/root-private", base), 0755);
-	write_file(P("%s/root/ok.txt", base), "ok\n");
-	write_file(P("%s/root/sub/inner.txt", base), "inner\n");
-	write_file(P("%s/secret.txt", base), "secret\n");
-	write_file(P("%s/root-private/secret.txt", base), "private\n");
+	TESTFS_PUT(NULL, P("%s/root/ok.txt", base), "ok\n");
+	TESTFS_PUT(NULL, P("%s/root/sub/inner.txt", base), "inner\n");
+	TESTFS_PUT(NULL, P("%s/secret.txt", base), "secret\n");
+	TESTFS_PUT(NULL, P("%s/root-private/secret.txt", base), "private\n");
 	if (symlink("sub/inner.txt", P("%s/root/link-in", base)) < 0 ||
 	    symlink("../secret.txt", P("%s/root/link-out", base)) < 0 ||
 	    symlink("/etc/hostname", P("%s/root/link-abs", base)) < 0 ||

@@ -27,4 +27,7 @@ testfs_put(const char *dir, const char *name, const char *text)
 	return fclose(f) != 0 ? -1 : r;
 }
 
+/* In a cmocka test: write it or fail the test. */
+#define TESTFS_PUT(dir, name, text) assert_int_equal(testfs_put((dir), (name), (text)), 0)
+
 #endif
