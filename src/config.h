@@ -97,6 +97,8 @@ struct config {
 	char *pxelinux_dir;
 	char *grub_dir;
 	char *imgboot_efi;
+	char *shim_efi;          /* Secure Boot chain: served as shimx64.efi */
+	char *signed_grub_efi;   /* ... which fetches this as grubx64.efi */
 	unsigned memdisk_max_mb;
 	bool http_boot_https;    /* UEFI HTTP boot offers get https:// URLs */
 	char *cache_dir;         /* start-up builds (grub-memdisk); NULL: /var/cache/netbootd */

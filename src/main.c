@@ -86,6 +86,35 @@ add_loader_dirs(struct netbootd *nb)
  * Quick mode needs no --root: an empty directory, removed at once, so the
  * resolver has a root that holds nothing (only aliases and loaders resolve).
  */
+/*
+ * Secure Boot's chain, from Debian's signed packages: shim (signed by the
+ * UEFI CA, so firmware with Microsoft's keys runs it) fetches grubx64.efi
+ * from the same TFTP server, Debian's signed network GRUB, which shim
+ * verifies and which verifies the kernel. Served under the names shim asks
+ * for; files of those names beneath the root win.
+ */
+static void
+add_signed_loader_aliases(struct netbootd *nb)
+{
+	const struct {
+		const char *name;
+		const char *configured;
+		const char *fallback;
+	} signed_loaders[] = {
+		{ "shimx64.efi", nb->cfg->shim_efi, "/usr/lib/shim/shimx64.efi.signed" },
+		{ "grubx64.efi", nb->cfg->signed_grub_efi,
+		  "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed" },
+	};
+	for (size_t i = 0; i < sizeof(signed_loaders) / sizeof(signed_loaders[0]); i++) {
+		const char *path = signed_loaders[i].configured ? signed_loaders[i].configured
+		                                                : signed_loaders[i].fallback;
+		int r = access(path, R_OK) < 0 ? -errno
+		                               : files_add_alias(nb->files, signed_loaders[i].name, path);
+		if (r < 0)
+			log_debug("main", "%s (%s): %s", signed_loaders[i].name, path, strerror(-r));
+	}
+}
+
 static int
 private_empty_root(void)
 {
@@ -203,6 +232,7 @@ main(int argc, char **argv)
 	}
 	add_loader_dirs(&nb);
 	add_imgboot_alias(&nb, argv[0]);
+	add_signed_loader_aliases(&nb);
 	if (generated_quick_setup(&nb) < 0)
 		goto out;
 	if (grubcache_setup(&nb) < 0)

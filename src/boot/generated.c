@@ -219,6 +219,28 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 			return -ENOENT;
 		return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
 	}
+	/*
+	 * Debian's signed network GRUB (Secure Boot, after shim) has the prefix
+	 * /grub and reads $prefix/grub.cfg, not the per-MAC names: hand over to
+	 * this machine's own, named by GRUB's own variable (aa:bb:.. is a MAC
+	 * our parser takes). The same document serves every machine.
+	 */
+	if (strcmp(relpath, "grub/grub.cfg") == 0) {
+		static const char handover[] =
+			"# netbootd: this machine's own configuration (profile by MAC)\n"
+			"configfile $prefix/grub.cfg-01-$net_default_mac\n"
+			"echo \"netbootd: no configuration for $net_default_mac\"\n"
+			"sleep 5\n";
+		char *out = strdup(handover);
+		if (!out)
+			return -ENOMEM;
+		return set_doc(src, out, sizeof(handover) - 1, "text/plain; charset=utf-8");
+	}
+	if (strncmp(relpath, "grub/grub.cfg-01-", 17) == 0 && n == 17 + 17) {
+		if (!parse_mac_prefix(relpath + 17, 17, mac))
+			return -ENOENT;
+		return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
+	}
 	if (strncmp(relpath, "boot/", 5) == 0 && n > 5 + 17) {
 		const char *ext = relpath + 5 + 17;
 		if (!parse_mac_prefix(relpath + 5, 17, mac))
@@ -328,6 +350,8 @@ static const struct loader_pkg loader_pkgs[] = {
 	{ "boot/grub/x86_64-efi/core.efi", "install the Debian package grub-efi-amd64-bin, or set "
 	                                   "grub-dir" },
 	{ "imgboot.efi", "build it with make efi (Debian package gnu-efi), or set imgboot-efi" },
+	{ "shimx64.efi", "install the Debian package shim-signed, or set shim-efi" },
+	{ "grubx64.efi", "install the Debian package grub-efi-amd64-signed, or set signed-grub-efi" },
 };
 
 static int
@@ -371,6 +395,8 @@ generated_check(struct netbootd *nb)
 		problems += check_ref(nb, "boot loader", "BIOS PXE", "undionly.kpxe");
 	const char *uefi = bootconf_arch_loader(bc, ARCH_X64_UEFI);
 	problems += check_ref(nb, "boot loader", "UEFI PXE", uefi ? uefi : "snponly.efi");
+	if (uefi && strcmp(uefi, "shimx64.efi") == 0) /* shim fetches it next */
+		problems += check_ref(nb, "boot loader", "UEFI PXE (shim)", "grubx64.efi");
 	for (size_t i = 0; i < bootconf_arch_count(bc); i++) {
 		const struct boot_arch *a = bootconf_arch_at(bc, i);
 		const char *an = arch_name(a->arch);

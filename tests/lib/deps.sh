@@ -11,13 +11,32 @@ clang libclang-rt-14-dev
 python3 python3-pytest python3-pytest-xdist
 qemu-system-x86 ovmf ipxe ipxe-qemu
 pxelinux syslinux-common syslinux-utils
-grub-efi-amd64-bin grub-pc-bin grub-common
+grub-efi-amd64-bin grub-pc-bin grub-common grub-efi-amd64-signed
 gnu-efi mtools dosfstools xorriso cpio kmod
 busybox-static linux-image-amd64 systemd-boot-efi
 curl tftp-hpa atftp kea-admin kea-dhcp4-server dnsmasq-base
 tftpd-hpa nginx-light wrk openssl iproute2 procps
 chromium
 "
+
+# shim-signed is fetched, not installed: on a machine booted by UEFI its
+# postinst runs grub-install on the host's own ESP. The Secure Boot tests only
+# need its signed shimx64.efi, unpacked here (tests/e2e/test_boot_secure_boot.py).
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+SHIM="$REPO/build/deps/shimx64.efi.signed"
+
+fetch_shim() {
+	[ -f "$SHIM" ] && return 0
+	t=$(mktemp -d)
+	chmod 755 "$t" # apt-get download runs as _apt
+	(cd "$t" && apt-get download -q shim-signed >/dev/null &&
+	 dpkg-deb -x shim-signed_*.deb x) || { rm -rf "$t"; return 1; }
+	mkdir -p "$(dirname "$SHIM")"
+	cp "$t/x/usr/lib/shim/shimx64.efi.signed" "$SHIM.tmp" && mv "$SHIM.tmp" "$SHIM"
+	rc=$?
+	rm -rf "$t"
+	return $rc
+}
 
 missing() {
 	for p in $PACKAGES; do
@@ -32,10 +51,17 @@ check)
 		echo "missing packages:" $m >&2
 		exit 1
 	fi
+	if [ ! -f "$SHIM" ]; then
+		echo "missing: $SHIM (from the shim-signed package)" >&2
+		exit 1
+	fi
 	;;
 install)
 	m=$(missing)
-	[ -z "$m" ] && exit 0
+	if [ -z "$m" ]; then
+		fetch_shim || { apt-get update -q && fetch_shim; }
+		exit $?
+	fi
 	if [ "$(id -u)" -ne 0 ]; then
 		echo "deps.sh: installing packages needs root: apt-get install" $m >&2
 		exit 1
@@ -53,6 +79,7 @@ install)
 	rc=0
 	apt-get install -y -q --no-install-recommends $m || rc=$?
 	[ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
+	[ $rc -eq 0 ] && { fetch_shim || rc=$?; }
 	exit $rc
 	;;
 *)

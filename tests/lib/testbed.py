@@ -31,6 +31,10 @@ from daemon import Netbootd
 
 OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
 OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+# Secure Boot on, with Microsoft's keys enrolled (so shim, signed by the UEFI
+# CA, runs and anything unsigned is refused): Debian's ovmf package.
+OVMF_CODE_SECBOOT = Path("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd")
+OVMF_VARS_MS = Path("/usr/share/OVMF/OVMF_VARS_4M.ms.fd")
 IPXE_E1000_ROM = "/usr/lib/ipxe/qemu/pxe-e1000.rom"
 QEMU = "qemu-system-x86_64"
 
@@ -502,7 +506,7 @@ class Testbed:
     def vm(self, firmware: str, mac: str = None, boot: str = "net", disk: str = None,
            cdrom: str = None, memory_mb: int = 512, extra: list = (), fw_cfg: dict = None,
            efi_ipv4_pxe: bool = True, efi_http: bool = True, network: bool = True,
-           nvdimm: str = None) -> VM:
+           nvdimm: str = None, secure_boot: bool = False) -> VM:
         """Start a QEMU VM on a new tap of br0.
 
         firmware: "bios" (SeaBIOS + iPXE e1000 ROM) or "uefi" (OVMF, q35, virtio-net
@@ -514,7 +518,8 @@ class Testbed:
         network=False: no NIC at all. nvdimm: a file (size a multiple of 2 MiB) shown
         to the guest as an ACPI NFIT NVDIMM, i.e. /dev/pmem0 in Linux: the same way a
         UEFI RAM disk in reserved memory appears after boot (private mapping, the
-        file is never written)."""
+        file is never written). secure_boot: OVMF with Secure Boot enforced and
+        Microsoft's keys enrolled (SMM, as that firmware build requires)."""
         if firmware not in ("bios", "uefi"):
             raise ValueError(f"firmware must be 'bios' or 'uefi', not {firmware!r}")
         if boot not in ("net", "disk", "cdrom"):
@@ -538,15 +543,20 @@ class Testbed:
                     "-device", "nvdimm,memdev=nv0,id=nvdimm0"]
         else:
             cmd += ["-m", str(memory_mb)]
+        if secure_boot and firmware != "uefi":
+            raise ValueError("secure_boot needs firmware='uefi'")
         if firmware == "bios":
             cmd += ["-machine", "pc" + (",nvdimm=on" if nvdimm else "")]
             nic = f"e1000,netdev=n0,mac={mac},romfile={IPXE_E1000_ROM}"
         else:
             vars_copy = self.tmp / f"{name}-OVMF_VARS.fd"
-            shutil.copyfile(OVMF_VARS, vars_copy)
-            cmd += ["-machine", "q35" + (",nvdimm=on" if nvdimm else ""),
-                    "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            shutil.copyfile(OVMF_VARS_MS if secure_boot else OVMF_VARS, vars_copy)
+            code = OVMF_CODE_SECBOOT if secure_boot else OVMF_CODE
+            cmd += ["-machine", "q35" + (",nvdimm=on" if nvdimm else "") + (",smm=on" if secure_boot else ""),
+                    "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}",
                     "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+            if secure_boot:
+                cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
             nic = f"virtio-net-pci,netdev=n0,mac={mac},romfile="
             cfg = {"opt/org.tianocore/IPv6PXESupport": "no",
                    "opt/org.tianocore/IPv6Support": "no"}
