@@ -28,7 +28,7 @@ SHIM="$REPO/build/deps/shimx64.efi.signed"
 fetch_shim() {
 	[ -f "$SHIM" ] && return 0
 	t=$(mktemp -d)
-	chmod 755 "$t" # apt-get download runs as _apt
+	chown _apt "$t" 2>/dev/null || true # apt-get download writes as _apt
 	(cd "$t" && apt-get download -q shim-signed >/dev/null &&
 	 dpkg-deb -x shim-signed_*.deb x) || { rm -rf "$t"; return 1; }
 	mkdir -p "$(dirname "$SHIM")"
