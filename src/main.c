@@ -86,35 +86,6 @@ add_loader_dirs(struct netbootd *nb)
  * Quick mode needs no --root: an empty directory, removed at once, so the
  * resolver has a root that holds nothing (only aliases and loaders resolve).
  */
-/*
- * Secure Boot's chain, from Debian's signed packages: shim (signed by the
- * UEFI CA, so firmware with Microsoft's keys runs it) fetches grubx64.efi
- * from the same TFTP server, Debian's signed network GRUB, which shim
- * verifies and which verifies the kernel. Served under the names shim asks
- * for; files of those names beneath the root win.
- */
-static void
-add_signed_loader_aliases(struct netbootd *nb)
-{
-	const struct {
-		const char *name;
-		const char *configured;
-		const char *fallback;
-	} signed_loaders[] = {
-		{ "shimx64.efi", nb->cfg->shim_efi, "/usr/lib/shim/shimx64.efi.signed" },
-		{ "grubx64.efi", nb->cfg->signed_grub_efi,
-		  "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed" },
-	};
-	for (size_t i = 0; i < sizeof(signed_loaders) / sizeof(signed_loaders[0]); i++) {
-		const char *path = signed_loaders[i].configured ? signed_loaders[i].configured
-		                                                : signed_loaders[i].fallback;
-		int r = access(path, R_OK) < 0 ? -errno
-		                               : files_add_alias(nb->files, signed_loaders[i].name, path);
-		if (r < 0)
-			log_debug("main", "%s (%s): %s", signed_loaders[i].name, path, strerror(-r));
-	}
-}
-
 static int
 private_empty_root(void)
 {
@@ -133,9 +104,25 @@ private_empty_root(void)
 	return fd;
 }
 
+/* Serve name as the first readable candidate; say at debug level why none was. */
+static void
+alias_first_readable(struct netbootd *nb, const char *name, const char *const *candidates,
+                     size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (access(candidates[i], R_OK) == 0 &&
+		    files_add_alias(nb->files, name, candidates[i]) == 0) {
+			log_debug("main", "%s is %s", name, candidates[i]);
+			return;
+		}
+	}
+	log_debug("main", "%s: none of its %zu places is readable (%s%s)", name, n,
+	          n ? candidates[0] : "", n > 1 ? ", ..." : "");
+}
+
 /* imgboot.efi: --imgboot-efi, else the one built beside this binary, else the installed one. */
 static void
-add_imgboot_alias(struct netbootd *nb, const char *argv0)
+add_imgboot_alias(struct netbootd *nb)
 {
 	char path[4096 + 32], exe[4096];
 	const char *candidates[4];
@@ -145,7 +132,6 @@ add_imgboot_alias(struct netbootd *nb, const char *argv0)
 		candidates[n++] = nb->cfg->imgboot_efi;
 	} else {
 		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		(void)argv0;
 		if (len > 0) {
 			exe[len] = '\0';
 			char *slash = strrchr(exe, '/');
@@ -158,13 +144,25 @@ add_imgboot_alias(struct netbootd *nb, const char *argv0)
 		candidates[n++] = "efi/imgboot/imgboot.efi"; /* running from the source tree */
 		candidates[n++] = "/usr/lib/netbootd/imgboot.efi";
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (access(candidates[i], R_OK) == 0 && files_add_alias(nb->files, "imgboot.efi", candidates[i]) == 0) {
-			log_debug("main", "imgboot.efi is %s", candidates[i]);
-			return;
-		}
-	}
-	log_debug("main", "no imgboot.efi found (build it with make efi, or set imgboot-efi)");
+	alias_first_readable(nb, "imgboot.efi", candidates, n);
+}
+
+/*
+ * Secure Boot's chain, from Debian's signed packages: shim (signed by the
+ * UEFI CA, so firmware with Microsoft's keys runs it) fetches grubx64.efi
+ * from the same TFTP server, Debian's signed network GRUB, which shim
+ * verifies and which verifies the kernel. Served under the names shim asks
+ * for; files of those names beneath the root win.
+ */
+static void
+add_signed_loader_aliases(struct netbootd *nb)
+{
+	const char *shim = nb->cfg->shim_efi ? nb->cfg->shim_efi : "/usr/lib/shim/shimx64.efi.signed";
+	const char *grub = nb->cfg->signed_grub_efi
+	                       ? nb->cfg->signed_grub_efi
+	                       : "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
+	alias_first_readable(nb, "shimx64.efi", &shim, 1);
+	alias_first_readable(nb, "grubx64.efi", &grub, 1);
 }
 
 static void
@@ -231,7 +229,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	add_loader_dirs(&nb);
-	add_imgboot_alias(&nb, argv[0]);
+	add_imgboot_alias(&nb);
 	add_signed_loader_aliases(&nb);
 	if (generated_quick_setup(&nb) < 0)
 		goto out;

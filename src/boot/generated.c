@@ -109,19 +109,21 @@ static void
 log_image_choice(struct netbootd *nb, const char *macs, const uint8_t mac[6],
                  const struct boot_profile *p)
 {
+	static const struct {
+		enum image_client client;
+		const char *name;
+		bool bios;
+	} kinds[] = { { IMAGE_CLIENT_BIOS, "BIOS", true }, { IMAGE_CLIENT_UEFI, "UEFI", false } };
 	char why[160];
 	bool bios = false;
 	uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(nb, p->image);
 	bool known = timeline_is_bios(nb->timeline, mac, &bios);
-	if (!known || bios) {
-		planner_image_method(nb->cfg, p, IMAGE_CLIENT_BIOS, size, why, sizeof(why));
-		log_info("boot", "%s: image %s for %s: %s", macs, p->image, known ? "BIOS" : "a BIOS client",
-		         why);
-	}
-	if (!known || !bios) {
-		planner_image_method(nb->cfg, p, IMAGE_CLIENT_UEFI, size, why, sizeof(why));
-		log_info("boot", "%s: image %s for %s: %s", macs, p->image, known ? "UEFI" : "a UEFI client",
-		         why);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (known && bios != kinds[i].bios)
+			continue; /* not this machine's branch */
+		planner_image_method(nb->cfg, p, kinds[i].client, size, why, sizeof(why));
+		log_info("boot", "%s: image %s for %s%s%s: %s", macs, p->image, known ? "" : "a ",
+		         kinds[i].name, known ? "" : " client", why);
 	}
 }
 
@@ -213,11 +215,20 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 			return r;
 		return set_doc(src, out, len, json ? "application/json" : "text/html; charset=utf-8");
 	}
-	/* GRUB netboot looks for grub.cfg-01-<mac> beside its modules (--subdir=boot/grub). */
-	if (strncmp(relpath, "boot/grub/grub.cfg-01-", 22) == 0 && n == 22 + 17) {
-		if (!parse_mac_prefix(relpath + 22, 17, mac))
-			return -ENOENT;
-		return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
+	/*
+	 * GRUB netboot looks for grub.cfg-01-<mac> beside its modules: boot/grub/
+	 * (grub-mknetdir's --subdir, our built images), or grub/ (the prefix of
+	 * Debian's signed network GRUB, through the hand-over below).
+	 */
+	static const char *const grub_cfg_dirs[] = { "boot/grub/", "grub/" };
+	for (size_t i = 0; i < sizeof(grub_cfg_dirs) / sizeof(grub_cfg_dirs[0]); i++) {
+		size_t d = strlen(grub_cfg_dirs[i]);
+		if (n == d + 12 + 17 && strncmp(relpath, grub_cfg_dirs[i], d) == 0 &&
+		    strncmp(relpath + d, "grub.cfg-01-", 12) == 0) {
+			if (!parse_mac_prefix(relpath + d + 12, 17, mac))
+				return -ENOENT;
+			return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
+		}
 	}
 	/*
 	 * Debian's signed network GRUB (Secure Boot, after shim) has the prefix
@@ -235,11 +246,6 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 		if (!out)
 			return -ENOMEM;
 		return set_doc(src, out, sizeof(handover) - 1, "text/plain; charset=utf-8");
-	}
-	if (strncmp(relpath, "grub/grub.cfg-01-", 17) == 0 && n == 17 + 17) {
-		if (!parse_mac_prefix(relpath + 17, 17, mac))
-			return -ENOENT;
-		return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
 	}
 	if (strncmp(relpath, "boot/", 5) == 0 && n > 5 + 17) {
 		const char *ext = relpath + 5 + 17;

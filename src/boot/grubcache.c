@@ -16,6 +16,7 @@
 #include "boot/bootconf.h"
 #include "boot/files.h"
 #include "boot/mkgrub.h"
+#include "util/fs.h"
 #include "util/log.h"
 
 /* The host path of a profile's image: quick mode's file, or beneath --root. */
@@ -53,25 +54,6 @@ plain_beneath_root(const struct config *cfg, const char *image, const char *abs_
 	    (int)sizeof(want))
 		return false;
 	return strcmp(want, abs_image) == 0;
-}
-
-static int
-mkdir_p(const char *dir)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s", dir) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 /* What the cached binary was built from; a change of any field rebuilds. */
@@ -138,9 +120,9 @@ build_one(struct netbootd *nb, size_t idx, const struct boot_profile *p, const c
 			          p->name, abs_image);
 			return -1;
 		}
-		if (chmod(tmp, 0644) < 0 || rename(tmp, out) < 0) {
-			log_error("main", "profile %s: grub-memdisk: %s: %s", p->name, out, strerror(errno));
-			unlink(tmp);
+		r = fs_publish(tmp, out);
+		if (r < 0) {
+			log_error("main", "profile %s: grub-memdisk: %s: %s", p->name, out, strerror(-r));
 			return -1;
 		}
 		FILE *f = fopen(keyfile, "we");
@@ -181,7 +163,7 @@ grubcache_setup(struct netbootd *nb)
 			return -1;
 		}
 		if (!made_dir) {
-			int r = mkdir_p(dir);
+			int r = fs_mkdir_p(dir);
 			if (r < 0) {
 				log_error("main", "cache-dir %s: %s", dir, strerror(-r));
 				return -1;
@@ -301,13 +283,13 @@ build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char 
 		log_error("main", "method grub: cache path too long");
 		return -1;
 	}
-	int r = mkdir_p(dir);
+	int r = fs_mkdir_p(dir);
 	if (r < 0) {
 		log_error("main", "cache-dir %s: %s", dir, strerror(-r));
 		return -1;
 	}
 	if (mkgrub_build_net(modules, pf->format, prefix, pf->net_module, tmp) < 0 ||
-	    chmod(tmp, 0644) < 0 || rename(tmp, out) < 0) {
+	    fs_publish(tmp, out) < 0) {
 		unlink(tmp);
 		/* One platform missing (grub-pc-bin not installed) only fails its clients. */
 		log_warn("main", "method grub: no GRUB image for %s clients (see above)", pf->dir);

@@ -1,6 +1,7 @@
 #include "boot/mkgrub.h"
 
 #include "util/appendf.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,12 +137,11 @@ mkgrub_build(const char *image, const char *out, const char *module_dir)
 	}
 
 	/* tmp/tree/{boot/grub/grub.cfg, image -> the image}; tmp/memdisk.tar */
-	snprintf(path, sizeof(path), "%s/tree", tmp);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/tree/boot", tmp);
-	mkdir(path, 0755);
 	snprintf(path, sizeof(path), "%s/tree/boot/grub", tmp);
-	mkdir(path, 0755);
+	if (fs_mkdir_p(path) < 0) {
+		fprintf(stderr, "netbootd mkgrub: cannot make %s\n", path);
+		goto out;
+	}
 	snprintf(path, sizeof(path), "%s/tree/boot/grub/grub.cfg", tmp);
 	size_t n = mkgrub_early_config(cfg, sizeof(cfg));
 	if (n >= sizeof(cfg) || write_text(path, cfg, n) < 0) {

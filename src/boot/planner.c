@@ -15,19 +15,32 @@
 #define LOADER_GRUB_UEFI "boot/grub/x86_64-efi/core.efi"
 #define LOADER_IMGBOOT "imgboot.efi"
 
-void
-planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len)
+/* scheme://address[:port], the port left out when it is the scheme's own. */
+static void
+format_base(const struct config *cfg, struct in_addr server_ip, const char *scheme,
+            unsigned default_port, unsigned port, char *buf, size_t len)
 {
 	char ip[INET_ADDRSTRLEN];
 	struct in_addr a = cfg->server_addr_set ? cfg->server_addr : server_ip;
 	inet_ntop(AF_INET, &a, ip, sizeof(ip));
-	unsigned port = 80;
-	if (cfg->http.enabled && cfg->http.addr.ss_family == AF_INET)
-		port = ntohs(((const struct sockaddr_in *)&cfg->http.addr)->sin_port);
-	if (port == 80)
-		snprintf(buf, len, "http://%s", ip);
+	if (port == default_port)
+		snprintf(buf, len, "%s://%s", scheme, ip);
 	else
-		snprintf(buf, len, "http://%s:%u", ip, port);
+		snprintf(buf, len, "%s://%s:%u", scheme, ip, port);
+}
+
+static unsigned
+listen_port(const struct listen_spec *l, unsigned fallback)
+{
+	if (!l->enabled || l->addr.ss_family != AF_INET)
+		return fallback;
+	return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+}
+
+void
+planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len)
+{
+	format_base(cfg, server_ip, "http", 80, listen_port(&cfg->http, 80), buf, len);
 }
 
 /*
@@ -40,18 +53,10 @@ planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf,
 static void
 http_boot_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len)
 {
-	if (!cfg->http_boot_https || !cfg->https.enabled || cfg->https.addr.ss_family != AF_INET) {
+	if (!cfg->http_boot_https || !cfg->https.enabled || cfg->https.addr.ss_family != AF_INET)
 		planner_http_base(cfg, server_ip, buf, len);
-		return;
-	}
-	char ip[INET_ADDRSTRLEN];
-	struct in_addr a = cfg->server_addr_set ? cfg->server_addr : server_ip;
-	inet_ntop(AF_INET, &a, ip, sizeof(ip));
-	unsigned port = ntohs(((const struct sockaddr_in *)&cfg->https.addr)->sin_port);
-	if (port == 443)
-		snprintf(buf, len, "https://%s", ip);
 	else
-		snprintf(buf, len, "https://%s:%u", ip, port);
+		format_base(cfg, server_ip, "https", 443, listen_port(&cfg->https, 443), buf, len);
 }
 
 const char *

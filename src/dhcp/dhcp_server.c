@@ -99,6 +99,8 @@ dhcp_server_set_time(struct dhcp_server *srv, time_t now)
 	srv->fixed_now = now;
 }
 
+#define FNV1A_START 2166136261u
+
 static uint32_t
 fnv1a(uint32_t h, const void *data, size_t len)
 {
@@ -112,9 +114,8 @@ fnv1a(uint32_t h, const void *data, size_t len)
 static bool
 answer_is_new(struct dhcp_server *srv, const struct machine *m, const char *answer)
 {
-	uint32_t h = fnv1a(2166136261u, &m->kind, sizeof(m->kind));
-	h = fnv1a(h, answer, strlen(answer));
-	struct logged_answer *slot = &srv->logged[fnv1a(2166136261u, m->mac, 6) % LOG_SLOTS];
+	uint32_t h = fnv1a(fnv1a(FNV1A_START, &m->kind, sizeof(m->kind)), answer, strlen(answer));
+	struct logged_answer *slot = &srv->logged[fnv1a(FNV1A_START, m->mac, 6) % LOG_SLOTS];
 	time_t now = srv_now(srv);
 	bool repeat = memcmp(slot->mac, m->mac, 6) == 0 && slot->answer_hash == h &&
 	              now >= slot->at && now - slot->at < LOG_REPEAT_SECONDS;
@@ -450,12 +451,10 @@ client_owns(struct request_ctx *rq, struct in_addr ip, bool *known)
 static bool
 on_relay_network(struct request_ctx *rq, struct in_addr ip)
 {
-	struct in_addr gi = rq->msg->giaddr;
-	uint32_t mask = pool_netmask(rq->srv->cfg).s_addr;
-	if (!gi.s_addr || ((ip.s_addr ^ gi.s_addr) & mask) == 0)
+	struct in_addr gi = rq->msg->giaddr, netmask = pool_netmask(rq->srv->cfg);
+	if (!gi.s_addr || ((ip.s_addr ^ gi.s_addr) & netmask.s_addr) == 0)
 		return true;
 	char mac[18], relay[INET_ADDRSTRLEN], addr[INET_ADDRSTRLEN], nm[INET_ADDRSTRLEN], why[64];
-	struct in_addr netmask = { .s_addr = mask };
 	inet_ntop(AF_INET, &gi, relay, sizeof(relay));
 	inet_ntop(AF_INET, &ip, addr, sizeof(addr));
 	inet_ntop(AF_INET, &netmask, nm, sizeof(nm));
@@ -476,10 +475,10 @@ server_discover(struct request_ctx *rq)
 	const struct boot_host *h = reservation(srv, rq->m.mac);
 	char mac[18];
 
-	if (!on_relay_network(rq, h && !leases_in_pool(srv->leases, h->address) ?
-	                              h->address : srv->cfg->pool_first))
+	bool fixed_outside_pool = h && !leases_in_pool(srv->leases, h->address);
+	if (!on_relay_network(rq, fixed_outside_pool ? h->address : srv->cfg->pool_first))
 		return -ENOMSG;
-	if (h && !leases_in_pool(srv->leases, h->address)) {
+	if (fixed_outside_pool) {
 		ip = h->address; /* outside the pool: nothing to record */
 	} else {
 		if (h)
@@ -783,13 +782,14 @@ socket_emit(void *ctx, const struct dhcp_reply *r)
 }
 
 /* Where recvmmsg() puts one datagram and its IP_PKTINFO. */
-_Static_assert(64 >= CMSG_SPACE(sizeof(struct in_pktinfo)), "control room for IP_PKTINFO");
 struct rx_slot {
 	uint8_t buf[2048];
 	struct sockaddr_in from;
 	struct iovec iov;
 	uint64_t control[8]; /* aligned room for the IP_PKTINFO cmsg */
 };
+_Static_assert(sizeof(((struct rx_slot *)0)->control) >= CMSG_SPACE(sizeof(struct in_pktinfo)),
+               "control room for IP_PKTINFO");
 
 static void
 on_readable(evutil_socket_t fd, short events, void *arg)

@@ -26,6 +26,21 @@ def local_launcher(tb, cfg):
     return disk, fb, fb_token
 
 
+def boot_to_fallback(tb, url, timeout=240, **vm_args):
+    """imgboot from a local launcher fetches url and must fail: the serial text
+    once the firmware's next boot option (the fallback CD) printed its marker."""
+    disk, fb, fb_token = local_launcher(tb, f"url={url}\n")
+    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb, **vm_args)
+    return vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=timeout)
+
+
+def start_script_server(tb, script, log_name, *args, netns=None):
+    """A Python server given as source text (a misbehaving peer), in the testbed."""
+    p = tb.popen(["/usr/bin/python3", "-c", script] + [str(a) for a in args], log_name,
+                 netns=netns)
+    tb.wait_log(log_name, "ready", proc=p)
+
+
 def test_url_download_from_local_launcher(testbed):
     """imgboot started from a disk downloads an http:// URL itself, through the
     firmware's HTTP stack (DHCP via EFI_IP4_CONFIG2), in Block I/O mode."""
@@ -54,9 +69,7 @@ def test_image_larger_than_ram(testbed):
         f.truncate(2048 * MIB)
     tb.start_dnsmasq()
     tb.start_netbootd(http_args(tb, root))
-    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/huge.img\n")
-    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb, memory_mb=512)
-    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
+    text = boot_to_fallback(tb, f"http://{tb.server_ip}/huge.img", memory_mb=512)
     assert "not enough memory for" in text and "2048 MiB needed" in text, text[-3000:]
     assert "returning to the firmware" in text
     assert "NETBOOT-RAMDISKS 0" in text
@@ -68,9 +81,7 @@ def test_download_404(testbed):
     root.mkdir()
     tb.start_dnsmasq()
     tb.start_netbootd(http_args(tb, root))
-    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/nothing-here.iso\n")
-    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
-    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
+    text = boot_to_fallback(tb, f"http://{tb.server_ip}/nothing-here.iso")
     assert "failed: HTTP 404" in text, text[-3000:]
     assert "returning to the firmware" in text
 
@@ -198,12 +209,8 @@ def test_download_cut_short(testbed):
     tb = testbed
     img, _ = images.layout("gpt")
     tb.start_dnsmasq()
-    p = tb.popen(["/usr/bin/python3", "-c", TRUNCATING_SERVER, tb.server_ip, img, "cut"],
-                 "truncating.log")
-    tb.wait_log("truncating.log", "ready", proc=p)
-    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/disk.img\n")
-    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
-    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
+    start_script_server(tb, TRUNCATING_SERVER, "truncating.log", tb.server_ip, img, "cut")
+    text = boot_to_fallback(tb, f"http://{tb.server_ip}/disk.img")
     assert re.search(r"download of http://\S+/disk.img failed at byte \d+ of 8388608", text), \
         text[-3000:]
     assert "returning to the firmware" in text
@@ -261,12 +268,8 @@ def test_server_stalls(testbed):
     tb = testbed
     img, _ = images.layout("gpt")
     tb.start_dnsmasq()
-    p = tb.popen(["/usr/bin/python3", "-c", TRUNCATING_SERVER, tb.server_ip, img, "stall"],
-                 "stalling.log")
-    tb.wait_log("stalling.log", "ready", proc=p)
-    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.server_ip}/disk.img\n")
-    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
-    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=300)
+    start_script_server(tb, TRUNCATING_SERVER, "stalling.log", tb.server_ip, img, "stall")
+    text = boot_to_fallback(tb, f"http://{tb.server_ip}/disk.img", timeout=300)
     assert re.search(r"download of http://\S+/disk.img failed: no response", text), text[-3000:]
     assert "returning to the firmware" in text
 
@@ -297,9 +300,8 @@ srv.serve_forever()
 
 
 def start_redirector(tb, target):
-    p = tb.popen(["/usr/bin/python3", "-c", REDIRECTING_SERVER, tb.router_ip, target],
-                 "redirector.log", netns=tb.router_ns)
-    tb.wait_log("redirector.log", "ready", proc=p)
+    start_script_server(tb, REDIRECTING_SERVER, "redirector.log", tb.router_ip, target,
+                        netns=tb.router_ns)
 
 
 def test_download_follows_redirects(testbed):
@@ -329,9 +331,7 @@ def test_redirect_loop(testbed):
     tb = testbed
     tb.start_dnsmasq()
     start_redirector(tb, "unused")
-    disk, fb, fb_token = local_launcher(tb, f"url=http://{tb.router_ip}:8080/loop\n")
-    vm = tb.vm("uefi", boot="disk", disk=disk, cdrom=fb)
-    text = vm.wait_for(f"NETBOOT-MARKER {fb_token}", timeout=240)
+    text = boot_to_fallback(tb, f"http://{tb.router_ip}:8080/loop")
     assert f"download of http://{tb.router_ip}:8080/loop failed: more than 5 redirects" in text, \
         text[-3000:]
     assert text.count(": HTTP 302 to ") == 6, text[-3000:]
