@@ -19,6 +19,7 @@
 #include "boot/files.h"
 #include "boot/generated.h"
 #include "boot/grubcache.h"
+#include "boot/imagefiles.h"
 #include "boot/mkgrub.h"
 #include "boot/timeline.h"
 #include "config.h"
@@ -196,6 +197,8 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "mkgrub") == 0)
 		return mkgrub_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "inspect") == 0)
+		return imagefiles_inspect_main(argc - 1, argv + 1);
 
 	config_init(&cfg);
 	int r = config_parse_args(&cfg, argc, argv);
@@ -232,6 +235,8 @@ main(int argc, char **argv)
 	add_imgboot_alias(&nb);
 	add_signed_loader_aliases(&nb);
 	if (generated_quick_setup(&nb) < 0)
+		goto out;
+	if (imagefiles_setup(nb.files, cfg.boot) < 0)
 		goto out;
 	if (grubcache_setup(&nb) < 0)
 		goto out;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "boot/machine.h"
+#include "image/inspect.h"
 
 #define BOOTCONF_MAX_ITEMS 4096
 
@@ -34,6 +35,7 @@ static const char *const method_names[BOOT_METHOD_COUNT] = {
 	[BOOT_METHOD_MEMDISK] = "memdisk",
 	[BOOT_METHOD_SANBOOT] = "sanboot",
 	[BOOT_METHOD_GRUB_MEMDISK] = "grub-memdisk",
+	[BOOT_METHOD_DIRECT] = "direct",
 };
 
 const char *
@@ -95,6 +97,8 @@ profile_free(struct boot_profile *p)
 	free(p->menu_default);
 	free(p->pxelinux);
 	free(p->grub);
+	free(p->inspected);
+	free(p->direct_final);
 	free(p);
 }
 
@@ -583,12 +587,15 @@ profile_settle_kind(struct boot_profile *p, const char *path, int *errs)
 	        : p->efi    ? PROFILE_EFI
 	        : p->chain  ? PROFILE_CHAIN
 	                    : PROFILE_MENU;
-	if (p->kind != PROFILE_KERNEL && (p->n_initrds || p->cmdline))
-		FINISH_ERR(p->line, "[profile %s]: initrd/cmdline need kernel", p->name);
+	if (p->kind != PROFILE_KERNEL && p->n_initrds)
+		FINISH_ERR(p->line, "[profile %s]: initrd needs kernel", p->name);
+	/* An image's cmdline is added to its own under method direct (e.g. console=ttyS0). */
+	if (p->kind != PROFILE_KERNEL && p->kind != PROFILE_IMAGE && p->cmdline)
+		FINISH_ERR(p->line, "[profile %s]: cmdline needs kernel or image", p->name);
 	bool image = boot_method_is_image(p->method);
 	if (p->kind == PROFILE_IMAGE && !image && p->method != BOOT_METHOD_AUTO)
 		FINISH_ERR(p->line, "[profile %s]: method '%s' does not boot an image (use auto, "
-		                    "imgboot, firmware-ramdisk, memdisk, sanboot, grub-memdisk)",
+		                    "imgboot, firmware-ramdisk, memdisk, sanboot, grub-memdisk, direct)",
 		           p->name, boot_method_name(p->method));
 	if (p->kind != PROFILE_IMAGE && image)
 		FINISH_ERR(p->line, "[profile %s]: method '%s' needs image", p->name,
@@ -685,6 +692,22 @@ bootconf_set_profile_grub(struct bootconf *bc, size_t i, const char *name)
 	if (!bc || i >= bc->n_profiles)
 		return -EINVAL;
 	return set_str(&bc->profiles[i]->grub, name) < 0 ? -ENOMEM : 0;
+}
+
+int
+bootconf_set_profile_inspected(struct bootconf *bc, size_t i, const struct image_info *info,
+                               const char *final)
+{
+	if (!bc || i >= bc->n_profiles)
+		return -EINVAL;
+	struct boot_profile *p = bc->profiles[i];
+	struct image_info *copy = malloc(sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, info, sizeof(*copy));
+	free(p->inspected);
+	p->inspected = copy;
+	return set_str(&p->direct_final, final) < 0 ? -ENOMEM : 0;
 }
 
 int

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct image_info;
+
 #define BOOTCONF_MAX_INITRDS 8
 #define BOOTCONF_MAX_MENU 16
 #define BOOTCONF_NAME_MAX 63
@@ -34,6 +36,7 @@ enum boot_method {
 	BOOT_METHOD_MEMDISK,          /* BIOS: syslinux memdisk via iPXE */
 	BOOT_METHOD_SANBOOT,          /* iPXE sanboot http://... (HEAD + Range) */
 	BOOT_METHOD_GRUB_MEMDISK,     /* UEFI: grub.efi with the image inside */
+	BOOT_METHOD_DIRECT,           /* the image's own kernel + initrd, root over HTTP (image/inspect.h) */
 	BOOT_METHOD_COUNT,
 };
 
@@ -77,6 +80,13 @@ struct boot_profile {
 	char *menu_default;         /* default entry; default: the first */
 	char *pxelinux;             /* loader for method pxelinux (default lpxelinux.0) */
 	char *grub;                 /* loader for method grub (default per firmware) */
+	/*
+	 * An image profile whose image was inspected at start-up: what it is and
+	 * how its OS finds its root (method direct). NULL for URLs, non-images,
+	 * or an image that could not be read.
+	 */
+	struct image_info *inspected;
+	char *direct_final;          /* the file the OS fetches last under direct (hand-off) */
 	int line;                   /* where [profile NAME] started */
 };
 
@@ -136,6 +146,13 @@ size_t bootconf_profile_count(const struct bootconf *bc);
 const struct boot_profile *bootconf_profile_at(const struct bootconf *bc, size_t i);
 /* Start-up only: profile i's grub = name (a grub-memdisk binary built for it). */
 int bootconf_set_profile_grub(struct bootconf *bc, size_t i, const char *name);
+/*
+ * Start-up only: what inspecting profile i's image found (info is copied),
+ * and final, the served name whose transfer means the OS took over under
+ * method direct. Returns 0 or -errno.
+ */
+int bootconf_set_profile_inspected(struct bootconf *bc, size_t i, const struct image_info *info,
+                                   const char *final);
 size_t bootconf_host_count(const struct bootconf *bc);
 const struct boot_host *bootconf_host_at(const struct bootconf *bc, size_t i);
 size_t bootconf_arch_count(const struct bootconf *bc);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "boot/bootconf.h"
+#include "boot/imagefiles.h"
 #include "boot/machine.h"
 #include "boot/planner.h"
 #include "boot/scripts.h"
@@ -247,6 +248,14 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 			return -ENOMEM;
 		return set_doc(src, out, sizeof(handover) - 1, "text/plain; charset=utf-8");
 	}
+	if (strncmp(relpath, SCRIPTS_IMAGE_PREFIX, strlen(SCRIPTS_IMAGE_PREFIX)) == 0) {
+		if (gen_depth > 0)
+			return -ENOENT; /* never a generated name inside a generated name */
+		gen_depth++;
+		int r = imagefiles_open(nb->files, nb->cfg->boot, relpath, src);
+		gen_depth--;
+		return r;
+	}
 	if (strncmp(relpath, "boot/", 5) == 0 && n > 5 + 17) {
 		const char *ext = relpath + 5 + 17;
 		if (!parse_mac_prefix(relpath + 5, 17, mac))
@@ -304,7 +313,7 @@ generated_quick_setup(struct netbootd *nb)
 			return -1;
 		if (bootconf_add_quick_image(cfg->boot, name, cfg->method) < 0) {
 			log_error("main", "--method %s: not an image method (auto, imgboot, "
-			                  "firmware-ramdisk, memdisk, sanboot, grub-memdisk)",
+			                  "firmware-ramdisk, memdisk, sanboot, grub-memdisk, direct)",
 			          cfg->method ? cfg->method : "?");
 			return -1;
 		}

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "image/inspect.h"
+
 /* Debian's file names for the loaders the chain table sends. */
 #define LOADER_BIOS_IPXE "undionly.kpxe"
 #define LOADER_UEFI_IPXE "snponly.efi"
@@ -90,7 +92,27 @@ planner_image_method(const struct config *cfg, const struct boot_profile *p,
 {
 	enum boot_method forced = p->method;
 	const char *why = "auto";
+	bool direct = planner_direct_ok(p);
 
+	/*
+	 * A recognised live or installer image boots best through its own
+	 * kernel and initrd with the root fetched over HTTP: it is the only
+	 * method after which the OS still finds its medium, on every firmware
+	 * (UEFI HTTP boot runs iPXE for it). inspect.h lists the layouts.
+	 */
+	if (forced == BOOT_METHOD_DIRECT && !direct) {
+		why = "direct needs an image netbootd recognises (netbootd inspect says why), so auto";
+		forced = BOOT_METHOD_AUTO;
+	}
+	if (forced == BOOT_METHOD_DIRECT || (forced == BOOT_METHOD_AUTO && direct)) {
+		snprintf(reason, reasonlen, "method direct (%s: %s, its own kernel and initrd, %s)",
+		         forced == BOOT_METHOD_DIRECT ? "forced" : "auto",
+		         image_kind_name(p->inspected->kind),
+		         p->inspected->root_file[0] ? "root fetched over HTTP"
+		         : p->inspected->kind == IMAGE_KIND_CASPER ? "the ISO fetched over HTTP"
+		                                                  : "nothing else needed");
+		return BOOT_METHOD_DIRECT;
+	}
 	if (forced == BOOT_METHOD_GRUB_MEMDISK) {
 		/*
 		 * One GRUB EFI binary with the image inside (`netbootd mkgrub`),
@@ -350,6 +372,13 @@ add_final(const char **names, size_t n, size_t max, const char *name)
 	return n;
 }
 
+bool
+planner_direct_ok(const struct boot_profile *p)
+{
+	return p && p->kind == PROFILE_IMAGE && p->inspected && image_direct_ok(p->inspected) &&
+	       (p->method == BOOT_METHOD_AUTO || p->method == BOOT_METHOD_DIRECT);
+}
+
 size_t
 planner_final_files(const struct config *cfg, const struct boot_profile *p, const char **names,
                     size_t max)
@@ -363,6 +392,9 @@ planner_final_files(const struct config *cfg, const struct boot_profile *p, cons
 	case PROFILE_EFI:
 		return add_final(names, n, max, p->efi);
 	case PROFILE_IMAGE:
+		/* direct: the root the OS fetches (its initramfs ran), else its initrd. */
+		if (planner_direct_ok(p) && p->direct_final)
+			return add_final(names, n, max, p->direct_final);
 		n = add_final(names, n, max, p->image);
 		/* grub-memdisk: the GRUB binary carries the image; it is the last file. */
 		if (p->method == BOOT_METHOD_GRUB_MEMDISK)

@@ -68,6 +68,12 @@ int planner_http_boot_file(const struct config *cfg, const uint8_t mac[6], uint6
 size_t planner_final_files(const struct config *cfg, const struct boot_profile *p,
                            const char **names, size_t max);
 
+/*
+ * True when an image profile boots by method direct: its image was
+ * recognised at start-up and the method is direct or auto.
+ */
+bool planner_direct_ok(const struct boot_profile *p);
+
 /* The served file name of an image type (".iso" or ".img") for URLs. */
 const char *planner_image_ext(const char *image);
 

@@ -6,6 +6,7 @@
 
 #include "boot/planner.h"
 #include "boot/strbuf.h"
+#include "image/inspect.h"
 
 #define RETRY_SECONDS 5
 
@@ -53,12 +54,51 @@ ipxe_kernel(struct strbuf *sb, const struct script_env *env, const struct boot_p
 	strbuf_printf(sb, "boot || goto p_%s_fail\n", p->name);
 }
 
+/*
+ * Method direct: the image's own kernel and initrd, served out of the image
+ * (image/PROFILE/PATH), with its own command line plus the parameter that
+ * makes its initramfs fetch the root from us (image_direct_cmdline), plus
+ * the profile's cmdline. Returns false when the command line does not fit.
+ */
+static bool
+ipxe_direct(struct strbuf *sb, const struct script_env *env, const struct boot_profile *p)
+{
+	const struct image_info *info = p->inspected;
+	char files_url[512], iso_url[512], cmdline[IMAGE_CMDLINE_MAX + 1024];
+	snprintf(files_url, sizeof(files_url), "%s/%s%s", env->base, SCRIPTS_IMAGE_PREFIX, p->name);
+	if (bootconf_is_url(p->image))
+		snprintf(iso_url, sizeof(iso_url), "%s", p->image);
+	else
+		snprintf(iso_url, sizeof(iso_url), "%s/%s", env->base, p->image);
+	if (image_direct_cmdline(info, files_url, iso_url, cmdline, sizeof(cmdline)) < 0)
+		return false;
+	strbuf_printf(sb, "kernel %s/%s", files_url, info->kernel);
+	/* As for kernel profiles: Linux's EFI stub loads the initrds named here. */
+	for (size_t i = 0; i < info->n_initrds; i++)
+		strbuf_printf(sb, " initrd=%s", scripts_basename(info->initrds[i]));
+	if (cmdline[0])
+		strbuf_printf(sb, " %s", cmdline);
+	if (p->cmdline && *p->cmdline)
+		strbuf_printf(sb, " %s", p->cmdline);
+	strbuf_printf(sb, " || goto p_%s_fail\n", p->name);
+	for (size_t i = 0; i < info->n_initrds; i++)
+		strbuf_printf(sb, "initrd %s/%s || goto p_%s_fail\n", files_url, info->initrds[i],
+		              p->name);
+	strbuf_printf(sb, "boot || goto p_%s_fail\n", p->name);
+	return true;
+}
+
 static void
 ipxe_image_method(struct strbuf *sb, const struct script_env *env, const struct boot_profile *p,
                   enum boot_method m)
 {
 	bool iso = strcmp(planner_image_ext(p->image), ".iso") == 0;
 	switch (m) {
+	case BOOT_METHOD_DIRECT:
+		if (!ipxe_direct(sb, env, p))
+			strbuf_printf(sb, "echo netbootd: the command line for %s is too long\n"
+			                  "goto p_%s_fail\n", p->name, p->name);
+		break;
 	case BOOT_METHOD_MEMDISK:
 		/* syslinux's memdisk; `raw` keeps it off the BIOS's protected-mode path. */
 		strbuf_printf(sb, "kernel %s/memdisk%s raw || goto p_%s_fail\n", env->base,

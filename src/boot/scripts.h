@@ -12,6 +12,9 @@
 #include "boot/bootconf.h"
 #include "config.h"
 
+/* Files inside a profile's disk image are served as image/PROFILE/PATH. */
+#define SCRIPTS_IMAGE_PREFIX "image/"
+
 /* Size of a served image (for memdisk vs sanboot); 0 when unknown. */
 typedef uint64_t (*script_size_fn)(void *ctx, const char *ref);
 

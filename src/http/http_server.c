@@ -516,7 +516,7 @@ serve_source(struct http_conn *c, const struct http_request *req, struct file_so
 		/* sendfile(2) from the page cache: libevent uses it for file
 		 * segments added to a socket's output buffer. */
 		struct evbuffer_file_segment *seg =
-			evbuffer_file_segment_new(src->fd, (ev_off_t)first, (ev_off_t)len,
+			evbuffer_file_segment_new(src->fd, (ev_off_t)(src->offset + first), (ev_off_t)len,
 			                          EVBUF_FS_CLOSE_ON_FREE);
 		if (!seg || evbuffer_add_file_segment(out, seg, 0, (ev_off_t)len) < 0) {
 			log_error("http", "%s: cannot queue %s", c->peer, src->path);
@@ -537,8 +537,8 @@ serve_source(struct http_conn *c, const struct http_request *req, struct file_so
 		SSL_clear_mode(bufferevent_openssl_get_ssl(c->bev), SSL_MODE_RELEASE_BUFFERS);
 		c->body_fd = src->fd;
 		src->fd = -1;
-		c->body_off = first;
-		c->body_end = first + len;
+		c->body_off = src->offset + first;
+		c->body_end = src->offset + first + len;
 		if (tls_pump(c) < 0)
 			c->close_after = true;
 	}

@@ -321,7 +321,8 @@ transfer_fill(struct tftp_transfer *t, uint64_t first, uint64_t last)
 	srv->scratch_owner = NULL;
 	size_t got = 0;
 	while (got < want) {
-		ssize_t n = pread(t->src.fd, srv->scratch + got, (size_t)want - got, (off_t)(off + got));
+		ssize_t n = pread(t->src.fd, srv->scratch + got, (size_t)want - got,
+		                  (off_t)(t->src.offset + off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -395,7 +396,7 @@ transfer_send_gso(struct tftp_transfer *t)
 			skip = 0;
 			n++;
 		}
-		ssize_t r = preadv(t->src.fd, rest, (int)n, (off_t)(off0 + got));
+		ssize_t r = preadv(t->src.fd, rest, (int)n, (off_t)(t->src.offset + off0 + got));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -683,7 +684,7 @@ load_netascii(struct tftp_transfer *t)
 			return -ENOMEM;
 		size_t got = 0;
 		while (got < t->src.size) {
-			ssize_t n = pread(t->src.fd, tmp + got, t->src.size - got, (off_t)got);
+			ssize_t n = pread(t->src.fd, tmp + got, t->src.size - got, (off_t)(t->src.offset + got));
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0) {

@@ -17,6 +17,7 @@ busybox-static linux-image-amd64 systemd-boot-efi
 curl tftp-hpa atftp kea-admin kea-dhcp4-server dnsmasq-base
 tftpd-hpa nginx-light wrk openssl iproute2 procps
 chromium
+debootstrap squashfs-tools debian-installer-12-netboot-amd64
 "
 
 # shim-signed is fetched, not installed: on a machine booted by UEFI its

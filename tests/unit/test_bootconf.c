@@ -200,7 +200,7 @@ static const struct bad_case bad_cases[] = {
 	  "no profile 'b'" },
 	{ "[profile a]\nkernel = k\nimage = i.iso\n", 2, "exactly one of" },
 	{ "[profile a]\ncmdline = x\n", 2, "exactly one of" },
-	{ "[profile a]\nefi = x.efi\ncmdline = quiet\n", 2, "initrd/cmdline need kernel" },
+	{ "[profile a]\nefi = x.efi\ncmdline = quiet\n", 2, "cmdline needs kernel or image" },
 	{ "[profile a]\nimage = x.iso\nmethod = pxelinux\n", 2, "does not boot an image" },
 	{ "[profile a]\nkernel = k\nmethod = memdisk\n", 2, "needs image" },
 	{ "[profile a]\nefi = e.efi\nmethod = grub\n", 2, "needs kernel" },

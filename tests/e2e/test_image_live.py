@@ -1,0 +1,93 @@
+"""A real Debian live ISO (tests/lib/liveimage.py: debootstrap + live-boot +
+initramfs-tools + grub-mkrescue, nothing of ours inside) boots to its own
+login prompt through `netbootd --image live.iso`, method `direct` chosen by
+`auto`: iPXE fetches the image's own kernel and initrd out of the ISO over
+HTTP, live-boot's initramfs brings the network up and fetches
+live/filesystem.squashfs out of the ISO (`fetch=`), and systemd's getty on
+ttyS0 prints the image's /etc/issue (the token) and `netbootd-live login:`.
+
+One case per firmware route, in proxy mode beside dnsmasq (as the quick
+start runs) and in server mode. Before this method existed these routes
+stopped at live-boot's "Unable to find a medium containing a live file
+system"; the ISO itself is also booted from a local CD drive as a control
+that it is a working live image.
+"""
+import re
+import time
+
+import pytest
+
+from boot_helpers import machine, mac_re, netbootd_args, served, status_json, wait_handoff
+from testbed import Testbed as _Testbed
+
+MEMORY_MB = 1536  # fetch= copies the squashfs (about 170 MiB) into RAM
+BOOT_TIMEOUT = 900
+
+
+@pytest.fixture(scope="session")
+def live_image():
+    from liveimage import live_iso
+    return live_iso()
+
+
+def wait_login(vm, li):
+    """The image's own getty: its /etc/issue line, then its login prompt."""
+    vm.wait_for(li.issue_line, timeout=BOOT_TIMEOUT)
+    text = vm.wait_for(re.compile(r"netbootd-live login:"), timeout=120)
+    assert "Unable to find a medium" not in text
+    return vm.elapsed()
+
+
+CASES = [
+    # (name, firmware, dhcp mode, UEFI PXE off so that UEFI HTTP boot is the route)
+    ("bios-proxy", "bios", "proxy", False),
+    ("uefi-pxe-server", "uefi", "server", False),
+    ("uefi-http-proxy", "uefi", "proxy", True),
+]
+
+
+@pytest.mark.parametrize("name,firmware,dhcp,http_boot", CASES, ids=[c[0] for c in CASES])
+def test_live_iso_direct_to_login(live_image, name, firmware, dhcp, http_boot):
+    li = live_image
+    with _Testbed(f"live-{name}") as tb:
+        if dhcp == "proxy":
+            tb.start_dnsmasq()
+        nb = tb.start_netbootd(netbootd_args(tb, "--image", li.iso, dhcp=dhcp), timeout=60)
+        assert "quick/image.iso is Debian live (live-boot)" in nb.log()
+        vm = tb.vm(firmware, memory_mb=MEMORY_MB, efi_ipv4_pxe=not http_boot)
+        seconds = wait_login(vm, li)
+        mac = vm.mac.lower()
+        kv = li.kernel_version
+        # The route: the image's kernel and initrd, then the root, all out of the ISO.
+        for path in (rf"/boot/{mac_re(mac)}\.ipxe", f"/image/quick/live/vmlinuz-{kv}",
+                     f"/image/quick/live/initrd.img-{kv}", "/image/quick/live/filesystem.squashfs"):
+            assert served(nb, rf'http: .*"GET {path}" 200'), nb.log()[-5000:]
+        if firmware == "bios":
+            assert served(nb, rf"boot: {mac}: image quick/image.iso for BIOS: method direct "
+                              r"\(auto: Debian live")
+        else:
+            assert served(nb, rf"boot: {mac}: image quick/image.iso for UEFI: method direct")
+        if http_boot:
+            assert served(nb, rf"dhcp: {mac} arch 16 .*uefi-http: .*/boot/{mac}\.efi"), nb.log()[-4000:]
+            assert served(nb, rf"boot/{mac}\.efi serves snponly\.efi")
+        elif firmware == "uefi":
+            assert served(nb, r"tftp: .*snponly\.efi"), nb.log()[-4000:]
+        # "Handed off" now means the OS's initramfs fetched its root.
+        summary = wait_handoff(tb, nb, mac, timeout=60)
+        assert "last image/quick/live/filesystem.squashfs" in summary, summary
+        st = machine(status_json(tb), mac)
+        assert st["state"] == "handed-off" and st["profile"] == "quick", st
+        sent = sum(int(m.group(1)) for m in re.finditer(
+            r'"GET /image/quick/[^"]*" 200 (\d+)', nb.log()))
+        print(f"live {name}: login prompt {seconds:.0f}s after QEMU start, "
+              f"{sent / 2**20:.0f} MiB sent out of the ISO")
+
+
+def test_live_iso_boots_from_a_local_cd(live_image):
+    """Control: the image is a working live ISO on its own (live-boot finds
+    the CD), so a failure of the network routes is netbootd's."""
+    li = live_image
+    with _Testbed("live-cd") as tb:
+        vm = tb.vm("bios", boot="cdrom", cdrom=li.iso, memory_mb=1024, network=False)
+        seconds = wait_login(vm, li)
+        print(f"live ISO from a local CD: login prompt after {seconds:.0f}s")
