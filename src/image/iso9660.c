@@ -124,10 +124,16 @@ iso_open(const struct image_reader *rd, struct iso_volume *v)
 	v->rd = rd;
 	for (unsigned i = 0; i < VD_MAX; i++) {
 		int r = read_sector(rd, VD_FIRST_SECTOR + i, sec);
+		/* A set without its terminator still has its primary volume: use it. */
+		if (r == -EINVAL && primary)
+			break;
 		if (r < 0)
-			return r == -EINVAL ? -EINVAL : r;
-		if (memcmp(sec + 1, "CD001", 5) != 0)
+			return r;
+		if (memcmp(sec + 1, "CD001", 5) != 0) {
+			if (primary)
+				break;
 			return -EINVAL;
+		}
 		if (sec[0] == VD_TERMINATOR)
 			break;
 		if (sec[0] == VD_PRIMARY && !primary) {
