@@ -4,20 +4,26 @@
 On a fresh Debian 12 machine (as root) it:
   1. installs the Debian packages that are missing (tests/lib/deps.sh),
   2. builds netbootd (make),
-  3. builds the demo guest with the testbed's builder (tests/lib/guests.py):
-     a Debian kernel + a busybox initramfs that prints NETBOOT-OK <cmdline>,
-  4. starts netbootd in quick mode (--kernel/--initrd/--cmdline, no config
-     file) in a private network namespace, in proxyDHCP mode beside dnsmasq
-     playing the LAN's router,
+  3. builds the demo disk image: a real Debian 12 live ISO made by Debian's
+     own tools (debootstrap + live-boot + grub-mkrescue, tests/lib/liveimage.py;
+     a few minutes the first time, then cached in build/live/),
+  4. starts `netbootd --image debian-live.iso` (quick mode, no config file)
+     in a private network namespace, in proxyDHCP mode beside dnsmasq playing
+     the LAN's router,
   5. boots a QEMU machine (SeaBIOS + iPXE ROM by default, --firmware uefi for
-     OVMF) from the network,
-  6. prints the machine's boot timeline (netbootd's /status.json) and exits 0
-     once the guest printed its marker.
+     OVMF) from the network: netbootd recognises the live ISO and boots it by
+     method direct (its own kernel and initrd out of the ISO, the root file
+     system fetched over HTTP by live-boot),
+  6. waits for the live system's own login prompt on the serial console,
+     prints the machine's boot timeline (netbootd's /status.json) and exits 0.
+`--kernel` runs the older, faster demo instead: a bare kernel + busybox
+initramfs (tests/lib/guests.py) in quick kernel mode.
 Everything it starts is torn down afterwards, also on failure or Ctrl-C.
 """
 import argparse
 import json
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -69,7 +75,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--firmware", choices=("bios", "uefi"), default="bios",
                     help="the demo machine's firmware (default: bios, SeaBIOS + iPXE ROM)")
-    ap.add_argument("--timeout", type=int, default=300, help="seconds to wait for the guest")
+    ap.add_argument("--timeout", type=int, default=900, help="seconds to wait for the guest")
+    ap.add_argument("--kernel", action="store_true",
+                    help="boot a bare kernel + initramfs instead of the live ISO (faster)")
     ap.add_argument("--skip-deps", action="store_true", help="do not check Debian packages")
     ap.add_argument("--skip-build", action="store_true",
                     help="do not run make (use $NETBOOTD or ./netbootd as it is)")
@@ -86,37 +94,57 @@ def main():
         build()
     from daemon import netbootd_binary
     print(f"netbootd binary: {netbootd_binary()}")
-    step(3, "build the demo guest (kernel + busybox initramfs)")
-    from guests import guest
-    g = guest()
-    print(f"kernel {g.kernel} ({g.kernel.stat().st_size} bytes), initrd {g.initrd} "
-          f"({g.initrd.stat().st_size} bytes)")
-
     from testbed import GUEST_OK_RE, Testbed
-    token = "demo-" + secrets.token_hex(4)
-    cmdline = f"{g.cmdline} netbootd.demo={token}"
+    if args.kernel:
+        step(3, "build the demo guest (kernel + busybox initramfs)")
+        from guests import guest
+        g = guest()
+        print(f"kernel {g.kernel} ({g.kernel.stat().st_size} bytes), initrd {g.initrd} "
+              f"({g.initrd.stat().st_size} bytes)")
+        token = "demo-" + secrets.token_hex(4)
+        cmdline = f"{g.cmdline} netbootd.demo={token}"
+        what = ["--kernel", g.kernel, "--initrd", g.initrd, "--cmdline", cmdline]
+    else:
+        step(3, "build the demo disk image (a Debian live ISO; cached after the first time)")
+        from liveimage import live_iso
+        li = live_iso()
+        print(f"{li.iso} ({li.iso.stat().st_size >> 20} MiB): Debian live, kernel "
+              f"{li.kernel_version}, squashfs {li.squashfs_bytes >> 20} MiB")
+        what = ["--image", li.iso]
     with Testbed("demo") as tb:
         step(4, f"netbootd in quick mode in network namespace {tb.ns} ({tb.server_ip}/24)")
         tb.start_dnsmasq()
         print("dnsmasq hands out addresses like the LAN's router (no PXE options)")
-        nb_args = ["--kernel", g.kernel, "--initrd", g.initrd, "--cmdline", cmdline,
-                   "--dhcp", "proxy", "--interface", tb.bridge,
-                   "--tftp", f"{tb.server_ip}:69", "--http", f"{tb.server_ip}:80"]
-        nb = tb.start_netbootd([str(a) for a in nb_args])
+        nb_args = what + ["--dhcp", "proxy", "--interface", tb.bridge,
+                          "--tftp", f"{tb.server_ip}:69", "--http", f"{tb.server_ip}:80"]
+        nb = tb.start_netbootd([str(a) for a in nb_args], timeout=60)
         print("netbootd " + " ".join(str(a) for a in nb_args))
+        for line in nb.log().splitlines():
+            if " image: " in line:
+                print("  " + line)
 
         step(5, f"boot a QEMU machine ({args.firmware}) from the network")
-        vm = tb.vm(args.firmware)
-        print(f"QEMU {vm.name}, MAC {vm.mac}; waiting for the guest (TCG: about a minute)")
-        m = vm.wait_for_match(GUEST_OK_RE, timeout=args.timeout)
-        seen = m.group(1).strip()
-        if f"netbootd.demo={token}" not in seen:
-            sys.exit(f"demo: the guest booted with an unexpected command line: {seen}")
-        print(f"guest says: NETBOOT-OK {seen}")
+        if args.kernel:
+            vm = tb.vm(args.firmware)
+            print(f"QEMU {vm.name}, MAC {vm.mac}; waiting for the guest (TCG: about a minute)")
+            m = vm.wait_for_match(GUEST_OK_RE, timeout=args.timeout)
+            seen = m.group(1).strip()
+            if f"netbootd.demo={token}" not in seen:
+                sys.exit(f"demo: the guest booted with an unexpected command line: {seen}")
+            print(f"guest says: NETBOOT-OK {seen}")
+        else:
+            vm = tb.vm(args.firmware, memory_mb=1536)
+            print(f"QEMU {vm.name}, MAC {vm.mac}, 1536 MiB; waiting for the live system's login "
+                  f"prompt (TCG: one to two minutes)")
+            vm.wait_for(li.issue_line, timeout=args.timeout)
+            vm.wait_for(re.compile(r"netbootd-live login:"), timeout=120)
+            print(f"the live system says: {li.issue_line}")
+            print("                      netbootd-live login:")
+            print(f"(its own getty on ttyS0, {vm.elapsed():.0f} s after power-on)")
 
         step(6, "the machine's boot timeline (from http://%s/status.json)" % tb.server_ip)
         summary = None
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not summary:
             hits = [l for l in nb.log().splitlines() if "handed off to the OS" in l and vm.mac in l]
             summary = hits[0] if hits else None
