@@ -90,10 +90,12 @@ imagefiles_setup(struct files *files, struct bootconf *bc)
 		direct_final(p, &info, final, sizeof(final));
 		if (bootconf_set_profile_inspected(bc, i, &info, final) < 0)
 			return -1;
-		log_info("image", "profile %s: %s is %s: kernel %s, initrd %s%s%s (from %s)", p->name,
-		         p->image, image_kind_name(info.kind), info.kernel, info.initrds[0],
+		log_info("image", "profile %s: %s is %s: kernel %s, initrd %s%s%s (from %s); method "
+		                  "direct needs about %llu MiB of RAM on the machine",
+		         p->name, p->image, image_kind_name(info.kind), info.kernel, info.initrds[0],
 		         info.root_file[0] ? ", root " : "", info.root_file,
-		         info.config[0] ? info.config : "the layout");
+		         info.config[0] ? info.config : "the layout",
+		         (unsigned long long)image_direct_ram_mib(&info));
 		if (p->method != BOOT_METHOD_AUTO && p->method != BOOT_METHOD_DIRECT)
 			log_warn("image", "profile %s: method %s boots the image's own loader, but %s "
 			                  "then looks for its medium and does not find it over the "
@@ -206,7 +208,7 @@ imagefiles_report(FILE *out, const char *name, const struct image_info *info)
 		        info->root_file[0] ? "the root fetched over HTTP into RAM"
 		        : info->kind == IMAGE_KIND_CASPER ? "the whole ISO fetched over HTTP into RAM"
 		                                          : "nothing else fetched",
-		        (unsigned long long)((info->root_bytes >> 20) + 256));
+		        (unsigned long long)image_direct_ram_mib(info));
 	else
 		fprintf(out, "  direct            no: %s\n", info->why);
 	const char *after = live ? "then the OS looks for its medium and does not find it (BIOS "

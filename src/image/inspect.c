@@ -261,8 +261,14 @@ apply_layout(const struct iso_volume *v, const struct layout *l, struct image_in
 	if (info->n_initrds == 0 &&
 	    find_prefixed(v, l->kernel_dir, l->initrd_prefix, info->initrds[0]))
 		info->n_initrds = 1;
+	uint64_t size = 0;
+	if (exists(v, info->kernel, false, &size))
+		info->boot_bytes = size;
 	for (size_t i = 0; i < info->n_initrds; i++) {
-		if (!exists(v, info->initrds[i], false, NULL)) {
+		size = 0;
+		if (exists(v, info->initrds[i], false, &size)) {
+			info->boot_bytes += size;
+		} else {
 			snprintf(info->why, sizeof(info->why), "initrd %.80s (from %.60s) missing",
 			         info->initrds[i], info->config[0] ? info->config : "the layout");
 			info->n_initrds = 0;
@@ -327,6 +333,12 @@ image_inspect(const struct image_reader *rd, struct image_info *info)
 	         "no live-boot, casper, dracut, archiso or debian-installer layout%s%.60s",
 	         info->config[0] ? "; boot config " : "", info->config);
 	return 0;
+}
+
+uint64_t
+image_direct_ram_mib(const struct image_info *info)
+{
+	return (info->root_bytes >> 20) + 2 * (info->boot_bytes >> 20) + 256;
 }
 
 bool

@@ -193,7 +193,7 @@ def test_direct_serves_files_out_of_the_image(live):
     nb, hport, tport, layout, iso = live
     assert "profile quick: quick/image.iso is Debian live (live-boot): kernel " \
            f"live/vmlinuz-{KVER}, initrd live/initrd.img-{KVER}, root live/filesystem.squashfs " \
-           "(from boot/grub/grub.cfg)" in nb.log()
+           "(from boot/grub/grub.cfg); method direct needs about 256 MiB of RAM" in nb.log()
     for rel, data in layout["files"].items():
         status, body, hdr = http(hport, f"image/quick/{rel}")
         assert status == 200 and body == data, rel
