@@ -91,3 +91,33 @@ def test_live_iso_boots_from_a_local_cd(live_image):
         vm = tb.vm("bios", boot="cdrom", cdrom=li.iso, memory_mb=1024, network=False)
         seconds = wait_login(vm, li)
         print(f"live ISO from a local CD: login prompt after {seconds:.0f}s")
+
+
+FAILING = [
+    # (name, firmware, method): whole-image methods start the ISO's own boot
+    # loader and kernel, but live-boot then cannot see the medium.
+    ("bios-memdisk", "bios", "memdisk"),
+    ("uefi-firmware-ramdisk", "uefi", "firmware-ramdisk"),
+]
+
+
+@pytest.mark.parametrize("name,firmware,method", FAILING, ids=[c[0] for c in FAILING])
+def test_live_iso_whole_image_methods_say_why_they_fail(live_image, name, firmware, method):
+    """The paths that cannot work: netbootd says so at start-up and names the
+    method that will, and the boot ends where it said (live-boot finds no
+    medium), so the warning is not a guess."""
+    li = live_image
+    with _Testbed(f"live-{name}") as tb:
+        nb = tb.start_netbootd(netbootd_args(tb, "--image", li.iso, "--method", method,
+                                             dhcp="server"), timeout=60)
+        warning = (f"profile quick: method {method} boots the image's own loader, but Debian live "
+                   "(live-boot) then looks for its medium and does not find it over the network; "
+                   "method direct (or auto) would boot it")
+        assert warning in nb.log(), nb.log()
+        vm = tb.vm(firmware, memory_mb=MEMORY_MB, efi_ipv4_pxe=False)
+        # The ISO's own GRUB starts its kernel (the method works as far as it goes) ...
+        vm.wait_for(re.compile(r"Linux version \d"), timeout=BOOT_TIMEOUT)
+        # ... and live-boot gives up on its medium instead of reaching the login prompt.
+        text = vm.wait_for("Unable to find a medium containing a live file system",
+                           timeout=BOOT_TIMEOUT)
+        assert li.issue_line not in text
