@@ -144,11 +144,15 @@ files_set_generator(struct files *f, files_generator_fn fn, void *ctx)
 	f->gen_ctx = ctx;
 }
 
+/*
+ * beneath: the root, where nothing may lead out (no symlinks at all);
+ * otherwise a directory the administrator configured, whose links are theirs.
+ */
 static int
-open_real(int dirfd, const char *rel, struct file_source *src)
+open_real(int dirfd, const char *rel, struct file_source *src, bool beneath)
 {
 	struct stat st;
-	int fd = safe_open_file(dirfd, rel, &st);
+	int fd = beneath ? safe_open_file(dirfd, rel, &st) : trusted_open_file(dirfd, rel, &st);
 	if (fd == -EXDEV || fd == -ELOOP)
 		return -EACCES; /* an escape attempt is "denied", never "missing" */
 	if (fd < 0)
@@ -177,13 +181,13 @@ files_open(struct files *f, const char *name, size_t namelen,
 			return r;
 	}
 
-	r = open_real(f->rootfd, src->path, src);
+	r = open_real(f->rootfd, src->path, src, true);
 	/* Only a missing file falls through; a denied one stays denied. */
 	if (r != -ENOENT)
 		return r;
 	for (size_t i = 0; i < f->naliases; i++) {
 		if (strcmp(f->aliases[i].name, src->path) == 0)
-			return open_real(f->aliases[i].dirfd, f->aliases[i].base, src);
+			return open_real(f->aliases[i].dirfd, f->aliases[i].base, src, false);
 	}
 	for (size_t i = 0; i < f->ndir_aliases; i++) {
 		const struct files_dir_alias *a = &f->dir_aliases[i];
@@ -191,13 +195,13 @@ files_open(struct files *f, const char *name, size_t namelen,
 		/* The rest is normalised (no "..", no leading '/'); the safe opener
 		 * keeps it beneath the directory all the same. */
 		if (strncmp(src->path, a->prefix, n) == 0 && src->path[n]) {
-			r = open_real(a->dirfd, src->path + n, src);
+			r = open_real(a->dirfd, src->path + n, src, false);
 			if (r != -ENOENT)
 				return r;
 		}
 	}
 	for (size_t i = 0; i < f->ndirs; i++) {
-		r = open_real(f->dirfds[i], src->path, src);
+		r = open_real(f->dirfds[i], src->path, src, false);
 		if (r != -ENOENT)
 			return r;
 	}

@@ -6,8 +6,12 @@
  *      a directory alias (boot/grub/ -> /usr/lib/grub);
  *   4. a file in one of the boot loader directories (iPXE, syslinux, ...),
  *      served as if it were in the root.
- * Names are normalised first (path_normalize); every real file is opened
- * with the safe opener, so nothing outside those directories is reachable.
+ * Names are normalised first (path_normalize: no "..", no leading '/').
+ * Files beneath --root are opened with the safe opener (no symlinks at all,
+ * RESOLVE_BENEATH); the loader directories and aliases are the
+ * administrator's, so their symlinks are followed (Debian ships
+ * /usr/lib/ipxe/ipxe.efi as a link to /boot/ipxe.efi), but a name can still
+ * only reach what lies beneath them or what their own links point at.
  */
 #ifndef NETBOOTD_BOOT_FILES_H
 #define NETBOOTD_BOOT_FILES_H

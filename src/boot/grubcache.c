@@ -19,6 +19,34 @@
 #include "util/fs.h"
 #include "util/log.h"
 
+/*
+ * mkdir -p, then make sure only root can write there: the builds below run
+ * as root (grub-mkimage writes by path), so a cache directory another user
+ * can write would let them aim those writes at any file (docs/security.md).
+ */
+static int
+cache_dir_ready(const char *dir)
+{
+	char why[PATH_MAX + 96];
+	int r = fs_mkdir_p(dir);
+	if (r < 0) {
+		log_error("main", "cache-dir %s: %s", dir, strerror(-r));
+		return -1;
+	}
+	r = fs_dir_root_only(dir, why, sizeof(why));
+	if (r == -EPERM && geteuid() == 0) {
+		log_error("main", "cache-dir %s: %s; netbootd builds there as root before it drops "
+		                  "privileges, so only root may write it (chown root: and chmod go-w, "
+		                  "or choose another cache-dir)", dir, why);
+		return -1;
+	}
+	if (r < 0 && r != -EPERM) {
+		log_error("main", "cache-dir %s: %s", dir, strerror(-r));
+		return -1;
+	}
+	return 0;
+}
+
 /* The host path of a profile's image: quick mode's file, or beneath --root. */
 static int
 image_host_path(const struct config *cfg, const char *image, char *buf, size_t len)
@@ -163,11 +191,8 @@ grubcache_setup(struct netbootd *nb)
 			return -1;
 		}
 		if (!made_dir) {
-			int r = fs_mkdir_p(dir);
-			if (r < 0) {
-				log_error("main", "cache-dir %s: %s", dir, strerror(-r));
+			if (cache_dir_ready(dir) < 0)
 				return -1;
-			}
 			made_dir = true;
 		}
 		if (build_one(nb, i, p, dir) < 0)
@@ -283,11 +308,8 @@ build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char 
 		log_error("main", "method grub: cache path too long");
 		return -1;
 	}
-	int r = fs_mkdir_p(dir);
-	if (r < 0) {
-		log_error("main", "cache-dir %s: %s", dir, strerror(-r));
+	if (cache_dir_ready(dir) < 0)
 		return -1;
-	}
 	if (mkgrub_build_net(modules, pf->format, prefix, pf->net_module, tmp) < 0 ||
 	    fs_publish(tmp, out) < 0) {
 		unlink(tmp);
@@ -295,7 +317,7 @@ build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char 
 		log_warn("main", "method grub: no GRUB image for %s clients (see above)", pf->dir);
 		return 0;
 	}
-	r = files_add_alias(nb->files, pf->image, out);
+	int r = files_add_alias(nb->files, pf->image, out);
 	if (r < 0) {
 		log_error("main", "cannot serve %s as %s: %s", out, pf->image, strerror(-r));
 		return -1;

@@ -863,8 +863,13 @@ listener_open(struct dhcp_server *srv, unsigned port, bool pxe_port, const char 
 	if (fd < 0)
 		return -errno;
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
+	/*
+	 * No SO_REUSEADDR: with it, any local user could bind the same port
+	 * (4011 is unprivileged) and answer PXE clients with their own boot
+	 * file. A port already taken is a start-up error instead. Listeners on
+	 * different interfaces do not clash: each is bound to its device first.
+	 */
+	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
 		goto fail;
 	/* A burst of clients (perfdhcp, a rack powering on) must not overflow the queue. */
@@ -961,8 +966,10 @@ dhcp_server_start(struct netbootd *nb, struct dhcp_server **out)
 			unsigned port = pxe ? cfg->pxe_port : cfg->dhcp_port;
 			r = listener_open(srv, port, pxe == 1, ifname);
 			if (r < 0) {
-				log_error("dhcp", "cannot listen on UDP port %u%s%s: %s", port,
-				          ifname ? " on " : "", ifname ? ifname : "", strerror(-r));
+				log_error("dhcp", "cannot listen on UDP port %u%s%s: %s%s", port,
+				          ifname ? " on " : "", ifname ? ifname : "", strerror(-r),
+				          r == -EADDRINUSE ? " (another DHCP or PXE server, or a second "
+				                             "netbootd, holds it)" : "");
 				dhcp_server_free(srv);
 				return r;
 			}

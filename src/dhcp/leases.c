@@ -606,7 +606,18 @@ compact(struct lease_store *ls, time_t now)
 			records++;
 		}
 	}
-	int fd = openat(ls->dirfd, ls->tmpname, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	/*
+	 * The directory belongs to the user we run as after the privilege drop,
+	 * and the first compaction runs as root: whatever that user left under
+	 * the temporary name (a symlink to /etc/shadow, say) is removed, never
+	 * followed. O_EXCL|O_NOFOLLOW make the new file ours or fail.
+	 */
+	if (unlinkat(ls->dirfd, ls->tmpname, 0) < 0 && errno != ENOENT) {
+		r = -errno;
+		goto out;
+	}
+	int fd = openat(ls->dirfd, ls->tmpname,
+	                O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		r = -errno;
 		goto out;
@@ -672,20 +683,21 @@ leases_open(struct lease_store *ls, const char *path, uid_t owner, gid_t group, 
 	 * after the privilege drop, so compaction (create + rename) keeps
 	 * working as that user.
 	 */
-	if (mkdir(dir, 0750) == 0) {
-		if (owner != (uid_t)-1 && chown(dir, owner, group) < 0)
-			log_warn("dhcp", "chown %s: %s", dir, strerror(errno));
-	} else if (errno != EEXIST) {
+	bool created = mkdir(dir, 0750) == 0;
+	if (!created && errno != EEXIST) {
 		r = -errno;
 		log_error("dhcp", "lease directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
-	ls->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* By descriptor from here on: a path can be swapped under us, an fd cannot. */
+	ls->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (ls->dirfd < 0) {
 		r = -errno;
 		log_error("dhcp", "lease directory %s: %s", dir, strerror(errno));
 		goto out;
 	}
+	if (created && owner != (uid_t)-1 && fchown(ls->dirfd, owner, group) < 0)
+		log_warn("dhcp", "chown %s: %s", dir, strerror(errno));
 	ls->path = strdup(path);
 	ls->base = strdup(base);
 	ls->tmpname = malloc(strlen(base) + 6);
@@ -732,6 +744,7 @@ leases_open(struct lease_store *ls, const char *path, uid_t owner, gid_t group, 
 		log_error("dhcp", "lease file %s: cannot rewrite it: %s", path, strerror(-r));
 		goto out;
 	}
+	/* ls->fd is the file compaction just created (O_EXCL): no one else's. */
 	if (owner != (uid_t)-1 && fchown(ls->fd, owner, group) < 0)
 		log_warn("dhcp", "chown %s: %s", path, strerror(errno));
 out:

@@ -587,6 +587,10 @@ handle_request(struct http_conn *c, const struct http_request *req)
 		send_simple(c, 405, !c->close_after, "GET, HEAD");
 		return;
 	}
+	if (req->transfer_encoding_unknown) {
+		send_simple(c, 501, false, NULL); /* RFC 9112 6.1 */
+		return;
+	}
 	if (http_target_split(req->target, &path, &query) < 0) {
 		send_simple(c, 400, !c->close_after, NULL);
 		return;

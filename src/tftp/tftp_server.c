@@ -35,12 +35,20 @@
 #include "daemon.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/ratelimit.h"
 #include "wire/tftp.h"
 
-/* Reflection hardening (REFERENCES.md): until the client has answered once,
- * its address may be spoofed, so the first packet is resent at most this
- * many times whatever --tftp-retries says. */
-#define TFTP_FIRST_RETRIES 2
+/*
+ * Reflection hardening (REFERENCES.md, docs/security.md): until the client
+ * has answered once, its address may be spoofed, so the first packet (OACK
+ * or DATA 1) goes out once per request received: never resent by our timer,
+ * only again when the client repeats its request (which real clients do
+ * when their first answer is lost). One request, one answer: at most the
+ * size ratio of DATA 1 to the request, never a multiple of it.
+ */
+#define TFTP_FIRST_RETRIES 0
+/* A new transfer per source above --tftp-rate is dropped; say so at most this often. */
+#define TFTP_RATE_LOG_MS 1000
 /* The retransmit interval doubles per try up to this (seconds). */
 #define TFTP_BACKOFF_CAP 8
 /* A window's bytes are read with one pread into one buffer shared by every
@@ -134,6 +142,9 @@ struct tftp_server {
 	struct mmsghdr msgs[TFTP_BATCH];
 	struct iovec iov[TFTP_BATCH][2];
 	uint8_t hdrs[TFTP_BATCH][4];
+	struct ratelimit requests_per_source; /* --tftp-rate */
+	uint64_t rate_logged_ms;
+	uint64_t rate_dropped;                /* since the last such log line */
 };
 
 static void transfer_send_window(struct tftp_transfer *t);
@@ -539,11 +550,14 @@ on_transfer_timeout(evutil_socket_t fd, short what, void *arg)
 	struct tftp_transfer *t = arg;
 	(void)fd;
 	(void)what;
-	unsigned limit = t->verified ? t->max_tries : (t->max_tries < TFTP_FIRST_RETRIES ? t->max_tries
-	                                                                                   : TFTP_FIRST_RETRIES);
+	/* --tftp-retries >= 1 >= TFTP_FIRST_RETRIES: the unverified cap always applies. */
+	unsigned limit = t->verified ? t->max_tries : TFTP_FIRST_RETRIES;
 	if (t->tries >= limit) {
-		char why[64];
-		snprintf(why, sizeof(why), "failed: timed out after %u retransmits", t->tries);
+		char why[80];
+		if (t->verified)
+			snprintf(why, sizeof(why), "failed: timed out after %u retransmits", t->tries);
+		else
+			snprintf(why, sizeof(why), "failed: no answer to the first packet");
 		transfer_end(t, why, false, true);
 		return;
 	}
@@ -826,12 +840,58 @@ count_client(const struct tftp_server *srv, const struct sockaddr_storage *peer)
 	return n;
 }
 
-static bool
-transfer_exists(const struct tftp_server *srv, const struct sockaddr_storage *peer)
+static struct tftp_transfer *
+transfer_find(const struct tftp_server *srv, const struct sockaddr_storage *peer)
 {
-	for (const struct tftp_transfer *t = srv->transfers; t; t = t->next)
+	for (struct tftp_transfer *t = srv->transfers; t; t = t->next)
 		if (same_tid(&t->peer, peer))
+			return t;
+	return NULL;
+}
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/*
+ * The per-source token bucket on requests (--tftp-rate). Loopback is never
+ * limited: it cannot be spoofed from the network, and local tools and
+ * benchmarks run many transfers from it.
+ */
+static bool
+request_allowed(struct tftp_server *srv, const struct sockaddr_storage *peer, const char *who)
+{
+	const void *key;
+	size_t keylen;
+	if (peer->ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)peer;
+		if ((ntohl(s->sin_addr.s_addr) >> 24) == 127)
 			return true;
+		key = &s->sin_addr;
+		keylen = sizeof(s->sin_addr);
+	} else {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)peer;
+		if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
+			return true;
+		key = &s->sin6_addr;
+		keylen = sizeof(s->sin6_addr);
+	}
+	uint64_t now = now_ms();
+	if (ratelimit_take(&srv->requests_per_source, key, keylen, now))
+		return true;
+	metrics.proto[METRICS_TFTP].errors++;
+	srv->rate_dropped++;
+	if (now - srv->rate_logged_ms >= TFTP_RATE_LOG_MS) {
+		log_warn("tftp", "%s: over %u new requests a second (tftp-rate): %" PRIu64
+		                 " request%s dropped unanswered", who, srv->nb->cfg->tftp_rate,
+		         srv->rate_dropped, srv->rate_dropped == 1 ? "" : "s");
+		srv->rate_logged_ms = now;
+		srv->rate_dropped = 0;
+	}
 	return false;
 }
 
@@ -881,11 +941,25 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 		refuse(srv, peer, peerlen, who, name, TFTP_EBADOP, "unsupported transfer mode", true);
 		return;
 	}
-	/* A retransmitted RRQ (our first answer was lost or slow, or the network
-	 * duplicated it) must not start a second transfer to the same TID: the
-	 * first one's timer resends. */
-	if (transfer_exists(srv, peer)) {
-		log_debug("tftp", "%s \"%s\": duplicate request ignored", who, name);
+	if (!request_allowed(srv, peer, who))
+		return;
+	/*
+	 * A retransmitted RRQ (our first answer was lost or slow, or the network
+	 * duplicated it) must not start a second transfer to the same TID. While
+	 * the client has not answered, it gets the first packet again, once per
+	 * request (our timer does not resend it: TFTP_FIRST_RETRIES).
+	 */
+	struct tftp_transfer *dup = transfer_find(srv, peer);
+	if (dup) {
+		log_debug("tftp", "%s \"%s\": repeated request%s", who, name,
+		          dup->verified ? " ignored (transfer under way)" : ": first packet sent again");
+		if (!dup->verified) {
+			event_del(dup->ev_write);
+			if (dup->state == XFER_OACK_SENT)
+				transfer_send_oack(dup);
+			else
+				transfer_start_window(dup);
+		}
 		return;
 	}
 	if (srv->active >= cfg->tftp_max_transfers) {
@@ -1064,6 +1138,8 @@ tftp_server_start(struct netbootd *nb, struct tftp_server **out)
 	const struct config *cfg = nb->cfg;
 	*out = NULL;
 	struct tftp_server *srv = calloc(1, sizeof(*srv));
+	if (srv)
+		ratelimit_init(&srv->requests_per_source, cfg->tftp_rate, 2 * cfg->tftp_rate);
 	if (!srv)
 		return -ENOMEM;
 	srv->nb = nb;
@@ -1083,7 +1159,7 @@ tftp_server_start(struct netbootd *nb, struct tftp_server **out)
 		log_error("tftp", "socket: %s", strerror(errno));
 		goto fail;
 	}
-	(void)setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* No SO_REUSEADDR: nobody else may bind our port beside us (docs/security.md). */
 	if (srv->family == AF_INET)
 		(void)setsockopt(srv->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
 	else
@@ -1093,7 +1169,8 @@ tftp_server_start(struct netbootd *nb, struct tftp_server **out)
 	(void)setsockopt(srv->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (bind(srv->fd, (const struct sockaddr *)&cfg->tftp.addr, cfg->tftp.addrlen) < 0) {
 		r = -errno;
-		log_error("tftp", "cannot bind %s: %s", cfg->tftp.text, strerror(errno));
+		log_error("tftp", "cannot bind UDP %s: %s%s", cfg->tftp.text, strerror(errno),
+		          errno == EADDRINUSE ? " (another TFTP server, or a second netbootd, holds it)" : "");
 		goto fail;
 	}
 	srv->ev = event_new(nb->base, srv->fd, EV_READ | EV_PERSIST, on_listener_readable, srv);

@@ -2,7 +2,10 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -22,6 +25,40 @@ fs_mkdir_p(const char *dir)
 	}
 	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
 		return -errno;
+	return 0;
+}
+
+int
+fs_dir_root_only(const char *dir, char *why, size_t whylen)
+{
+	char real[PATH_MAX], path[PATH_MAX];
+	struct stat st;
+	if (!realpath(dir, real))
+		return -errno;
+	size_t n = strlen(real);
+	/* "/", "/var", "/var/cache", ..., then the directory itself. */
+	for (size_t i = 0; i <= n; i++) {
+		bool last = i == n;
+		if (!last && real[i] != '/')
+			continue;
+		size_t len = i == 0 ? 1 : i;
+		memcpy(path, real, len);
+		path[len] = '\0';
+		if (lstat(path, &st) < 0)
+			return -errno;
+		const char *bad = NULL;
+		if (!S_ISDIR(st.st_mode))
+			bad = "not a directory";
+		else if (st.st_uid != 0)
+			bad = "not owned by root";
+		else if ((st.st_mode & 0022) && (last || !(st.st_mode & S_ISVTX)))
+			bad = "writable by others than root";
+		if (bad) {
+			snprintf(why, whylen, "%s is %s (mode %04o, owner uid %u)", path, bad,
+			         (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid);
+			return -EPERM;
+		}
+	}
 	return 0;
 }
 

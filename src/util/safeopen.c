@@ -36,8 +36,19 @@ path_normalize(const char *in, size_t inlen, char *out, size_t outlen)
 		size_t len = i - start;
 		if (len == 0 || (len == 1 && in[start] == '.'))
 			continue;
-		if (len == 2 && in[start] == '.' && in[start + 1] == '.')
-			return -EACCES;
+		if (len == 2 && in[start] == '.' && in[start + 1] == '.') {
+			/*
+			 * RFC 3986 5.2.4: "a/../b" is "b". Above the root it is an
+			 * escape attempt, refused (RFC 3986 would drop it silently).
+			 */
+			if (o == 0)
+				return -EACCES;
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--; /* the separator before the dropped component */
+			continue;
+		}
 		if (o + (o ? 1 : 0) + len >= outlen)
 			return -ENAMETOOLONG;
 		if (o)
@@ -115,13 +126,9 @@ safe_openat(int rootfd, const char *relpath, int flags)
 	return safe_openat_walk(rootfd, relpath, flags);
 }
 
-int
-safe_open_file(int rootfd, const char *relpath, struct stat *st)
+static int
+regular_only(int fd, struct stat *st)
 {
-	/* O_NONBLOCK: opening a FIFO planted under the root must not block us. */
-	int fd = safe_openat(rootfd, relpath, O_RDONLY | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return fd;
 	if (fstat(fd, st) < 0) {
 		int e = -errno;
 		close(fd);
@@ -136,4 +143,27 @@ safe_open_file(int rootfd, const char *relpath, struct stat *st)
 	if (fl >= 0)
 		(void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
 	return fd;
+}
+
+int
+safe_open_file(int rootfd, const char *relpath, struct stat *st)
+{
+	/* O_NONBLOCK: opening a FIFO planted under the root must not block us. */
+	int fd = safe_openat(rootfd, relpath, O_RDONLY | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	return regular_only(fd, st);
+}
+
+int
+trusted_open_file(int dirfd, const char *relpath, struct stat *st)
+{
+	if (relpath[0] == '/' || strcmp(relpath, "..") == 0 || strncmp(relpath, "../", 3) == 0 ||
+	    strstr(relpath, "/../") || (strlen(relpath) >= 3 &&
+	                                strcmp(relpath + strlen(relpath) - 3, "/..") == 0))
+		return -EACCES; /* names are normalised before; this is the backstop */
+	int fd = openat(dirfd, relpath, O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	return regular_only(fd, st);
 }

@@ -16,8 +16,10 @@
 /*
  * Turn a client-supplied name into a relative path: backslashes become
  * slashes (PXE clients send DOS paths), leading slashes mean the root, empty
- * and "." components vanish. A ".." component or a NUL byte inside the name
- * is refused with -EACCES; an empty result is -ENOENT; a result longer than
+ * and "." components vanish, "x/.." vanishes (RFC 3986 dot segments, by
+ * name: nothing on disk is looked at). A ".." that would climb above the
+ * root, or a NUL byte inside the name, is refused with -EACCES; an empty
+ * result is -ENOENT; a result longer than
  * outlen-1 is -ENAMETOOLONG. Returns 0 on success.
  */
 int path_normalize(const char *in, size_t inlen, char *out, size_t outlen);
@@ -35,6 +37,15 @@ int safe_openat(int rootfd, const char *relpath, int flags);
  * Returns an fd or -errno.
  */
 int safe_open_file(int rootfd, const char *relpath, struct stat *st);
+
+/*
+ * The same for a directory root configured by the administrator (boot
+ * loader directories, aliases): relpath is a normalised name (no "..", no
+ * leading '/'), and symlinks are followed, because Debian's packages ship
+ * loaders as links (/usr/lib/ipxe/ipxe.efi -> /boot/ipxe.efi). Only regular
+ * files. Returns an fd (O_CLOEXEC) or -errno.
+ */
+int trusted_open_file(int dirfd, const char *relpath, struct stat *st);
 
 /* For tests: use the component-by-component fallback even if openat2 works. */
 void safe_open_force_fallback(bool on);

@@ -150,6 +150,14 @@ parse_field(const uint8_t *p, size_t len, struct http_request *req, bool *conn_c
 		return parse_content_length(v, vlen, req);
 	} else if (span_eq(name, nlen, "Transfer-Encoding")) {
 		req->has_transfer_encoding = true;
+		/* RFC 9112 6.1: a coding we do not know gets 501; chunked we can frame. */
+		size_t a = 0, b = vlen;
+		while (a < b && (v[a] == ' ' || v[a] == '\t'))
+			a++;
+		while (b > a && (v[b - 1] == ' ' || v[b - 1] == '\t'))
+			b--;
+		if (!(b - a == 7 && strncasecmp((const char *)v + a, "chunked", 7) == 0))
+			req->transfer_encoding_unknown = true;
 	} else if (span_eq(name, nlen, "Connection")) {
 		parse_connection(v, vlen, conn_close, conn_keep);
 	} else if (span_eq(name, nlen, "Range")) {

@@ -49,6 +49,7 @@ struct http_request {
 	bool has_content_length;
 	uint64_t content_length;
 	bool has_transfer_encoding;
+	bool transfer_encoding_unknown; /* a coding other than chunked: 501 */
 
 	int error_status;            /* on -EBADMSG: the status to answer (400, 431, 505, 501...) */
 	const char *error_reason;    /* on -EBADMSG: a short text for the log */

@@ -34,7 +34,7 @@ def free_port(kind=socket.SOCK_DGRAM, host="127.0.0.1"):
 
 
 class Netbootd:
-    def __init__(self, args, netns=None, binary=None, ready="ready", timeout=20, env=None):
+    def __init__(self, args, netns=None, binary=None, ready=" ready: ", timeout=20, env=None):
         self.args = list(args)
         self.netns = netns
         self.binary = binary or netbootd_binary()
