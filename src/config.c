@@ -71,7 +71,8 @@ static const struct config_option options[] = {
 	{ "tftp-retries", OPT_UINT, F(tftp_retries), 1, 100, "N", "TFTP retransmits before giving up (default 6)" },
 	{ "tftp-rate", OPT_UINT, F(tftp_rate), 0, 100000, "N", "new TFTP requests a second per client address, bursts of twice that (default 50; 0: no limit; loopback never limited)" },
 
-	{ "http-max-connections", OPT_UINT, F(http_max_connections), 1, 1000000, "N", "concurrent HTTP connections (default 4096)" },
+	{ "http-max-connections", OPT_UINT, F(http_max_connections), 1, 1000000, "N", "concurrent HTTP connections (default 4096; when full, the oldest idle one is closed)" },
+	{ "http-max-per-client", OPT_UINT, F(http_max_per_client), 1, 1000000, "N", "concurrent HTTP connections per client address (default 64; loopback not limited)" },
 	{ "http-idle-timeout", OPT_UINT, F(http_idle_timeout), 1, 86400, "SECONDS", "idle/slow HTTP client timeout (default 30)" },
 	{ "http-max-header-bytes", OPT_UINT, F(http_max_header_bytes), 256, 1048576, "N", "request header size limit (default 8192)" },
 	{ "http-max-headers", OPT_UINT, F(http_max_headers), 1, 1000, "N", "request header count limit (default 64)" },
@@ -112,6 +113,7 @@ config_init(struct config *cfg)
 	cfg->tftp_timeout = 1;
 	cfg->tftp_retries = 6;
 	cfg->tftp_rate = 50;
+	cfg->http_max_per_client = 64;
 	cfg->http_max_connections = 4096;
 	cfg->http_idle_timeout = 30;
 	cfg->http_max_header_bytes = 8192;

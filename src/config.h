@@ -75,7 +75,8 @@ struct config {
 	unsigned tftp_max_per_client;
 	unsigned tftp_timeout;        /* seconds before the first retransmit */
 	unsigned tftp_retries;
-	unsigned tftp_rate;           /* new requests a second per source (0: no limit) */
+	unsigned tftp_rate;
+	unsigned http_max_per_client;           /* new requests a second per source (0: no limit) */
 
 	/* HTTP */
 	unsigned http_max_connections;

@@ -41,6 +41,7 @@
 #include "daemon.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/srccount.h"
 #include "wire/http.h"
 
 #define TLS_CHUNK (64 * 1024)          /* one pread for HTTPS bodies */
@@ -77,6 +78,7 @@ struct http_conn {
 	bool handshake_done;
 	bool lingering;
 	bool refusing;               /* over the connection cap: 503 and close */
+	bool counted;                /* in srv->per_source */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	char peer[64];
@@ -108,6 +110,8 @@ struct http_server {
 	struct http_conn *conns;
 	unsigned nconns;
 	unsigned nrefusing;
+	struct srccount *per_source; /* connections per client address (http-max-per-client) */
+	uint64_t shed;               /* idle connections closed to admit new ones */
 	struct http_limits limits;
 };
 
@@ -655,6 +659,13 @@ conn_free(struct http_conn *c)
 		srv->nrefusing--;
 	else
 		srv->nconns--;
+	if (c->counted) {
+		const void *key;
+		size_t keylen;
+		bool loopback;
+		if (addr_key((const struct sockaddr *)&c->addr, &key, &keylen, &loopback))
+			(void)srccount_add(srv->per_source, key, keylen, -1);
+	}
 	if (c->deadline)
 		event_free(c->deadline);
 	if (c->bev)
@@ -891,6 +902,28 @@ reject_busy(evutil_socket_t fd)
 	evutil_closesocket(fd);
 }
 
+/*
+ * The global cap is full: close the oldest connection that has no response
+ * in progress (idle keep-alive, or one still without a whole request head),
+ * so that one client holding thousands of idle connections cannot lock
+ * everyone else out; transfers under way are never cut. The list is newest
+ * first. Returns true when one was closed.
+ */
+static bool
+shed_oldest_idle(struct http_server *srv)
+{
+	struct http_conn *oldest = NULL;
+	for (struct http_conn *c = srv->conns; c; c = c->next)
+		if (!c->busy && !c->refusing && !c->lingering)
+			oldest = c;
+	if (!oldest)
+		return false;
+	log_debug(proto_name(oldest), "%s: idle connection closed to make room", oldest->peer);
+	srv->shed++;
+	conn_free(oldest);
+	return true;
+}
+
 /* A new client socket, from a listener or http_server_adopt(). */
 static void
 conn_new(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen, bool tls)
@@ -900,7 +933,25 @@ conn_new(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 	char peer[64];
 
 	peer_format(sa, peer, sizeof(peer));
-	bool over = srv->nconns >= cfg->http_max_connections;
+	/* One address may hold at most http-max-per-client (loopback: no limit). */
+	const void *key = NULL;
+	size_t keylen = 0;
+	bool loopback = true;
+	if (addr_key(sa, &key, &keylen, &loopback) && !loopback &&
+	    srccount_get(srv->per_source, key, keylen) >= cfg->http_max_per_client) {
+		static uint64_t last_warn;
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if ((uint64_t)now.tv_sec != last_warn) {
+			log_warn(tls ? "https" : "http", "%s: per-client connection limit (%u) reached, "
+			                                 "refusing", peer, cfg->http_max_per_client);
+			last_warn = (uint64_t)now.tv_sec;
+		}
+		metrics.proto[METRICS_HTTP].errors++;
+		reject_busy(fd);
+		return;
+	}
+	bool over = srv->nconns >= cfg->http_max_connections && !shed_oldest_idle(srv);
 	if (over) {
 		log_warn(tls ? "https" : "http", "%s: connection limit (%u) reached, refusing", peer,
 		         cfg->http_max_connections);
@@ -966,6 +1017,8 @@ conn_new(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 		srv->conns->prev = c;
 	srv->conns = c;
 	srv->nconns++;
+	if (key && !loopback && srccount_add(srv->per_source, key, keylen, 1) == 0)
+		c->counted = true;
 	if (!c->deadline || bufferevent_enable(c->bev, EV_READ | EV_WRITE) < 0) {
 		conn_free(c);
 		return;
@@ -1037,6 +1090,11 @@ http_server_start(struct netbootd *nb, struct http_server **out)
 	if (!srv)
 		return -ENOMEM;
 	srv->nb = nb;
+	srv->per_source = srccount_new();
+	if (!srv->per_source) {
+		free(srv);
+		return -ENOMEM;
+	}
 	srv->limits.max_header_bytes = cfg->http_max_header_bytes;
 	srv->limits.max_headers = cfg->http_max_headers;
 
@@ -1068,5 +1126,6 @@ http_server_free(struct http_server *srv)
 	if (srv->secure)
 		evconnlistener_free(srv->secure);
 	SSL_CTX_free(srv->ssl_ctx);
+	srccount_free(srv->per_source);
 	free(srv);
 }

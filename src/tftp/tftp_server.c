@@ -36,6 +36,7 @@
 #include "util/log.h"
 #include "util/metrics.h"
 #include "util/ratelimit.h"
+#include "util/srccount.h"
 #include "wire/tftp.h"
 
 /*
@@ -867,19 +868,9 @@ request_allowed(struct tftp_server *srv, const struct sockaddr_storage *peer, co
 {
 	const void *key;
 	size_t keylen;
-	if (peer->ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)peer;
-		if ((ntohl(s->sin_addr.s_addr) >> 24) == 127)
-			return true;
-		key = &s->sin_addr;
-		keylen = sizeof(s->sin_addr);
-	} else {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)peer;
-		if (IN6_IS_ADDR_LOOPBACK(&s->sin6_addr))
-			return true;
-		key = &s->sin6_addr;
-		keylen = sizeof(s->sin6_addr);
-	}
+	bool loopback;
+	if (!addr_key((const struct sockaddr *)peer, &key, &keylen, &loopback) || loopback)
+		return true;
 	uint64_t now = now_ms();
 	if (ratelimit_take(&srv->requests_per_source, key, keylen, now))
 		return true;

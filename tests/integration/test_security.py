@@ -281,3 +281,77 @@ def test_unknown_transfer_encoding_gets_501(tmp_path):
         # chunked is a framing we know: served, then the connection closes.
         data = raw_http(port, b"GET /x.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
         assert data.startswith(b"HTTP/1.1 200"), data
+
+
+# ---- HTTP connection limits (issue 11 item 4) ------------------------------------------
+
+def test_one_client_cannot_take_every_http_connection(tmp_path):
+    """4200 idle connections from one address (more than the 4096 cap) must
+    not lock out another client: when the cap is full the oldest idle
+    connection is closed for the new one."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 20000), hard))
+    (tmp_path / "x.txt").write_text("x\n")
+    port = free_port(socket.SOCK_STREAM)
+    held = []
+    try:
+        with Netbootd(["--root", str(tmp_path), "--http", f"0.0.0.0:{port}", "--tftp", "off",
+                       "--dhcp", "off", "--http-idle-timeout", "120"]) as nb:
+            for _ in range(4200):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                s.bind(("127.0.0.2", 0))
+                s.connect(("127.0.0.1", port))
+                held.append(s)
+            time.sleep(1)
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as c:
+                c.settimeout(10)
+                c.bind(("127.0.0.3", 0))
+                c.connect(("127.0.0.1", port))
+                c.sendall(b"GET /x.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                data = b""
+                while True:
+                    d = c.recv(65536)
+                    if not d:
+                        break
+                    data += d
+            assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\nx\n"), data[:200]
+            assert '"GET /x.txt" 200' in nb.log()
+    finally:
+        for s in held:
+            s.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+PER_CLIENT = r"""
+import socket, sys, time
+port = int(sys.argv[1])
+socks = []
+for _ in range(15):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.connect(("198.18.0.1", port))
+    socks.append(s)
+time.sleep(1)
+alive = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        d = s.recv(1)
+        alive += 0 if d == b"" else 1   # b"": closed by the server
+    except BlockingIOError:
+        alive += 1                       # still open, nothing to read
+    except ConnectionResetError:
+        pass
+print(alive)
+"""
+
+
+def test_http_per_client_connection_cap(tmp_path):
+    with DhcpNet("sec-http") as net:
+        with Netbootd(["--root", str(tmp_path), "--http", "198.18.0.1:8080", "--tftp", "off",
+                       "--dhcp", "off", "--http-max-per-client", "10"],
+                      netns=net.server_ns) as nb:
+            r = net.run(net.client_ns, [sys.executable, "-c", PER_CLIENT, "8080"])
+            assert r.returncode == 0, r.stderr
+            assert int(r.stdout) == 10, r.stdout
+            assert "198.18.0.2" in nb.log() and "per-client connection limit (10) reached" in nb.log()
