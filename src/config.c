@@ -54,7 +54,7 @@ static const struct config_option options[] = {
 	{ "lease-file", OPT_STRING, F(lease_file), 0, 0, "FILE", "where leases are kept (server mode)" },
 	{ "server-addr", OPT_IPV4, F(server_addr), 0, 0, "ADDR", "address clients reach this server at" },
 	{ "image", OPT_STRING, F(image), 0, 0, "FILE", "quick mode: boot this disk image (ISO or raw disk)" },
-	{ "method", OPT_STRING, F(method), 0, 0, "METHOD", "image boot method: auto|direct|imgboot|firmware-ramdisk|memdisk|sanboot|grub-memdisk" },
+	{ "method", OPT_STRING, F(method), 0, 0, "METHOD", "image boot method: auto|direct|pxelinux|grub|imgboot|firmware-ramdisk|memdisk|sanboot|grub-memdisk" },
 	{ "kernel", OPT_STRING, F(kernel), 0, 0, "FILE", "quick mode: boot this Linux kernel" },
 	{ "initrd", OPT_STRLIST, F(initrds), 0, 0, "FILE", "initrd for --kernel (repeatable)" },
 	{ "cmdline", OPT_STRING, F(cmdline), 0, 0, "STRING", "kernel command line for --kernel" },

@@ -593,18 +593,24 @@ profile_settle_kind(struct boot_profile *p, const char *path, int *errs)
 	if (p->kind != PROFILE_KERNEL && p->kind != PROFILE_IMAGE && p->cmdline)
 		FINISH_ERR(p->line, "[profile %s]: cmdline needs kernel or image", p->name);
 	bool image = boot_method_is_image(p->method);
-	if (p->kind == PROFILE_IMAGE && !image && p->method != BOOT_METHOD_AUTO)
+	/*
+	 * pxelinux and grub on an image: the image's own kernel and initrd
+	 * through that loader (method direct's files; imagefiles.c checks at
+	 * start-up that the image is one netbootd recognises).
+	 */
+	bool loader = p->method == BOOT_METHOD_PXELINUX || p->method == BOOT_METHOD_GRUB;
+	if (p->kind == PROFILE_IMAGE && !image && !loader && p->method != BOOT_METHOD_AUTO)
 		FINISH_ERR(p->line, "[profile %s]: method '%s' does not boot an image (use auto, "
-		                    "imgboot, firmware-ramdisk, memdisk, sanboot, grub-memdisk, direct)",
+		                    "direct, pxelinux, grub, imgboot, firmware-ramdisk, memdisk, sanboot, "
+		                    "grub-memdisk)",
 		           p->name, boot_method_name(p->method));
 	if (p->kind != PROFILE_IMAGE && image)
 		FINISH_ERR(p->line, "[profile %s]: method '%s' needs image", p->name,
 		           boot_method_name(p->method));
 	if (p->grub && p->method != BOOT_METHOD_GRUB && p->method != BOOT_METHOD_GRUB_MEMDISK)
 		FINISH_ERR(p->line, "[profile %s]: grub is for method grub or grub-memdisk", p->name);
-	if ((p->method == BOOT_METHOD_PXELINUX || p->method == BOOT_METHOD_GRUB) &&
-	    p->kind != PROFILE_KERNEL)
-		FINISH_ERR(p->line, "[profile %s]: method '%s' needs kernel", p->name,
+	if (loader && p->kind != PROFILE_KERNEL && p->kind != PROFILE_IMAGE)
+		FINISH_ERR(p->line, "[profile %s]: method '%s' needs kernel or image", p->name,
 		           boot_method_name(p->method));
 	*errs += errors;
 }
@@ -716,7 +722,9 @@ bootconf_add_quick_image(struct bootconf *bc, const char *image, const char *met
 	int m = BOOT_METHOD_AUTO;
 	if (method) {
 		m = boot_method_parse(method);
-		if (m < 0 || (m != BOOT_METHOD_AUTO && !boot_method_is_image((enum boot_method)m)))
+		/* pxelinux and grub: the image's own kernel and initrd through that loader. */
+		if (m < 0 || (m != BOOT_METHOD_AUTO && m != BOOT_METHOD_PXELINUX &&
+		              m != BOOT_METHOD_GRUB && !boot_method_is_image((enum boot_method)m)))
 			return -EINVAL;
 	}
 	struct boot_profile *p;

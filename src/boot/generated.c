@@ -313,7 +313,7 @@ generated_quick_setup(struct netbootd *nb)
 			return -1;
 		if (bootconf_add_quick_image(cfg->boot, name, cfg->method) < 0) {
 			log_error("main", "--method %s: not an image method (auto, imgboot, "
-			                  "firmware-ramdisk, memdisk, sanboot, grub-memdisk, direct)",
+			                  "firmware-ramdisk, memdisk, sanboot, grub-memdisk, direct, pxelinux, grub)",
 			          cfg->method ? cfg->method : "?");
 			return -1;
 		}

@@ -78,6 +78,8 @@ imagefiles_setup(struct files *files, struct bootconf *bc)
 		if (r < 0) {
 			log_warn("image", "profile %s: cannot inspect %s: %s", p->name, p->image,
 			         strerror(-r));
+			if (p->method == BOOT_METHOD_PXELINUX || p->method == BOOT_METHOD_GRUB)
+				return -1;
 			continue;
 		}
 		if (!image_direct_ok(&info)) {
@@ -85,6 +87,13 @@ imagefiles_setup(struct files *files, struct bootconf *bc)
 			         p->name, p->image, image_kind_name(info.kind), info.why);
 			if (p->method == BOOT_METHOD_DIRECT)
 				log_warn("image", "profile %s: method direct refused, using auto", p->name);
+			if (p->method == BOOT_METHOD_PXELINUX || p->method == BOOT_METHOD_GRUB) {
+				/* No whole-image fallback exists through these loaders. */
+				log_error("image", "profile %s: method %s on an image boots the image's own "
+				                   "kernel and initrd, and %s has none netbootd can use",
+				          p->name, boot_method_name(p->method), p->image);
+				return -1;
+			}
 			continue;
 		}
 		direct_final(p, &info, final, sizeof(final));
@@ -96,7 +105,7 @@ imagefiles_setup(struct files *files, struct bootconf *bc)
 		         info.root_file[0] ? ", root " : "", info.root_file,
 		         info.config[0] ? info.config : "the layout",
 		         (unsigned long long)image_direct_ram_mib(&info));
-		if (p->method != BOOT_METHOD_AUTO && p->method != BOOT_METHOD_DIRECT)
+		if (!planner_direct_ok(bootconf_profile_at(bc, i)))
 			log_warn("image", "profile %s: method %s boots the image's own loader, but %s "
 			                  "then looks for its medium and does not find it over the "
 			                  "network; method direct (or auto) would boot it",

@@ -100,6 +100,13 @@ planner_image_method(const struct config *cfg, const struct boot_profile *p,
 	 * method after which the OS still finds its medium, on every firmware
 	 * (UEFI HTTP boot runs iPXE for it). inspect.h lists the layouts.
 	 */
+	/* pxelinux/GRUB image profiles are direct; a client that runs iPXE instead gets iPXE's. */
+	if (direct && (forced == BOOT_METHOD_PXELINUX || forced == BOOT_METHOD_GRUB)) {
+		snprintf(reason, reasonlen, "method direct (the profile's %s loader is not this "
+		                            "client's: iPXE runs the image's own kernel and initrd)",
+		         boot_method_name(forced));
+		return BOOT_METHOD_DIRECT;
+	}
 	if (forced == BOOT_METHOD_DIRECT && !direct) {
 		why = "direct needs an image netbootd recognises (netbootd inspect says why), so auto";
 		forced = BOOT_METHOD_AUTO;
@@ -376,7 +383,8 @@ bool
 planner_direct_ok(const struct boot_profile *p)
 {
 	return p && p->kind == PROFILE_IMAGE && p->inspected && image_direct_ok(p->inspected) &&
-	       (p->method == BOOT_METHOD_AUTO || p->method == BOOT_METHOD_DIRECT);
+	       (p->method == BOOT_METHOD_AUTO || p->method == BOOT_METHOD_DIRECT ||
+	        p->method == BOOT_METHOD_PXELINUX || p->method == BOOT_METHOD_GRUB);
 }
 
 size_t

@@ -70,7 +70,8 @@ size_t planner_final_files(const struct config *cfg, const struct boot_profile *
 
 /*
  * True when an image profile boots by method direct: its image was
- * recognised at start-up and the method is direct or auto.
+ * recognised at start-up and the method is direct or auto, or pxelinux or
+ * grub (the image's own kernel and initrd through that loader).
  */
 bool planner_direct_ok(const struct boot_profile *p);
 

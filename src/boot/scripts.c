@@ -29,63 +29,86 @@ put_url(struct strbuf *sb, const struct script_env *env, const char *ref)
 	strbuf_printf(sb, "%s/%s", env->base, ref);
 }
 
-/* ---- iPXE -------------------------------------------------------------- */
-
-static void
-ipxe_kernel(struct strbuf *sb, const struct script_env *env, const struct boot_profile *p)
-{
-	strbuf_puts(sb, "kernel ");
-	put_url(sb, env, p->kernel);
-	/*
-	 * Linux's EFI stub loads initrds named on its command line; iPXE on
-	 * UEFI only hands over those (Debian's 2019 build panics without).
-	 * BIOS kernels ignore the argument.
-	 */
-	for (size_t i = 0; i < p->n_initrds; i++)
-		strbuf_printf(sb, " initrd=%s", scripts_basename(p->initrds[i]));
-	if (p->cmdline && *p->cmdline)
-		strbuf_printf(sb, " %s", p->cmdline);
-	strbuf_printf(sb, " || goto p_%s_fail\n", p->name);
-	for (size_t i = 0; i < p->n_initrds; i++) {
-		strbuf_puts(sb, "initrd ");
-		put_url(sb, env, p->initrds[i]);
-		strbuf_printf(sb, " || goto p_%s_fail\n", p->name);
-	}
-	strbuf_printf(sb, "boot || goto p_%s_fail\n", p->name);
-}
-
 /*
- * Method direct: the image's own kernel and initrd, served out of the image
- * (image/PROFILE/PATH), with its own command line plus the parameter that
- * makes its initramfs fetch the root from us (image_direct_cmdline), plus
- * the profile's cmdline. Returns false when the command line does not fit.
+ * What a loader boots for a profile: a kernel profile's kernel, initrds and
+ * command line, or for an image booted by method direct the image's own,
+ * as served names inside it (image/PROFILE/PATH), with the command line
+ * that makes its initramfs fetch its root from us (image_direct_cmdline)
+ * and the profile's cmdline after it.
  */
-static bool
-ipxe_direct(struct strbuf *sb, const struct script_env *env, const struct boot_profile *p)
+struct boot_files {
+	const char *kernel;
+	const char *initrds[BOOTCONF_MAX_INITRDS];
+	size_t n_initrds;
+	const char *cmdline; /* may be NULL */
+	char kbuf[IMAGE_PATH_MAX + 96];
+	char ibuf[IMAGE_MAX_INITRDS][IMAGE_PATH_MAX + 96];
+	char cbuf[IMAGE_CMDLINE_MAX + 2048 + 2];
+};
+
+/* Returns 0, -ENOENT (nothing a loader can boot), or -ENOSPC (command line too long). */
+static int
+boot_files_of(const struct script_env *env, const struct boot_profile *p, struct boot_files *bf)
 {
+	memset(bf, 0, sizeof(*bf));
+	if (p->kind == PROFILE_KERNEL) {
+		bf->kernel = p->kernel;
+		for (size_t i = 0; i < p->n_initrds; i++)
+			bf->initrds[i] = p->initrds[i];
+		bf->n_initrds = p->n_initrds;
+		bf->cmdline = p->cmdline;
+		return 0;
+	}
+	if (!planner_direct_ok(p))
+		return -ENOENT;
 	const struct image_info *info = p->inspected;
-	char files_url[512], iso_url[512], cmdline[IMAGE_CMDLINE_MAX + 1024];
+	char files_url[512], iso_url[512];
 	snprintf(files_url, sizeof(files_url), "%s/%s%s", env->base, SCRIPTS_IMAGE_PREFIX, p->name);
 	if (bootconf_is_url(p->image))
 		snprintf(iso_url, sizeof(iso_url), "%s", p->image);
 	else
 		snprintf(iso_url, sizeof(iso_url), "%s/%s", env->base, p->image);
-	if (image_direct_cmdline(info, files_url, iso_url, cmdline, sizeof(cmdline)) < 0)
-		return false;
-	strbuf_printf(sb, "kernel %s/%s", files_url, info->kernel);
-	/* As for kernel profiles: Linux's EFI stub loads the initrds named here. */
-	for (size_t i = 0; i < info->n_initrds; i++)
-		strbuf_printf(sb, " initrd=%s", scripts_basename(info->initrds[i]));
-	if (cmdline[0])
-		strbuf_printf(sb, " %s", cmdline);
-	if (p->cmdline && *p->cmdline)
-		strbuf_printf(sb, " %s", p->cmdline);
-	strbuf_printf(sb, " || goto p_%s_fail\n", p->name);
-	for (size_t i = 0; i < info->n_initrds; i++)
-		strbuf_printf(sb, "initrd %s/%s || goto p_%s_fail\n", files_url, info->initrds[i],
-		              p->name);
-	strbuf_printf(sb, "boot || goto p_%s_fail\n", p->name);
-	return true;
+	if (image_direct_cmdline(info, files_url, iso_url, bf->cbuf, IMAGE_CMDLINE_MAX + 1024) < 0)
+		return -ENOSPC;
+	if (p->cmdline && *p->cmdline) {
+		size_t n = strlen(bf->cbuf);
+		snprintf(bf->cbuf + n, sizeof(bf->cbuf) - n, "%s%s", n ? " " : "", p->cmdline);
+	}
+	bf->cmdline = bf->cbuf;
+	snprintf(bf->kbuf, sizeof(bf->kbuf), "%s%s/%s", SCRIPTS_IMAGE_PREFIX, p->name, info->kernel);
+	bf->kernel = bf->kbuf;
+	for (size_t i = 0; i < info->n_initrds && i < BOOTCONF_MAX_INITRDS; i++) {
+		snprintf(bf->ibuf[i], sizeof(bf->ibuf[i]), "%s%s/%s", SCRIPTS_IMAGE_PREFIX, p->name,
+		         info->initrds[i]);
+		bf->initrds[bf->n_initrds++] = bf->ibuf[i];
+	}
+	return 0;
+}
+
+/* ---- iPXE -------------------------------------------------------------- */
+
+static void
+ipxe_kernel(struct strbuf *sb, const struct script_env *env, const char *name,
+            const struct boot_files *bf)
+{
+	strbuf_puts(sb, "kernel ");
+	put_url(sb, env, bf->kernel);
+	/*
+	 * Linux's EFI stub loads initrds named on its command line; iPXE on
+	 * UEFI only hands over those (Debian's 2019 build panics without).
+	 * BIOS kernels ignore the argument.
+	 */
+	for (size_t i = 0; i < bf->n_initrds; i++)
+		strbuf_printf(sb, " initrd=%s", scripts_basename(bf->initrds[i]));
+	if (bf->cmdline && *bf->cmdline)
+		strbuf_printf(sb, " %s", bf->cmdline);
+	strbuf_printf(sb, " || goto p_%s_fail\n", name);
+	for (size_t i = 0; i < bf->n_initrds; i++) {
+		strbuf_puts(sb, "initrd ");
+		put_url(sb, env, bf->initrds[i]);
+		strbuf_printf(sb, " || goto p_%s_fail\n", name);
+	}
+	strbuf_printf(sb, "boot || goto p_%s_fail\n", name);
 }
 
 static void
@@ -93,9 +116,12 @@ ipxe_image_method(struct strbuf *sb, const struct script_env *env, const struct 
                   enum boot_method m)
 {
 	bool iso = strcmp(planner_image_ext(p->image), ".iso") == 0;
+	struct boot_files bf;
 	switch (m) {
 	case BOOT_METHOD_DIRECT:
-		if (!ipxe_direct(sb, env, p))
+		if (boot_files_of(env, p, &bf) == 0)
+			ipxe_kernel(sb, env, p->name, &bf);
+		else
 			strbuf_printf(sb, "echo netbootd: the command line for %s is too long\n"
 			                  "goto p_%s_fail\n", p->name, p->name);
 		break;
@@ -158,9 +184,12 @@ ipxe_profile(struct strbuf *sb, const struct script_env *env, const struct boot_
 {
 	strbuf_printf(sb, "\n:p_%s\necho netbootd: profile %s\n", p->name, p->name);
 	switch (p->kind) {
-	case PROFILE_KERNEL:
-		ipxe_kernel(sb, env, p);
+	case PROFILE_KERNEL: {
+		struct boot_files bf;
+		(void)boot_files_of(env, p, &bf);
+		ipxe_kernel(sb, env, p->name, &bf);
 		break;
+	}
 	case PROFILE_EFI:
 		strbuf_puts(sb, "chain ");
 		put_url(sb, env, p->efi);
@@ -228,7 +257,8 @@ int
 scripts_pxelinux(const struct script_env *env, const struct boot_profile *p, char **out,
                  size_t *len)
 {
-	if (!p || p->kind != PROFILE_KERNEL)
+	struct boot_files bf;
+	if (!p || boot_files_of(env, p, &bf) < 0)
 		return -ENOENT;
 	/* pxelinux.0 speaks TFTP only; lpxelinux.0 also fetches http:// URLs. */
 	bool http = !p->pxelinux || strstr(p->pxelinux, "lpxelinux") != NULL;
@@ -238,24 +268,24 @@ scripts_pxelinux(const struct script_env *env, const struct boot_profile *p, cha
 	              env->mac, p->name, p->name, p->name);
 	strbuf_puts(&sb, "  KERNEL ");
 	if (http)
-		put_url(&sb, env, p->kernel);
+		put_url(&sb, env, bf.kernel);
 	else
-		strbuf_puts(&sb, p->kernel);
+		strbuf_puts(&sb, bf.kernel);
 	strbuf_puts(&sb, "\n");
-	if (p->n_initrds) {
+	if (bf.n_initrds) {
 		strbuf_puts(&sb, "  INITRD ");
-		for (size_t i = 0; i < p->n_initrds; i++) {
+		for (size_t i = 0; i < bf.n_initrds; i++) {
 			if (i)
 				strbuf_puts(&sb, ",");
 			if (http)
-				put_url(&sb, env, p->initrds[i]);
+				put_url(&sb, env, bf.initrds[i]);
 			else
-				strbuf_puts(&sb, p->initrds[i]);
+				strbuf_puts(&sb, bf.initrds[i]);
 		}
 		strbuf_puts(&sb, "\n");
 	}
-	if (p->cmdline)
-		strbuf_printf(&sb, "  APPEND %s\n", p->cmdline);
+	if (bf.cmdline)
+		strbuf_printf(&sb, "  APPEND %s\n", bf.cmdline);
 	return strbuf_finish(&sb, out, len);
 }
 
@@ -283,7 +313,8 @@ grub_path(struct strbuf *sb, const char *ref)
 int
 scripts_grub(const struct script_env *env, const struct boot_profile *p, char **out, size_t *len)
 {
-	if (!p || p->kind != PROFILE_KERNEL)
+	struct boot_files bf;
+	if (!p || boot_files_of(env, p, &bf) < 0)
 		return -ENOENT;
 	struct strbuf sb;
 	strbuf_init(&sb);
@@ -291,15 +322,15 @@ scripts_grub(const struct script_env *env, const struct boot_profile *p, char **
 	              p->name);
 	strbuf_printf(&sb, "menuentry '%s' {\n\techo 'netbootd: profile %s'\n\tlinux ", p->name,
 	              p->name);
-	grub_path(&sb, p->kernel);
-	if (p->cmdline)
-		strbuf_printf(&sb, " %s", p->cmdline);
+	grub_path(&sb, bf.kernel);
+	if (bf.cmdline)
+		strbuf_printf(&sb, " %s", bf.cmdline);
 	strbuf_puts(&sb, "\n");
-	if (p->n_initrds) {
+	if (bf.n_initrds) {
 		strbuf_puts(&sb, "\tinitrd");
-		for (size_t i = 0; i < p->n_initrds; i++) {
+		for (size_t i = 0; i < bf.n_initrds; i++) {
 			strbuf_puts(&sb, " ");
-			grub_path(&sb, p->initrds[i]);
+			grub_path(&sb, bf.initrds[i]);
 		}
 		strbuf_puts(&sb, "\n");
 	}

@@ -36,11 +36,17 @@ struct script_env {
 int scripts_ipxe(const struct script_env *env, const struct boot_profile *p, char **out,
                  size_t *len);
 
-/* pxelinux.cfg/01-<mac> for a kernel profile: HTTP URLs for lpxelinux.0, names for pxelinux.0. */
+/*
+ * pxelinux.cfg/01-<mac> for a kernel profile, or an image booted direct (its
+ * own kernel and initrd): HTTP URLs for lpxelinux.0, names for pxelinux.0.
+ */
 int scripts_pxelinux(const struct script_env *env, const struct boot_profile *p, char **out,
                      size_t *len);
 
-/* grub.cfg for a kernel profile (GRUB netboot: names are fetched from its TFTP root). */
+/*
+ * grub.cfg for a kernel profile or an image booted direct (GRUB netboot:
+ * names are fetched from its TFTP root).
+ */
 int scripts_grub(const struct script_env *env, const struct boot_profile *p, char **out,
                  size_t *len);
 

@@ -93,6 +93,47 @@ def test_live_iso_boots_from_a_local_cd(live_image):
         print(f"live ISO from a local CD: login prompt after {seconds:.0f}s")
 
 
+LOADERS = [
+    # (name, firmware, dhcp, method, the loader the firmware gets, how the kernel travels)
+    ("bios-pxelinux-server", "bios", "server", "pxelinux", "lpxelinux.0", "http"),
+    ("uefi-grub-proxy", "uefi", "proxy", "grub", "boot/grub/x86_64-efi/core.efi", "tftp"),
+]
+
+
+@pytest.mark.parametrize("name,firmware,dhcp,method,loader,via", LOADERS, ids=[c[0] for c in LOADERS])
+def test_live_iso_direct_through_pxelinux_and_grub(live_image, name, firmware, dhcp, method,
+                                                    loader, via):
+    """The same live ISO through the other loader chains: lpxelinux.0 (HTTP)
+    or GRUB's network image (TFTP) reads its generated config and boots the
+    image's own kernel and initrd; live-boot fetches the root over HTTP."""
+    li = live_image
+    with _Testbed(f"live-{name}") as tb:
+        if dhcp == "proxy":
+            tb.start_dnsmasq()
+        nb = tb.start_netbootd(netbootd_args(tb, "--image", li.iso, "--method", method,
+                                             dhcp=dhcp), timeout=60)
+        vm = tb.vm(firmware, memory_mb=MEMORY_MB)
+        seconds = wait_login(vm, li)
+        mac = vm.mac.lower()
+        kv = li.kernel_version
+        assert served(nb, rf"dhcp: {mac} .*{re.escape(loader)}"), nb.log()[-4000:]
+        kernel = f"image/quick/live/vmlinuz-{kv}"
+        if via == "http":
+            assert served(nb, rf'http: .*"GET /{kernel}" 200'), nb.log()[-4000:]
+            assert served(nb, r'tftp: .*"pxelinux\.cfg/01-' + mac.replace(":", "-") + '"'), \
+                nb.log()[-4000:]
+        else:
+            assert served(nb, rf'tftp: .*"{kernel}" \d+/\d+ bytes.*complete'), nb.log()[-4000:]
+            assert served(nb, r'tftp: .*"boot/grub/grub\.cfg-01-' + mac.replace(":", "-") + '"'), \
+                nb.log()[-4000:]
+            # GRUB ends large transfers without its last ACK: not a failure.
+            assert not served(nb, r'warn tftp: .*"image/quick/'), nb.log()[-4000:]
+        assert served(nb, r'http: .*"GET /image/quick/live/filesystem\.squashfs" 200')
+        summary = wait_handoff(tb, nb, mac, timeout=60)
+        assert "last image/quick/live/filesystem.squashfs" in summary, summary
+        print(f"live {name}: login prompt {seconds:.0f}s after QEMU start")
+
+
 FAILING = [
     # (name, firmware, method): whole-image methods start the ISO's own boot
     # loader and kernel, but live-boot then cannot see the medium.

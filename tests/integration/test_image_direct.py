@@ -214,7 +214,10 @@ def test_direct_serves_files_out_of_the_image(live):
     assert http(hport, "image/quick/live/nothing")[0] == 404
     assert http(hport, "image/quick/live")[0] in (403, 404)
     assert http(hport, "image/other/live/filesystem.squashfs")[0] == 404
-    assert http(hport, "image/quick/../quick/image.iso")[0] in (200, 403)
+    # Dot segments resolve by name first (RFC 3986): still inside the image.
+    assert http(hport, "image/quick/../quick/image.iso")[0] == 404  # no image.iso inside it
+    status, body, _ = http(hport, f"image/quick/live/../live/vmlinuz-{KVER}")
+    assert status == 200 and body == layout["files"][f"live/vmlinuz-{KVER}"]
 
 
 def test_direct_over_tftp(live, tmp_path):
@@ -282,3 +285,53 @@ def test_direct_profile_cmdline_and_forced_methods(tmp_path):
         assert "direct needs an image netbootd recognises" in script, script
         # Files inside an unrecognised image are not served.
         assert http(hport, "image/plain/x/y")[0] == 404
+
+
+def test_direct_through_pxelinux_and_grub(tmp_path):
+    """method pxelinux / grub on a recognised image: the loader's generated
+    config boots the image's own kernel and initrd (lpxelinux over HTTP,
+    GRUB over TFTP), with the direct command line; iPXE clients of the same
+    profile get the direct script. An image nobody recognises stops start-up."""
+    layout = LAYOUTS["debian-live"]
+    iso = make_iso(tmp_path, "debian-live", layout)
+    root = tmp_path / "root"
+    root.mkdir()
+    os.link(iso, root / "live.iso")
+    for p in (tmp_path, root):
+        os.chmod(p, 0o755)
+    conf = tmp_path / "netbootd.conf"
+    conf.write_text(f"[server]\nroot = {root}\ncache-dir = {tmp_path / 'cache'}\n"
+                    f"[host {MAC}]\nprofile = pxl\n"
+                    "[host 52:54:00:aa:bb:16]\nprofile = grubby\n"
+                    "[profile pxl]\nimage = live.iso\nmethod = pxelinux\ncmdline = console=ttyS0\n"
+                    "[profile grubby]\nimage = live.iso\nmethod = grub\n")
+    hport = free_port(socket.SOCK_STREAM)
+    tport = free_port()
+    with Netbootd(["--config", str(conf), "--http", f"127.0.0.1:{hport}", "--tftp",
+                   f"127.0.0.1:{tport}", "--dhcp", "off", "--server-addr", "127.0.0.1"],
+                  timeout=60) as nb:
+        base = f"http://127.0.0.1:{hport}/image/pxl"
+        cfg = http(hport, "pxelinux.cfg/01-52-54-00-aa-bb-15")[1].decode()
+        assert f"KERNEL {base}/live/vmlinuz-{KVER}\n" in cfg, cfg
+        assert f"INITRD {base}/live/initrd.img-{KVER}\n" in cfg, cfg
+        assert f"APPEND boot=live components quiet splash fetch={base}/live/filesystem.squashfs " \
+               "console=ttyS0\n" in cfg, cfg
+        cfg = http(hport, "boot/grub/grub.cfg-01-52:54:00:aa:bb:16")[1].decode()
+        gbase = f"http://127.0.0.1:{hport}/image/grubby"
+        assert f"\tlinux /image/grubby/live/vmlinuz-{KVER} boot=live components quiet splash " \
+               f"fetch={gbase}/live/filesystem.squashfs\n" in cfg, cfg
+        assert f"\tinitrd /image/grubby/live/initrd.img-{KVER}\n" in cfg, cfg
+        script = http(hport, f"boot/{MAC}.ipxe")[1].decode()
+        assert f"kernel {base}/live/vmlinuz-{KVER}" in script, script
+        assert "method direct (the profile's pxelinux loader is not this client's" in script
+        assert "memdisk" not in nb.log()
+    plain = make_iso(tmp_path, "plain", {"files": {"x/y": b"1"}, "grub": "# nothing\n"})
+    os.link(plain, root / "plain.iso")
+    conf.write_text(f"[server]\nroot = {root}\n[default]\nprofile = p\n"
+                    "[profile p]\nimage = plain.iso\nmethod = pxelinux\n")
+    r = subprocess.run([netbootd_binary(), "--config", str(conf), "--http", "off", "--tftp", "off",
+                        "--dhcp", "off"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=30)
+    assert r.returncode != 0
+    assert "profile p: method pxelinux on an image boots the image's own kernel and initrd, and " \
+           "plain.iso has none netbootd can use" in r.stdout, r.stdout

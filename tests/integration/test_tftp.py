@@ -494,3 +494,36 @@ def test_first_packet_is_sent_once_per_request(tree):
 
 def test_tftpc_binary_exists():
     assert Path(tftpc_binary()).exists()
+
+
+def test_missing_last_ack_is_not_a_failed_transfer(tree):
+    """A client that ACKs every block but the last (GRUB does, for a large
+    initrd that then boots) has the file: the transfer ends as complete,
+    after the usual retries, with a line that says the last ACK never came.
+    A client that stops earlier still fails."""
+    port = free_port()
+    with Netbootd(["--root", str(tree), "--tftp", f"127.0.0.1:{port}", "--http", "off", "--dhcp", "off",
+                   "--tftp-retries", "1", "--tftp-timeout", "1"]) as nb:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(RAW_TIMEOUT)
+        try:
+            s.sendto(rrq("sub/g.bin"), ("127.0.0.1", port))  # 5000 bytes: blocks 1..10
+            for block in range(1, 11):
+                (kind, n), _, tid = recv_pkt(s)
+                assert kind == "DATA" and n == block
+                if block < 10:
+                    s.sendto(struct.pack("!HH", 4, block), tid)
+            wait_log(nb, r'"sub/g\.bin" 5000/5000 bytes.*: complete \(the client never '
+                         r'acknowledged the last block\)', timeout=20)
+            assert not re.search(r'warn tftp: .*"sub/g\.bin"', nb.log())
+            # Stopping after block 3 is a real failure.
+            s2 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s2.settimeout(RAW_TIMEOUT)
+            s2.sendto(rrq("sub/g.bin"), ("127.0.0.1", port))
+            for block in range(1, 4):
+                (kind, n), _, tid = recv_pkt(s2)
+                s2.sendto(struct.pack("!HH", 4, block), tid)
+            wait_log(nb, r'warn tftp: .*"sub/g\.bin" 1536/5000 bytes.*failed: timed out', timeout=20)
+            s2.close()
+        finally:
+            s.close()
