@@ -459,6 +459,10 @@ load_line(struct lease_store *ls, char *line, time_t now, const char **why)
 	char *f[5];
 	int n = 0;
 	char *save = NULL;
+	/* A comment (the file's own header has more words than a record) before any field count. */
+	line += strspn(line, " \t");
+	if (line[0] == '#')
+		return 0;
 	for (char *t = strtok_r(line, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
 		if (n == 5) {
 			*why = "too many fields";

@@ -42,10 +42,10 @@
 /*
  * Reflection hardening (REFERENCES.md, docs/security.md): until the client
  * has answered once, its address may be spoofed, so the first packet (OACK
- * or DATA 1) goes out once per request received: never resent by our timer,
- * only again when the client repeats its request (which real clients do
- * when their first answer is lost). One request, one answer: at most the
- * size ratio of DATA 1 to the request, never a multiple of it.
+ * or DATA 1) goes out once per request received: never resent by our timer
+ * (which only waits), only again when the client repeats its request (which
+ * real clients do when their first answer is lost). One request, one
+ * answer: at most the size ratio of DATA 1 to the request, never a multiple.
  */
 #define TFTP_FIRST_RETRIES 0
 /* A new transfer per source above --tftp-rate is dropped; say so at most this often. */
@@ -551,7 +551,15 @@ on_transfer_timeout(evutil_socket_t fd, short what, void *arg)
 	struct tftp_transfer *t = arg;
 	(void)fd;
 	(void)what;
-	/* --tftp-retries >= 1 >= TFTP_FIRST_RETRIES: the unverified cap always applies. */
+	/*
+	 * Not yet answered: wait as long as a verified transfer would (a slow
+	 * client's ACK 0 or ACK 1 still continues it), but send nothing more.
+	 */
+	if (!t->verified && t->tries < t->max_tries) {
+		t->tries++;
+		transfer_arm_timer(t);
+		return;
+	}
 	unsigned limit = t->verified ? t->max_tries : TFTP_FIRST_RETRIES;
 	if (t->tries >= limit) {
 		char why[80];

@@ -386,10 +386,24 @@ def test_slowloris_does_not_block_others(root):
 
 
 def test_connection_cap(root):
+    """At the cap, an idle connection makes room for a new one (issue 11: one
+    client must not hold them all); with every connection busy sending, a new
+    one gets 503. (Before issue 11 idle ones also meant 503.)"""
     port = free_port(socket.SOCK_STREAM)
     with Netbootd(["--root", str(root), "--http", f"127.0.0.1:{port}", "--http-max-connections", "4"] + QUIET) as nb:
         held = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
         time.sleep(0.3)
+        assert status_of(f"http://127.0.0.1:{port}/small.txt") == 200
+        for s in held:
+            s.close()
+        # Four downloads the clients do not read: busy, none can be closed for a fifth.
+        held = []
+        for _ in range(4):
+            s = socket.create_connection(("127.0.0.1", port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            held.append(s)
+        time.sleep(0.5)
         data = raw(port, b"GET /small.txt HTTP/1.1\r\nHost: x\r\n\r\n")
         assert data.startswith(b"HTTP/1.1 503"), data
         assert "connection limit (4) reached" in nb.log()

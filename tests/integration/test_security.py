@@ -211,7 +211,8 @@ def test_tftp_reflection_is_bounded(tmp_path):
     os.chmod(tmp_path / "big.bin", 0o644)
     with DhcpNet("sec-tftp") as net:
         with Netbootd(["--root", str(tmp_path), "--tftp", "198.18.0.1:69", "--http", "off",
-                       "--dhcp", "off", "--tftp-rate", "10", "--tftp-timeout", "1"],
+                       "--dhcp", "off", "--tftp-rate", "10", "--tftp-timeout", "1",
+                       "--tftp-retries", "1"],
                       netns=net.server_ns) as nb:
             counter = subprocess.Popen(["ip", "netns", "exec", net.client_ns, sys.executable, "-c",
                                         COUNT, "8"], stdout=subprocess.PIPE, text=True)
@@ -355,3 +356,14 @@ def test_http_per_client_connection_cap(tmp_path):
             assert r.returncode == 0, r.stderr
             assert int(r.stdout) == 10, r.stdout
             assert "198.18.0.2" in nb.log() and "per-client connection limit (10) reached" in nb.log()
+
+
+def test_restart_does_not_report_the_lease_files_own_header(tmp_path):
+    leases = tmp_path / "leasedir" / "leases"
+    with DhcpNet("sec-hdr") as net:
+        for _ in range(2):
+            with Netbootd(server_args(tmp_path, leases), netns=net.server_ns) as nb:
+                log = nb.log()
+        assert leases.read_text().startswith("# netbootd leases v1: L ip mac expiry")
+        assert f"lease file {leases}:1:" not in log, log
+        assert "some lines skipped" not in log

@@ -470,7 +470,7 @@ def test_first_packet_is_sent_once_per_request(tree):
     a client that repeats its request gets it again, once."""
     port = free_port()
     with Netbootd(["--root", str(tree), "--tftp", f"127.0.0.1:{port}", "--http", "off", "--dhcp", "off",
-                   "--tftp-retries", "10"]) as nb:
+                   "--tftp-retries", "2"]) as nb:
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.settimeout(RAW_TIMEOUT)
         try:

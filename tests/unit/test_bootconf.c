@@ -201,7 +201,8 @@ static const struct bad_case bad_cases[] = {
 	{ "[profile a]\nkernel = k\nimage = i.iso\n", 2, "exactly one of" },
 	{ "[profile a]\ncmdline = x\n", 2, "exactly one of" },
 	{ "[profile a]\nefi = x.efi\ncmdline = quiet\n", 2, "cmdline needs kernel or image" },
-	{ "[profile a]\nimage = x.iso\nmethod = pxelinux\n", 2, "does not boot an image" },
+	/* pxelinux and grub boot an image's own kernel through that loader; ipxe names no image method. */
+	{ "[profile a]\nimage = x.iso\nmethod = ipxe\n", 2, "does not boot an image" },
 	{ "[profile a]\nkernel = k\nmethod = memdisk\n", 2, "needs image" },
 	{ "[profile a]\nefi = e.efi\nmethod = grub\n", 2, "needs kernel" },
 	{ "[profile a]\nimage = x.iso\ngrub = g.efi\n", 2, "grub is for method grub or grub-memdisk" },
@@ -244,7 +245,7 @@ test_quick_profiles(void **state)
 	config_free(&cfg);
 
 	config_init(&cfg);
-	assert_int_equal(bootconf_add_quick_image(cfg.boot, "quick/image.iso", "pxelinux"), -EINVAL);
+	assert_int_equal(bootconf_add_quick_image(cfg.boot, "quick/image.iso", "ipxe"), -EINVAL);
 	assert_int_equal(bootconf_add_quick_image(cfg.boot, "quick/image.iso", "sanboot"), 0);
 	p = bootconf_profile_for(cfg.boot, mac);
 	assert_int_equal(p->kind, PROFILE_IMAGE);
