@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon import Netbootd, free_port, netbootd_binary
+from daemon import Netbootd, free_port, netbootd_binary, run_netbootd
 
 MAC = "52:54:00:aa:bb:15"
 KVER = "6.1.0-9-amd64"
@@ -247,17 +247,22 @@ def test_direct_ipxe_script(live):
     assert f"boot/{MAC}.efi serves snponly.efi" in nb.log()
 
 
-def test_direct_profile_cmdline_and_forced_methods(tmp_path):
-    layout = LAYOUTS["debian-live"]
-    iso = make_iso(tmp_path, "debian-live", layout)
+PLAIN = {"files": {"x/y": b"1"}, "grub": "# nothing\n"}  # an ISO no layout matches
+
+
+def root_with(tmp_path, **layouts):
+    """A --root holding NAME.iso for each layout given, and the config file's path."""
     root = tmp_path / "root"
-    root.mkdir()
-    os.link(iso, root / "live.iso")
-    plain = make_iso(tmp_path, "plain", {"files": {"x/y": b"1"}, "grub": "# nothing\n"})
-    os.link(plain, root / "plain.iso")
+    root.mkdir(exist_ok=True)
+    for name, layout in layouts.items():
+        os.link(make_iso(tmp_path, name, layout), root / f"{name}.iso")
     for p in (tmp_path, root):
         os.chmod(p, 0o755)
-    conf = tmp_path / "netbootd.conf"
+    return root, tmp_path / "netbootd.conf"
+
+
+def test_direct_profile_cmdline_and_forced_methods(tmp_path):
+    root, conf = root_with(tmp_path, live=LAYOUTS["debian-live"], plain=PLAIN)
     conf.write_text(f"[server]\nroot = {root}\n"
                     f"[host {MAC}]\nprofile = live\n"
                     "[host 52:54:00:aa:bb:16]\nprofile = forced\n"
@@ -292,14 +297,7 @@ def test_direct_through_pxelinux_and_grub(tmp_path):
     config boots the image's own kernel and initrd (lpxelinux over HTTP,
     GRUB over TFTP), with the direct command line; iPXE clients of the same
     profile get the direct script. An image nobody recognises stops start-up."""
-    layout = LAYOUTS["debian-live"]
-    iso = make_iso(tmp_path, "debian-live", layout)
-    root = tmp_path / "root"
-    root.mkdir()
-    os.link(iso, root / "live.iso")
-    for p in (tmp_path, root):
-        os.chmod(p, 0o755)
-    conf = tmp_path / "netbootd.conf"
+    root, conf = root_with(tmp_path, live=LAYOUTS["debian-live"])
     conf.write_text(f"[server]\nroot = {root}\ncache-dir = {tmp_path / 'cache'}\n"
                     f"[host {MAC}]\nprofile = pxl\n"
                     "[host 52:54:00:aa:bb:16]\nprofile = grubby\n"
@@ -325,13 +323,11 @@ def test_direct_through_pxelinux_and_grub(tmp_path):
         assert f"kernel {base}/live/vmlinuz-{KVER}" in script, script
         assert "method direct (the profile's pxelinux loader is not this client's" in script
         assert "memdisk" not in nb.log()
-    plain = make_iso(tmp_path, "plain", {"files": {"x/y": b"1"}, "grub": "# nothing\n"})
-    os.link(plain, root / "plain.iso")
+    root, conf = root_with(tmp_path, plain=PLAIN)
     conf.write_text(f"[server]\nroot = {root}\n[default]\nprofile = p\n"
                     "[profile p]\nimage = plain.iso\nmethod = pxelinux\n")
-    r = subprocess.run([netbootd_binary(), "--config", str(conf), "--http", "off", "--tftp", "off",
-                        "--dhcp", "off"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=30)
+    r = run_netbootd(["--config", str(conf), "--http", "off", "--tftp", "off", "--dhcp", "off"],
+                     timeout=30)
     assert r.returncode != 0
     assert "profile p: method pxelinux on an image boots the image's own kernel and initrd, and " \
-           "plain.iso has none netbootd can use" in r.stdout, r.stdout
+           "plain.iso has none netbootd can use" in r.stderr, r.stderr

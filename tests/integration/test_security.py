@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from daemon import Netbootd, free_port, netbootd_binary  # noqa: E402
+from daemon import Netbootd, free_port, run_netbootd  # noqa: E402
 from dhcpnet import DhcpNet  # noqa: E402
 
 NOBODY = pwd.getpwnam("nobody")
@@ -131,11 +131,10 @@ def test_no_one_binds_the_tftp_port_beside_us(tmp_path):
                    "--dhcp", "off"]):
         assert bind_udp("127.0.0.1", port) == errno.EADDRINUSE
         assert bind_udp("0.0.0.0", port) == errno.EADDRINUSE
-        r = subprocess.run([netbootd_binary(), "--root", str(tmp_path), "--tftp",
-                            f"127.0.0.1:{port}", "--http", "off", "--dhcp", "off"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=20)
+        r = run_netbootd(["--root", str(tmp_path), "--tftp", f"127.0.0.1:{port}", "--http", "off",
+                          "--dhcp", "off"], timeout=20)
         assert r.returncode != 0
-        assert f"cannot bind UDP 127.0.0.1:{port}: Address already in use" in r.stdout, r.stdout
+        assert f"cannot bind UDP 127.0.0.1:{port}: Address already in use" in r.stderr, r.stderr
 
 
 def test_cache_dir_writable_by_others_is_refused(tmp_path):
@@ -153,12 +152,11 @@ def test_cache_dir_writable_by_others_is_refused(tmp_path):
     conf = tmp_path / "netbootd.conf"
     conf.write_text(f"[server]\nroot = {root}\ncache-dir = {cache}\n[default]\nprofile = r\n"
                     "[profile r]\nimage = rescue.iso\nmethod = grub-memdisk\n")
-    r = subprocess.run([netbootd_binary(), "--config", str(conf), "--http", "off", "--tftp", "off",
-                        "--dhcp", "off"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, timeout=60)
+    r = run_netbootd(["--config", str(conf), "--http", "off", "--tftp", "off", "--dhcp", "off"],
+                     timeout=60)
     assert r.returncode != 0
     assert f"cache-dir {cache}: {cache} is not owned by root (mode 0755, owner uid " \
-           f"{NOBODY.pw_uid}); netbootd builds there as root" in r.stdout, r.stdout
+           f"{NOBODY.pw_uid}); netbootd builds there as root" in r.stderr, r.stderr
     assert list(cache.iterdir()) == []
     # Given to root, the same start-up builds.
     os.chown(cache, 0, 0)

@@ -124,6 +124,17 @@ plain_iso(struct mem *m)
 	memcpy(m->buf + S(30), "KERNEL", 6);
 }
 
+/* plain_iso, and the record of live/VMLINUZ (the third in its directory) to damage. */
+static uint8_t *
+kernel_record(struct mem *m)
+{
+	plain_iso(m);
+	uint8_t *live = m->buf + S(21);
+	size_t o = live[0];
+	o += live[o];
+	return live + o;
+}
+
 static void
 open_ok(struct mem *m, struct image_reader *rd, struct iso_volume *v)
 {
@@ -357,38 +368,22 @@ test_damaged_images(void **state)
 	assert_int_equal(iso_lookup(&v, "live/vmlinuz", &e), -EINVAL);
 
 	/* A name longer than its record. */
-	plain_iso(&m);
-	live = m.buf + S(21);
-	o = live[0];
-	o += live[o];
-	live[o + 32] = 200;
+	kernel_record(&m)[32] = 200;
 	open_ok(&m, &rd, &v);
 	assert_int_equal(iso_lookup(&v, "live/vmlinuz", &e), -EINVAL);
 
 	/* A file whose extent lies past the end of the image. */
-	plain_iso(&m);
-	live = m.buf + S(21);
-	o = live[0];
-	o += live[o];
-	le32(live + o + 2, 1000000);
+	le32(kernel_record(&m) + 2, 1000000);
 	open_ok(&m, &rd, &v);
 	assert_int_equal(iso_lookup(&v, "live/vmlinuz", &e), -EINVAL);
 
 	/* Multi-extent files are refused, not half-served. */
-	plain_iso(&m);
-	live = m.buf + S(21);
-	o = live[0];
-	o += live[o];
-	live[o + 25] = 0x80;
+	kernel_record(&m)[25] = 0x80;
 	open_ok(&m, &rd, &v);
 	assert_int_equal(iso_lookup(&v, "live/vmlinuz", &e), -EFBIG);
 
 	/* A directory that contains itself: the walk is bounded by depth. */
-	plain_iso(&m);
-	live = m.buf + S(21);
-	o = live[0];
-	o += live[o];
-	rec(live + o, 21, ISO_SECTOR, 0x02, "LOOP", 4, NULL, 0);
+	rec(kernel_record(&m), 21, ISO_SECTOR, 0x02, "LOOP", 4, NULL, 0);
 	open_ok(&m, &rd, &v);
 	char deep[512] = "live";
 	for (int i = 0; i < 60; i++)
