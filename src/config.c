@@ -21,6 +21,7 @@ enum opt_type {
 	OPT_IPV4,
 	OPT_POOL,
 	OPT_LOG_LEVEL,
+	OPT_NETLIST,
 };
 
 struct config_option {
@@ -72,6 +73,7 @@ static const struct config_option options[] = {
 	{ "tftp-rate", OPT_UINT, F(tftp_rate), 0, 100000, "N", "new TFTP requests a second per client address, bursts of twice that (default 50; 0: no limit; loopback never limited)" },
 
 	{ "http-max-connections", OPT_UINT, F(http_max_connections), 1, 1000000, "N", "concurrent HTTP connections (default 4096; when full, the oldest idle one is closed)" },
+	{ "status-allow", OPT_NETLIST, F(status_allow), 0, 0, "NETS", "networks that may read /status, /status.json and /metrics (ADDR/BITS, comma-separated, repeatable; default: everyone)" },
 	{ "http-max-per-client", OPT_UINT, F(http_max_per_client), 1, 1000000, "N", "concurrent HTTP connections per client address (default 64; loopback not limited)" },
 	{ "http-idle-timeout", OPT_UINT, F(http_idle_timeout), 1, 86400, "SECONDS", "idle/slow HTTP client timeout (default 30)" },
 	{ "http-max-header-bytes", OPT_UINT, F(http_max_header_bytes), 256, 1048576, "N", "request header size limit (default 8192)" },
@@ -314,6 +316,27 @@ set_option(struct config *cfg, const struct config_option *o, const char *value,
 			return -1;
 		}
 		return 0;
+	case OPT_NETLIST: {
+		struct net_list *l = p;
+		char bad[80];
+		if (!append)
+			l->count = 0;
+		size_t before = l->count;
+		int r = net_list_add(l, value, bad, sizeof(bad));
+		if (r == -ENOSPC) {
+			snprintf(err, errlen, "%s: more than %d networks", o->name, NETLIST_MAX);
+			return -1;
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a network (ADDR or ADDR/BITS)", o->name, bad);
+			return -1;
+		}
+		if (l->count == before) {
+			snprintf(err, errlen, "%s: empty value", o->name);
+			return -1;
+		}
+		return 0;
+	}
 	}
 	return -1;
 }
@@ -526,4 +549,12 @@ config_validate(const struct config *cfg)
 		PROBLEM("--dhcp-port and --pxe-port must differ");
 #undef PROBLEM
 	return problems;
+}
+
+bool
+config_status_allowed(const struct config *cfg, const struct sockaddr *client)
+{
+	if (cfg->status_allow.count == 0)
+		return true;
+	return client && net_list_contains(&cfg->status_allow, client);
 }

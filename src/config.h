@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "util/log.h"
+#include "util/netlist.h"
 
 #define CONFIG_MAX_LIST 16
 
@@ -76,7 +77,8 @@ struct config {
 	unsigned tftp_timeout;        /* seconds before the first retransmit */
 	unsigned tftp_retries;
 	unsigned tftp_rate;
-	unsigned http_max_per_client;           /* new requests a second per source (0: no limit) */
+	unsigned http_max_per_client;
+	struct net_list status_allow; /* empty: everyone may read the status pages */           /* new requests a second per source (0: no limit) */
 
 	/* HTTP */
 	unsigned http_max_connections;
@@ -143,5 +145,11 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
 int listen_spec_parse(const char *text, struct listen_spec *out);
 
 void config_usage(FILE *out);
+
+/*
+ * Whether a client may read the status pages (/status, /status.json,
+ * /metrics): status-allow unset means everyone.
+ */
+bool config_status_allowed(const struct config *cfg, const struct sockaddr *client);
 
 #endif

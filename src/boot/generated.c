@@ -46,10 +46,17 @@ parse_mac_prefix(const char *s, size_t n, uint8_t mac[6])
 	return mac_parse(buf, mac) == 0;
 }
 
+/*
+ * The MAC in a script's name ties the fetching address to that machine,
+ * but only for a machine whose DHCP request we saw: anyone can fetch
+ * boot/<any-mac>.ipxe, and must not thereby add machines to the timeline
+ * or steal a real one's address mapping (docs/security.md).
+ */
 static void
 map_client(struct netbootd *nb, const struct file_client *client, const uint8_t mac[6])
 {
-	if (client && client->addr && client->addr->sa_family == AF_INET)
+	if (client && client->addr && client->addr->sa_family == AF_INET &&
+	    timeline_knows(nb->timeline, mac))
 		timeline_map_ip(nb->timeline,
 		                ((const struct sockaddr_in *)(const void *)client->addr)->sin_addr, mac);
 }
@@ -207,6 +214,9 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 	size_t n = strlen(relpath);
 
 	if (strcmp(relpath, "status.json") == 0 || strcmp(relpath, "status") == 0) {
+		/* The machines of the LAN and their addresses: status-allow says who may look. */
+		if (!config_status_allowed(nb->cfg, client ? client->addr : NULL))
+			return -EACCES;
 		char *out;
 		size_t len;
 		bool json = relpath[6] == '.';

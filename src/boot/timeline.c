@@ -236,6 +236,12 @@ timeline_map_ip(struct timeline *tl, struct in_addr ip, const uint8_t mac[6])
 }
 
 bool
+timeline_knows(const struct timeline *tl, const uint8_t mac[6])
+{
+	return tl && machine_find(tl, mac) != NULL;
+}
+
+bool
 timeline_lookup_ip(const struct timeline *tl, struct in_addr ip, uint8_t mac[6])
 {
 	if (!tl)
@@ -275,8 +281,10 @@ timeline_expect(struct timeline *tl, const uint8_t mac[6], const char *profile,
 {
 	if (!tl)
 		return;
-	uint64_t t = now(tl);
-	struct tl_machine *tm = machine_get(tl, mac, t);
+	/* Only machines DHCP saw have a timeline (a script fetch alone adds none). */
+	struct tl_machine *tm = machine_find(tl, mac);
+	if (!tm)
+		return;
 	snprintf(tm->profile, sizeof(tm->profile), "%s", profile ? profile : "");
 	tm->n_finals = 0;
 	for (size_t i = 0; i < n_finals && i < TL_MAX_FINALS; i++) {
@@ -331,7 +339,9 @@ timeline_file(struct timeline *tl, const struct sockaddr *client, const char *pr
 	if (!timeline_lookup_ip(tl, sin->sin_addr, mac))
 		return; /* not a machine we saw boot: a browser, curl, a benchmark */
 	uint64_t t = now(tl);
-	struct tl_machine *tm = machine_get(tl, mac, t);
+	struct tl_machine *tm = machine_find(tl, mac);
+	if (!tm)
+		return; /* evicted since: not recreated by a file transfer */
 	struct tl_event *e = event_add(tm, TL_EV_FILE, t);
 	snprintf(e->proto, sizeof(e->proto), "%s", proto ? proto : "?");
 	snprintf(e->what, sizeof(e->what), "%s", path);

@@ -34,6 +34,8 @@ void timeline_file(struct timeline *tl, const struct sockaddr *client, const cha
                    const char *path, uint64_t bytes, uint64_t usec, bool complete);
 
 /* MAC for a client address, if known. Returns true and fills mac. */
+/* Whether DHCP has seen this machine (only such machines have a timeline). */
+bool timeline_knows(const struct timeline *tl, const uint8_t mac[6]);
 bool timeline_lookup_ip(const struct timeline *tl, struct in_addr ip, uint8_t mac[6]);
 
 /* Our address as this machine last saw it in DHCP (for URLs). */

@@ -607,6 +607,11 @@ handle_request(struct http_conn *c, const struct http_request *req)
 		return;
 	}
 	if (strcmp(decoded, "/metrics") == 0) {
+		if (!config_status_allowed(srv->nb->cfg, (const struct sockaddr *)&c->addr)) {
+			log_warn(proto_name(c), "%s: /metrics refused (status-allow)", c->peer);
+			send_simple(c, 403, !c->close_after, NULL);
+			return;
+		}
 		serve_metrics(c, req);
 		return;
 	}

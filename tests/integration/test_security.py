@@ -365,3 +365,38 @@ def test_restart_does_not_report_the_lease_files_own_header(tmp_path):
         assert leases.read_text().startswith("# netbootd leases v1: L ip mac expiry")
         assert f"lease file {leases}:1:" not in log, log
         assert "some lines skipped" not in log
+
+
+# ---- status pages (issue 11 item 8) ----------------------------------------------------
+
+def test_status_allow_limits_who_reads_the_status(tmp_path):
+    """status-allow: /status, /status.json and /metrics (over HTTP, and the
+    status documents over TFTP) only for the listed networks."""
+    (tmp_path / "x.txt").write_text("x\n")
+    hport = free_port(socket.SOCK_STREAM)
+    tport = free_port()
+    args = ["--root", str(tmp_path), "--http", f"0.0.0.0:{hport}", "--tftp", f"0.0.0.0:{tport}",
+            "--dhcp", "off"]
+    with Netbootd(args + ["--status-allow", "127.0.0.2/32, 198.18.0.0/15"]) as nb:
+        for path in ("status", "status.json", "metrics"):
+            req = f"GET /{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+            assert raw_http(port=hport, request=req).startswith(b"HTTP/1.1 403"), path
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as c:
+                c.bind(("127.0.0.2", 0))
+                c.connect(("127.0.0.1", hport))
+                c.sendall(req)
+                data = b""
+                while chunk := c.recv(65536):
+                    data += chunk
+            assert data.startswith(b"HTTP/1.1 200"), (path, data[:100])
+        # Files are not affected.
+        req = b"GET /x.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        assert raw_http(port=hport, request=req).startswith(b"HTTP/1.1 200")
+        out = tmp_path / "st"
+        r = subprocess.run(["tftp", "127.0.0.1", str(tport), "-m", "binary", "-c", "get",
+                            "status.json", str(out)], capture_output=True, text=True, timeout=30)
+        assert "Error code 2: access violation" in r.stdout + r.stderr, r.stdout + r.stderr
+        assert "/metrics refused (status-allow)" in nb.log()
+    bad = run_netbootd(args + ["--status-allow", "lan"])
+    assert bad.returncode == 2 and "status-allow: 'lan' is not a network (ADDR or ADDR/BITS)" in \
+        bad.stderr, bad.stderr

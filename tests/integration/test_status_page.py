@@ -1,25 +1,43 @@
 """The boot timeline as /status.json and /status, the latter rendered by headless
-Chromium (Debian's `chromium`) with a screenshot made in the test."""
+Chromium (Debian's `chromium`) with a screenshot made in the test.
+
+The machines are real DHCP clients (hand-built iPXE requests from a second
+network namespace): only machines DHCP has seen have a timeline, so a
+script fetched by anyone else adds nothing (docs/security.md)."""
 import json
 import os
 import shutil
-import socket
 import struct
 import subprocess
-import urllib.request
+import sys
 from pathlib import Path
 
 import pytest
 
-from daemon import Netbootd, free_port
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
+from daemon import Netbootd  # noqa: E402
+from dhcpnet import CLIENT_IP, SERVER_IP, DhcpNet  # noqa: E402
 
 MAC_DONE = "52:54:00:5a:00:01"
 MAC_BUSY = "52:54:00:5a:00:02"
+MAC_NEVER = "52:54:00:5a:00:03"  # fetches a script without ever asking DHCP
+PORT = 8080
+IPXE = ["--opt", "60=PXEClient:Arch:00000:UNDI:002001", "--opt", "93=hex:0000",
+        "--opt", "77=iPXE", "--opt", "175=hex:b10101"]
 
 
-def get(port, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/{path}", timeout=10) as r:
-        return r.headers.get("Content-Type"), r.read()
+def get(net, path):
+    """GET from the client namespace (the machine's own address), with curl."""
+    r = net.run(net.client_ns, ["curl", "-sS", "--max-time", "10", "-o", "-", "-w",
+                                "\n%{content_type}", f"http://{SERVER_IP}:{PORT}/{path}"])
+    assert r.returncode == 0, r.stderr
+    body, _, ctype = r.stdout.rpartition("\n")
+    return ctype, body.encode()
+
+
+def dhcp(net, mac):
+    replies = net.client(["--type", "discover", "--mac", mac] + IPXE)
+    assert replies and replies[0]["type"] == "OFFER", replies
 
 
 def png_size(data):
@@ -28,11 +46,11 @@ def png_size(data):
     return w, h
 
 
-def chromium(args, tmp_path, timeout=180):
+def chromium(args, tmp_path, timeout=180, netns=None):
     exe = shutil.which("chromium")
     if not exe:
         pytest.fail("chromium not installed: run `make deps` (tests/lib/deps.sh lists it)")
-    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    cmd = (["ip", "netns", "exec", netns] if netns else []) + [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={tmp_path / 'chromium-profile'}"] + args
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
@@ -41,49 +59,60 @@ def chromium(args, tmp_path, timeout=180):
 
 @pytest.fixture
 def booted(tmp_path):
-    """netbootd in quick mode; one machine went all the way, one is mid-boot."""
+    """netbootd in quick mode with proxyDHCP; one machine went all the way,
+    one is mid-boot (chromium's test adds it)."""
     kernel, initrd = tmp_path / "vmlinuz", tmp_path / "initrd.img"
-    kernel.write_bytes(os.urandom(300000))
-    initrd.write_bytes(os.urandom(120000))
+    # Text, so curl's output stays a str; sizes as before.
+    kernel.write_bytes(b"k" * 300000)
+    initrd.write_bytes(b"i" * 120000)
     os.chmod(tmp_path, 0o755)
-    port = free_port(socket.SOCK_STREAM)
-    with Netbootd(["--kernel", str(kernel), "--initrd", str(initrd), "--cmdline", "console=ttyS0",
-                   "--http", f"127.0.0.1:{port}", "--tftp", "off", "--dhcp", "off"]) as nb:
-        # The script URL carries the MAC: that maps the client (127.0.0.1) to the machine.
-        get(port, f"boot/{MAC_DONE}.ipxe")
-        get(port, "quick/linux")
-        get(port, "quick/initrd0")
-        yield nb, port
+    with DhcpNet("status") as net:
+        with Netbootd(["--kernel", str(kernel), "--initrd", str(initrd), "--cmdline",
+                       "console=ttyS0", "--http", f"{SERVER_IP}:{PORT}", "--tftp", "off",
+                       "--dhcp", "proxy"], netns=net.server_ns) as nb:
+            dhcp(net, MAC_DONE)
+            # The script URL carries the MAC: that maps the client's address to the machine.
+            get(net, f"boot/{MAC_DONE}.ipxe")
+            get(net, "quick/linux")
+            get(net, "quick/initrd0")
+            yield nb, net
 
 
 def test_status_json(booted):
-    nb, port = booted
-    ctype, body = get(port, "status.json")
+    nb, net = booted
+    ctype, body = get(net, "status.json")
     assert ctype.startswith("application/json")
     st = json.loads(body)
-    (m,) = [m for m in st["machines"] if m["mac"] == MAC_DONE]
-    assert m["state"] == "handed-off" and m["profile"] == "quick" and m["ip"] == "127.0.0.1"
+    assert [m["mac"] for m in st["machines"]] == [MAC_DONE], "only machines DHCP saw"
+    (m,) = st["machines"]
+    assert m["state"] == "handed-off" and m["profile"] == "quick" and m["ip"] == CLIENT_IP
     assert m["files"] == 3 and m["bytes"] > 420000
-    assert [e["path"] for e in m["events"]] == [f"boot/{MAC_DONE}.ipxe", "quick/linux", "quick/initrd0"]
-    assert all(e["complete"] and e["type"] == "http" for e in m["events"])
+    files = [e["path"] for e in m["events"] if e["type"] == "http"]
+    assert files == [f"boot/{MAC_DONE}.ipxe", "quick/linux", "quick/initrd0"]
+    assert all(e["complete"] for e in m["events"] if e["type"] == "http")
     # One summary line per machine, at hand-off.
-    assert nb.log().count(f"{MAC_DONE} 127.0.0.1 handed off to the OS") == 1
+    assert nb.log().count(f"{MAC_DONE} {CLIENT_IP} handed off to the OS") == 1
     # Looking at the status does not add to a machine's timeline.
-    get(port, "status")
-    _, body = get(port, "status.json")
-    (m,) = [m for m in json.loads(body)["machines"] if m["mac"] == MAC_DONE]
-    assert len(m["events"]) == 3
+    get(net, "status")
+    _, body = get(net, "status.json")
+    (m,) = json.loads(body)["machines"]
+    assert len([e for e in m["events"] if e["type"] == "http"]) == 3
+    # A script fetched under a MAC that never asked DHCP adds no machine.
+    get(net, f"boot/{MAC_NEVER}.ipxe")
+    _, body = get(net, "status.json")
+    assert [m["mac"] for m in json.loads(body)["machines"]] == [MAC_DONE]
 
 
 def test_status_page_in_headless_chromium(booted, tmp_path):
-    nb, port = booted
-    # A second machine that is still booting (only its script so far).
-    get(port, f"boot/{MAC_BUSY}.ipxe")
-    ctype, html = get(port, "status")
+    nb, net = booted
+    # A second machine that is still booting (its DHCP and its script so far).
+    dhcp(net, MAC_BUSY)
+    get(net, f"boot/{MAC_BUSY}.ipxe")
+    ctype, html = get(net, "status")
     assert ctype == "text/html; charset=utf-8"
 
-    url = f"http://127.0.0.1:{port}/status"
-    r = chromium(["--dump-dom", url], tmp_path)
+    url = f"http://{SERVER_IP}:{PORT}/status"
+    r = chromium(["--dump-dom", url], tmp_path, netns=net.client_ns)
     assert r.returncode == 0, r.stderr[-3000:]
     dom = r.stdout
     assert "netbootd: boot timelines" in dom
@@ -92,7 +121,8 @@ def test_status_page_in_headless_chromium(booted, tmp_path):
     assert "quick/initrd0" in dom
 
     shot = tmp_path / "status.png"
-    r = chromium([f"--screenshot={shot}", "--window-size=1200,800", "--hide-scrollbars", url], tmp_path)
+    r = chromium([f"--screenshot={shot}", "--window-size=1200,800", "--hide-scrollbars", url], tmp_path,
+                 netns=net.client_ns)
     assert r.returncode == 0 and shot.exists(), r.stderr[-3000:]
     data = shot.read_bytes()
     assert png_size(data) == (1200, 800)

@@ -180,6 +180,50 @@ test_validate(void **state)
 	config_free(&cfg);
 }
 
+static struct sockaddr_in
+v4(const char *a)
+{
+	struct sockaddr_in s = { .sin_family = AF_INET };
+	inet_pton(AF_INET, a, &s.sin_addr);
+	return s;
+}
+
+/* status-allow: networks parsed with host bits cleared, v4-mapped v6 matched as v4, bad ones named. */
+static void
+test_status_allow(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[160];
+	config_init(&cfg);
+	struct sockaddr_in a = v4("198.19.7.7"), b = v4("10.0.0.1");
+	assert_true(config_status_allowed(&cfg, (struct sockaddr *)&b)); /* unset: everyone */
+	assert_int_equal(config_set(&cfg, "status-allow", "198.18.0.1/15, 127.0.0.1 fd00::/8", err,
+	                            sizeof(err)), 0);
+	assert_int_equal(cfg.status_allow.count, 3);
+	assert_true(config_status_allowed(&cfg, (struct sockaddr *)&a));
+	assert_false(config_status_allowed(&cfg, (struct sockaddr *)&b));
+	struct sockaddr_in lo = v4("127.0.0.1"), lo2 = v4("127.0.0.2");
+	assert_true(config_status_allowed(&cfg, (struct sockaddr *)&lo));
+	assert_false(config_status_allowed(&cfg, (struct sockaddr *)&lo2));
+	struct sockaddr_in6 m = { .sin6_family = AF_INET6 }, u = { .sin6_family = AF_INET6 },
+	                    o = { .sin6_family = AF_INET6 };
+	inet_pton(AF_INET6, "::ffff:198.18.3.4", &m.sin6_addr);
+	inet_pton(AF_INET6, "fd12::1", &u.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8::1", &o.sin6_addr);
+	assert_true(config_status_allowed(&cfg, (struct sockaddr *)&m));
+	assert_true(config_status_allowed(&cfg, (struct sockaddr *)&u));
+	assert_false(config_status_allowed(&cfg, (struct sockaddr *)&o));
+	assert_false(config_status_allowed(&cfg, NULL));
+	static const char *const bad[] = { "198.18.0.0/33", "fd00::/129", "host.example", "1.2.3.4/",
+		                           "1.2.3.4/x", "/8", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_not_equal(config_set(&cfg, "status-allow", bad[i], err, sizeof(err)), 0);
+	assert_int_not_equal(config_set(&cfg, "status-allow", "nope", err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "status-allow: 'nope' is not a network (ADDR or ADDR/BITS)"));
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -191,6 +235,7 @@ main(void)
 		cmocka_unit_test(test_file_and_precedence),
 		cmocka_unit_test(test_file_errors_counted),
 		cmocka_unit_test(test_validate),
+		cmocka_unit_test(test_status_allow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

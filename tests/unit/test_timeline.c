@@ -188,11 +188,41 @@ test_unknown_clients_ignored(void **state)
 	timeline_free(tl);
 }
 
+/*
+ * Anyone can fetch boot/<any-mac>.ipxe: that alone must not add a machine
+ * or claim an address (docs/security.md); only DHCP creates timelines.
+ */
+static void
+test_only_dhcp_creates_machines(void **state)
+{
+	(void)state;
+	struct timeline *tl = new_tl();
+	const char *finals[] = { "quick/initrd0" };
+	timeline_expect(tl, mac1, "quick", finals, 1);
+	assert_false(timeline_knows(tl, mac1));
+	struct in_addr ip;
+	inet_pton(AF_INET, "198.18.0.66", &ip);
+	timeline_map_ip(tl, ip, mac1); /* mapped, but it has no machine to attach to */
+	struct sockaddr_in c = addr("198.18.0.66");
+	timeline_file(tl, (struct sockaddr *)&c, "http", "quick/initrd0", 1, 1, true);
+	char *j = json(tl);
+	assert_string_equal(j, "{\"machines\":[]}\n");
+	free(j);
+	struct machine m = { .kind = FIRMWARE_IPXE };
+	memcpy(m.mac, mac1, 6);
+	timeline_dhcp(tl, &m, "script");
+	assert_true(timeline_knows(tl, mac1));
+	timeline_free(tl);
+}
+
 static void
 test_hostile_names_escaped(void **state)
 {
 	(void)state;
 	struct timeline *tl = new_tl();
+	struct machine m = { .kind = FIRMWARE_BIOS_PXE };
+	memcpy(m.mac, mac2, 6);
+	timeline_dhcp(tl, &m, "<i>");
 	struct in_addr ip;
 	inet_pton(AF_INET, "198.18.0.5", &ip);
 	timeline_map_ip(tl, ip, mac2);
@@ -238,6 +268,9 @@ test_bounded(void **state)
 	free(j);
 
 	/* One machine, many events: the newest are kept. */
+	struct machine m2 = { .kind = FIRMWARE_BIOS_PXE };
+	memcpy(m2.mac, mac2, 6);
+	timeline_dhcp(tl, &m2, "undionly.kpxe");
 	struct in_addr ip = { htonl(0xC6140001u) };
 	timeline_map_ip(tl, ip, mac2);
 	struct sockaddr_in c = { .sin_family = AF_INET, .sin_addr = ip };
@@ -282,6 +315,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_boot),
 		cmocka_unit_test(test_unknown_clients_ignored),
+		cmocka_unit_test(test_only_dhcp_creates_machines),
 		cmocka_unit_test(test_hostile_names_escaped),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_clock_set_back),
