@@ -103,6 +103,12 @@ test_ipxe_script_and_mapping(void **state)
 	(void)state;
 	int err;
 	inet_pton(AF_INET, "198.18.0.77", &client_sin.sin_addr);
+	/* DHCP saw machine ...:01 (as iPXE); ...:02 never asked. */
+	struct machine m = { .kind = FIRMWARE_IPXE };
+	m.mac[0] = 0x52;
+	m.mac[1] = 0x54;
+	m.mac[5] = 1;
+	timeline_dhcp(nb.timeline, &m, "script");
 	const char *s = fetch("/boot/52:54:00:00:00:01.ipxe", &err, NULL);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "kernel http://198.18.0.1:8080/vmlinuz initrd=initrd.img quiet"));
@@ -114,6 +120,10 @@ test_ipxe_script_and_mapping(void **state)
 	assert_non_null(fetch("boot/52-54-00-00-00-02.ipxe", &err, NULL));
 	s = fetch("boot/52:54:00:00:00:02.ipxe", &err, NULL);
 	assert_non_null(strstr(s, "chain http://198.18.0.1:8080/shell.efi"));
+	/* A script fetched under a MAC DHCP never saw claims no address and adds no machine. */
+	assert_true(timeline_lookup_ip(nb.timeline, client_sin.sin_addr, mac));
+	assert_int_equal(mac[5], 1);
+	assert_false(timeline_knows(nb.timeline, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 2 }));
 }
 
 static void
