@@ -13,17 +13,14 @@
 
 /* ---- reading an image file ------------------------------------------------------- */
 
-struct fd_reader {
-	int fd;
-};
-
+/* ctx points at the file descriptor. */
 static int
 fd_read(void *ctx, uint64_t off, void *buf, size_t len)
 {
-	const struct fd_reader *f = ctx;
+	const int *fd = ctx;
 	size_t got = 0;
 	while (got < len) {
-		ssize_t n = pread(f->fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
+		ssize_t n = pread(*fd, (uint8_t *)buf + got, len - got, (off_t)(off + got));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -38,8 +35,7 @@ fd_read(void *ctx, uint64_t off, void *buf, size_t len)
 int
 imagefiles_inspect_fd(int fd, uint64_t size, struct image_info *info)
 {
-	struct fd_reader f = { fd };
-	struct image_reader rd = { fd_read, &f, size };
+	struct image_reader rd = { fd_read, &fd, size };
 	return image_inspect(&rd, info);
 }
 
@@ -148,8 +144,7 @@ imagefiles_open(struct files *files, const struct bootconf *bc, const char *relp
 		file_source_release(&img);
 		return -ENOENT;
 	}
-	struct fd_reader f = { img.fd };
-	struct image_reader rd = { fd_read, &f, img.size };
+	struct image_reader rd = { fd_read, &img.fd, img.size };
 	struct iso_volume v;
 	struct iso_entry e;
 	r = iso_open(&rd, &v);

@@ -99,8 +99,9 @@ planner_image_method(const struct config *cfg, const struct boot_profile *p,
 	 * kernel and initrd with the root fetched over HTTP: it is the only
 	 * method after which the OS still finds its medium, on every firmware
 	 * (UEFI HTTP boot runs iPXE for it). inspect.h lists the layouts.
+	 * pxelinux/grub image profiles are direct through that loader; a client
+	 * of theirs that runs iPXE instead gets iPXE's direct script.
 	 */
-	/* pxelinux/GRUB image profiles are direct; a client that runs iPXE instead gets iPXE's. */
 	if (direct && (forced == BOOT_METHOD_PXELINUX || forced == BOOT_METHOD_GRUB)) {
 		snprintf(reason, reasonlen, "method direct (the profile's %s loader is not this "
 		                            "client's: iPXE runs the image's own kernel and initrd)",
