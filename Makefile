@@ -4,6 +4,8 @@
 #   make check      every test: unit (plain + ASan/UBSan), fuzz smoke, integration, e2e
 #   make demo       boot a VM over the network through netbootd
 #   make deps       install the Debian packages the build, tests and demo need
+#   make install    the daemon, imgboot.efi, man pages, an example config, the system user
+#                   (PREFIX=/usr/local, DESTDIR=, the GNU directory variables; make uninstall)
 #   make CC=clang   the same build with clang (warnings are errors with both)
 
 CC      ?= cc
@@ -27,7 +29,9 @@ LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 LIB_SRC := $(sort $(filter-out src/main.c,$(wildcard src/*.c src/*/*.c)))
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=$(B)/asan/%.o)
-SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# NETBOOTD_SANITIZERS: the seccomp allow-list adds what LeakSanitizer needs at exit.
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+           -DNETBOOTD_SANITIZERS
 
 UNIT_SRC   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(B)/unit/%)
@@ -41,7 +45,7 @@ EFI_DIR := efi/imgboot
 EFI_APP := $(EFI_DIR)/imgboot.efi
 
 .PHONY: all check unit unit-asan fuzz-smoke integration e2e demo deps deps-check \
-        asan clean bench fuzz helpers efi
+        asan clean bench fuzz helpers efi install install-user uninstall
 all: netbootd helpers efi
 
 netbootd: $(B)/netbootd
@@ -136,6 +140,55 @@ deps:
 	./tests/lib/deps.sh install
 deps-check:
 	@./tests/lib/deps.sh check || ./tests/lib/deps.sh install
+
+# ---- install (GNU directory variables; DESTDIR for staging) --------------
+PREFIX        ?= /usr/local
+exec_prefix   ?= $(PREFIX)
+sbindir       ?= $(exec_prefix)/sbin
+libdir        ?= $(exec_prefix)/lib
+pkglibdir     ?= $(libdir)/netbootd
+datarootdir   ?= $(PREFIX)/share
+mandir        ?= $(datarootdir)/man
+sysconfdir    ?= /etc
+localstatedir ?= /var
+NETBOOTD_USER ?= netbootd
+INSTALL       ?= install
+
+# The daemon finds imgboot.efi at ../lib/netbootd beside its sbin directory,
+# so pkglibdir must stay $(exec_prefix)/lib/netbootd for that (or pass --imgboot-efi).
+install: all
+	$(INSTALL) -D -m 0755 netbootd $(DESTDIR)$(sbindir)/netbootd
+	@if [ -f $(EFI_APP) ]; then \
+		echo "$(INSTALL) -D -m 0644 $(EFI_APP) $(DESTDIR)$(pkglibdir)/imgboot.efi"; \
+		$(INSTALL) -D -m 0644 $(EFI_APP) $(DESTDIR)$(pkglibdir)/imgboot.efi; \
+	fi
+	$(INSTALL) -D -m 0644 docs/netbootd.8 $(DESTDIR)$(mandir)/man8/netbootd.8
+	$(INSTALL) -D -m 0644 docs/netbootd.conf.5 $(DESTDIR)$(mandir)/man5/netbootd.conf.5
+	@if [ -e $(DESTDIR)$(sysconfdir)/netbootd/netbootd.conf ]; then \
+		echo "$(DESTDIR)$(sysconfdir)/netbootd/netbootd.conf exists: left as it is"; \
+	else \
+		echo "$(INSTALL) -D -m 0644 docs/examples/netbootd.conf $(DESTDIR)$(sysconfdir)/netbootd/netbootd.conf"; \
+		$(INSTALL) -D -m 0644 docs/examples/netbootd.conf $(DESTDIR)$(sysconfdir)/netbootd/netbootd.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then $(MAKE) --no-print-directory install-user; \
+	else echo "(staged or not root: no system user; run 'make install-user' as root on the target)"; fi
+
+# The system user netbootd runs as (docs/security.md): no login, no home but
+# its state directory. The cache directory stays root's: start-up builds in
+# it run as root, and netbootd refuses one that others can write.
+install-user:
+	@getent passwd $(NETBOOTD_USER) >/dev/null || \
+		{ echo "useradd --system $(NETBOOTD_USER)"; \
+		  useradd --system --user-group --no-create-home --home-dir $(localstatedir)/lib/netbootd \
+		          --shell /usr/sbin/nologin --comment "netbootd network boot server" $(NETBOOTD_USER); }
+	$(INSTALL) -d -m 0750 -o $(NETBOOTD_USER) -g $(NETBOOTD_USER) $(localstatedir)/lib/netbootd
+	$(INSTALL) -d -m 0755 -o root -g root $(localstatedir)/cache/netbootd
+
+uninstall:
+	rm -f $(DESTDIR)$(sbindir)/netbootd $(DESTDIR)$(pkglibdir)/imgboot.efi \
+	      $(DESTDIR)$(mandir)/man8/netbootd.8 $(DESTDIR)$(mandir)/man5/netbootd.conf.5
+	-rmdir $(DESTDIR)$(pkglibdir) 2>/dev/null
+	@echo "kept: $(DESTDIR)$(sysconfdir)/netbootd/, $(localstatedir)/lib/netbootd, $(localstatedir)/cache/netbootd and the user $(NETBOOTD_USER) (your configuration and leases)"
 
 clean:
 	rm -rf build netbootd

@@ -69,7 +69,7 @@ start_server() { # name
 		ip netns exec "$S" "$NETBOOTD" --root "$W/root" --dhcp server --interface s0 \
 			--pool "$POOL_FIRST-$POOL_LAST" --lease-file "$W/state/leases/netbootd.leases" \
 			--netmask 255.255.0.0 --lease-time 3600 --tftp off --http off \
-			--log-level warn >"$W/server.log" 2>&1 &
+			--dhcp-lease-rate 0 --log-level warn >"$W/server.log" 2>&1 &
 		;;
 	dnsmasq | dnsmasq-ro)
 		# dnsmasq-ro: no lease file at all (--leasefile-ro), an upper bound.

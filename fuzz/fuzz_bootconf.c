@@ -57,12 +57,18 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int rootfd = -1, devnull = -1, saved_stderr = -1;
+	/* One timeline for all inputs (11 MB: a new one per input cost 99% of the time).
+	 * It stays empty: only DHCP adds machines, and nothing here speaks DHCP. */
+	static struct timeline *timeline;
 	static const doc_fn docs[] = { scripts_ipxe, scripts_pxelinux, scripts_grub, scripts_imgboot };
 	if (rootfd < 0) {
 		log_set_level(LOG_LEVEL_ERROR);
 		devnull = open("/dev/null", O_WRONLY);
 		saved_stderr = dup(2);
 		rootfd = open("/", O_PATH | O_DIRECTORY);
+		timeline = timeline_new();
+		if (!timeline)
+			abort();
 	}
 	if (size > 16384)
 		return 0;
@@ -124,9 +130,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A client's name through the generator (and the resolver around it). */
 	if (nul) {
 		struct netbootd nb = { .cfg = &cfg, .rootfd = -1 };
-		nb.timeline = timeline_new();
+		nb.timeline = timeline;
 		nb.files = files_new(rootfd);
-		if (nb.timeline && nb.files) {
+		if (nb.files) {
 			generated_register(&nb);
 			struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr = { htonl(0xC6120005) } };
 			struct file_client fc = { .addr = (struct sockaddr *)&sin, .addrlen = sizeof(sin) };
@@ -154,7 +160,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		files_free(nb.files);
-		timeline_free(nb.timeline);
 	}
 	config_free(&cfg);
 	return 0;

@@ -61,7 +61,8 @@ static const struct config_option options[] = {
 	{ "cmdline", OPT_STRING, F(cmdline), 0, 0, "STRING", "kernel command line for --kernel" },
 	{ "config", OPT_STRING, F(config_file), 0, 0, "FILE", "read settings from an INI file" },
 	{ "check-config", OPT_FLAG, F(check_config), 0, 0, NULL, "validate the configuration and exit 0 or 1" },
-	{ "user", OPT_STRING, F(user), 0, 0, "NAME", "drop privileges to NAME after binding (default nobody)" },
+	{ "user", OPT_STRING, F(user), 0, 0, "NAME", "drop privileges to NAME after binding (default netbootd, else nobody)" },
+	{ "no-seccomp", OPT_FLAG, F(no_seccomp), 0, 0, NULL, "run without the system call allow-list (for debugging; see docs/security.md)" },
 	{ "log-level", OPT_LOG_LEVEL, F(log_level), 0, 0, "LEVEL", "error|warn|info|debug (default info)" },
 
 	{ "tftp-max-blksize", OPT_UINT, F(tftp_max_blksize), 0, 65464, "N", "cap on TFTP blksize (default: path MTU)" },
@@ -82,6 +83,8 @@ static const struct config_option options[] = {
 	{ "netmask", OPT_IPV4, F(netmask), 0, 0, "ADDR", "subnet mask handed out in server mode" },
 	{ "router", OPT_IPV4, F(router), 0, 0, "ADDR", "default gateway handed out in server mode" },
 	{ "dns", OPT_STRLIST, F(dns), 0, 0, "ADDR", "DNS server handed out in server mode (repeatable)" },
+	{ "dhcp-lease-rate", OPT_UINT, F(dhcp_lease_rate), 0, 1000000, "N", "server mode: new clients a second per relay or interface, bursts of ten seconds' worth (default 100; 0: no limit)" },
+	{ "dhcp-known-only", OPT_FLAG, F(dhcp_known_only), 0, 0, NULL, "answer only machines with a [host MAC] section (server and proxy mode)" },
 	{ "lease-time", OPT_UINT, F(lease_time), 60, 31536000, "SECONDS", "lease time in server mode (default 3600)" },
 	{ "domain", OPT_STRING, F(domain), 0, 0, "NAME", "domain name handed out in server mode" },
 
@@ -108,6 +111,7 @@ config_init(struct config *cfg)
 	cfg->dhcp_mode = DHCP_MODE_PROXY;
 	cfg->dhcp_port = 67;
 	cfg->pxe_port = 4011;
+	cfg->dhcp_lease_rate = 100;
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->tftp_max_windowsize = 64;
 	cfg->tftp_max_transfers = 2000;

@@ -67,6 +67,9 @@ struct config {
 	char *config_file;
 	bool check_config;
 	char *user;
+	bool no_seccomp;            /* run without the seccomp allow-list */
+	unsigned dhcp_lease_rate;   /* new clients a second per relay/interface; 0 = no limit */
+	bool dhcp_known_only;       /* answer only [host] MACs */
 	enum log_level log_level;
 
 	/* TFTP */

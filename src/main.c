@@ -4,13 +4,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,38 +25,13 @@
 #include "http/http_server.h"
 #include "tftp/tftp_server.h"
 #include "util/log.h"
+#include "util/sandbox.h"
 
 /* Debian's packages put the boot loaders here; each can be overridden. */
 static const char *const default_ipxe_dir = "/usr/lib/ipxe";
 static const char *const default_pxelinux_dir = "/usr/lib/PXELINUX";
 static const char *const default_syslinux_dir = "/usr/lib/syslinux";
 static const char *const default_grub_dir = "/usr/lib/grub";
-
-static int
-drop_privileges(const char *user)
-{
-	if (geteuid() != 0) {
-		log_warn("main", "not running as root: keeping the current user (no privilege drop)");
-		return 0;
-	}
-	struct passwd *pw = getpwnam(user);
-	if (!pw) {
-		log_error("main", "cannot drop privileges: no user '%s'", user);
-		return -1;
-	}
-	if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-		log_error("main", "cannot drop privileges to '%s': %s", user, strerror(errno));
-		return -1;
-	}
-	/* Make sure there is no way back. */
-	if (pw->pw_uid != 0 && setuid(0) == 0) {
-		log_error("main", "privilege drop to '%s' did not stick", user);
-		return -1;
-	}
-	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	log_info("main", "running as user %s (uid %u)", user, (unsigned)pw->pw_uid);
-	return 0;
-}
 
 static void
 add_loader_dirs(struct netbootd *nb)
@@ -125,8 +97,8 @@ alias_first_readable(struct netbootd *nb, const char *name, const char *const *c
 static void
 add_imgboot_alias(struct netbootd *nb)
 {
-	char path[4096 + 32], exe[4096];
-	const char *candidates[4];
+	char path[4096 + 32], installed[4096 + 32], exe[4096];
+	const char *candidates[5];
 	size_t n = 0;
 
 	if (nb->cfg->imgboot_efi) {
@@ -138,8 +110,11 @@ add_imgboot_alias(struct netbootd *nb)
 			char *slash = strrchr(exe, '/');
 			if (slash) {
 				*slash = '\0';
+				/* Built here (efi/imgboot), or installed (sbin/../lib/netbootd). */
 				snprintf(path, sizeof(path), "%s/efi/imgboot/imgboot.efi", exe);
 				candidates[n++] = path;
+				snprintf(installed, sizeof(installed), "%s/../lib/netbootd/imgboot.efi", exe);
+				candidates[n++] = installed;
 			}
 		}
 		candidates[n++] = "efi/imgboot/imgboot.efi"; /* running from the source tree */
@@ -259,6 +234,10 @@ main(int argc, char **argv)
 		log_warn("main", "%d missing file%s or boot loader%s (listed above; see --check-config)",
 		         problems, problems == 1 ? "" : "s", problems == 1 ? "" : "s");
 
+	/* Everything created from here on (lease journal, cache) belongs to the run user. */
+	if (!cfg.user && !(cfg.user = strdup(sandbox_default_user())))
+		goto out;
+
 	if (cfg.tftp.enabled && tftp_server_start(&nb, &nb.tftp) < 0)
 		goto out;
 	if ((cfg.http.enabled || cfg.https.enabled) && http_server_start(&nb, &nb.http) < 0)
@@ -266,7 +245,13 @@ main(int argc, char **argv)
 	if (cfg.dhcp_mode != DHCP_MODE_OFF && dhcp_server_start(&nb, &nb.dhcp) < 0)
 		goto out;
 
-	if (drop_privileges(cfg.user ? cfg.user : "nobody") < 0)
+	/*
+	 * Port 67 again when an --interface is deleted and re-created needs
+	 * CAP_NET_BIND_SERVICE; nothing else survives the drop.
+	 */
+	bool rebind = cfg.dhcp_mode != DHCP_MODE_OFF && cfg.interfaces.count > 0 &&
+	              (cfg.dhcp_port < 1024 || cfg.pxe_port < 1024);
+	if (sandbox_drop_privileges(cfg.user, rebind) < 0)
 		goto out;
 
 	sigs[0] = evsignal_new(nb.base, SIGTERM, on_stop_signal, &nb);
@@ -278,6 +263,9 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+
+	if (sandbox_enter(!cfg.no_seccomp) < 0)
+		goto out;
 
 	log_info("main", "netbootd %s ready: root %s, tftp %s, http %s%s%s, dhcp %s", NETBOOTD_VERSION,
 	         cfg.root ? cfg.root : "(none)", cfg.tftp.enabled ? cfg.tftp.text : "off",

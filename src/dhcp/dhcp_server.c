@@ -8,8 +8,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
 #include <net/if.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -26,23 +28,39 @@
 #include "daemon.h"
 #include "dhcp/classify.h"
 #include "dhcp/leases.h"
+#include "util/linkwatch.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/ratelimit.h"
 #include "wire/dhcp.h"
 
 /* Messages per recvmmsg(), and such batches per group commit at most. */
 #define DHCP_BATCH 64
 #define DHCP_ROUNDS 4
+/* dhcp-lease-rate's bucket: this many seconds' worth of new clients at once. */
+#define DHCP_LEASE_BURST_SECONDS 10
 /* How long an OFFER holds its address (RFC 2131 §4.3.1 leaves it to us). */
 #define DHCP_OFFER_HOLD 60
 #define DHCP_MAX_LISTENERS (2 * CONFIG_MAX_LIST + 2)
 
+/*
+ * An --interface: its listeners are bound to the device (SO_BINDTODEVICE),
+ * which pins the device's index; when the device is deleted and created
+ * again (a VM's tap, a USB NIC, a bridge rebuilt), they are reopened.
+ */
+struct dhcp_iface {
+	char name[IF_NAMESIZE];
+	int ifindex;                /* what the listeners are bound to; 0 while gone */
+	int packetfd;               /* AF_PACKET for link-layer unicast: -1 if none */
+};
+
 struct dhcp_listener {
 	struct dhcp_server *srv;
-	int fd;
+	int fd;                     /* -1 while its interface is gone */
 	struct event *ev;
 	bool pxe_port;
-	char ifname[IF_NAMESIZE];
+	unsigned port;
+	struct dhcp_iface *iface;   /* NULL: all interfaces */
 };
 
 struct pending_reply {
@@ -79,12 +97,19 @@ struct dhcp_server {
 	time_t fixed_now;
 	struct dhcp_listener listeners[DHCP_MAX_LISTENERS];
 	size_t nlisteners;
+	struct dhcp_iface ifaces[CONFIG_MAX_LIST];
+	size_t nifaces;
+	int linkfd;                    /* rtnetlink link changes: -1 if none */
+	struct event *link_ev;
 	struct pending_reply *pending; /* durable replies waiting for the commit */
 	struct rx_slot *rx;            /* DHCP_BATCH receive buffers */
 	size_t npending;
 	int sendfd;                    /* the socket of the batch being handled */
-	int packetfd;                  /* AF_PACKET, opened while root: -1 if none */
+	int packetfd;                  /* AF_PACKET on all interfaces (no --interface): -1 if none */
 	struct logged_answer logged[LOG_SLOTS];
+	struct ratelimit new_leases;   /* --dhcp-lease-rate, per relay or arrival interface */
+	time_t rate_logged_at;         /* one rate-limit line a second at most */
+	uint64_t rate_refused;         /* since the last such line */
 };
 
 static time_t
@@ -466,6 +491,58 @@ on_relay_network(struct request_ctx *rq, struct in_addr ip)
 	return false;
 }
 
+/*
+ * dhcp-lease-rate: a client that holds nothing yet takes a token from its
+ * relay's bucket (giaddr), or its arrival interface's. One machine making
+ * up MACs can then only take addresses at that rate; a rack powering on
+ * fits in the burst. Refusals are summed in one line a second at most.
+ */
+static bool
+new_lease_allowed(struct request_ctx *rq)
+{
+	struct dhcp_server *srv = rq->srv;
+	struct in_addr held;
+	time_t now = srv_now(srv);
+	if (srv->cfg->dhcp_lease_rate == 0 || leases_find_mac(srv->leases, rq->m.mac, now, &held, NULL) == 0)
+		return true;
+	uint8_t key[5];
+	if (rq->msg->giaddr.s_addr) {
+		key[0] = 'r';
+		memcpy(key + 1, &rq->msg->giaddr, 4);
+	} else {
+		key[0] = 'i';
+		uint32_t idx = (uint32_t)rq->arr->ifindex;
+		memcpy(key + 1, &idx, 4);
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now_ms = srv->fixed_now ? (uint64_t)srv->fixed_now * 1000
+	                                 : (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (ratelimit_take(&srv->new_leases, key, sizeof(key), now_ms))
+		return true;
+	srv->rate_refused++;
+	if (now != srv->rate_logged_at) {
+		char mac[18], where[INET_ADDRSTRLEN + 16];
+		if (rq->msg->giaddr.s_addr) {
+			memcpy(where, "relay ", 6);
+			inet_ntop(AF_INET, &rq->msg->giaddr, where + 6, INET_ADDRSTRLEN);
+		} else {
+			/* Not if_indextoname(): it opens a socket, and the sandbox allows IP ones only. */
+			snprintf(where, sizeof(where), "interface %d", rq->arr->ifindex);
+			for (size_t i = 0; i < srv->nifaces; i++)
+				if (srv->ifaces[i].ifindex == rq->arr->ifindex)
+					snprintf(where, sizeof(where), "%s", srv->ifaces[i].name);
+		}
+		log_warn("dhcp", "%s: new clients faster than dhcp-lease-rate %u/s (burst %u) on %s: "
+		         "%llu DISCOVER%s unanswered (the clients retry)", mac_format(rq->m.mac, mac),
+		         srv->cfg->dhcp_lease_rate, srv->new_leases.burst, where,
+		         (unsigned long long)srv->rate_refused, srv->rate_refused == 1 ? "" : "s");
+		srv->rate_logged_at = now;
+		srv->rate_refused = 0;
+	}
+	return false;
+}
+
 static int
 server_discover(struct request_ctx *rq)
 {
@@ -485,6 +562,8 @@ server_discover(struct request_ctx *rq)
 			want = h->address;
 		else
 			(void)dhcp_opt_addr(rq->msg, DHCP_OPT_REQUESTED_IP, &want);
+		if (!h && !new_lease_allowed(rq))
+			return -ENOMSG;
 		if (leases_offer(srv->leases, rq->m.mac, want, now, DHCP_OFFER_HOLD, &ip) < 0) {
 			log_warn("dhcp", "%s: pool exhausted: no OFFER", mac_format(rq->m.mac, mac));
 			return -ENOMSG;
@@ -601,6 +680,13 @@ dhcp_handle_message(struct dhcp_server *srv, const uint8_t *buf, size_t len,
 		          mac_format(rq.m.mac, mac));
 		return -ENOMSG;
 	}
+	/* dhcp-known-only: a MAC without a [host] section is not ours to answer. */
+	if (srv->cfg->dhcp_known_only && !(srv->cfg->boot && bootconf_host(srv->cfg->boot, rq.m.mac))) {
+		log_msg(answer_log_level(srv, &rq.m, "unknown"), "dhcp",
+		        "%s %s: not answered: not a known host (dhcp-known-only)",
+		        mac_format(rq.m.mac, mac), dhcp_type_name(msg.type));
+		return -ENOMSG;
+	}
 	/* Whatever the mode, what the client says its address is feeds the timeline. */
 	if (rq.m.client_ip.s_addr && srv->nb->timeline)
 		timeline_map_ip(srv->nb->timeline, rq.m.client_ip, rq.m.mac);
@@ -696,6 +782,16 @@ csum_fold(uint32_t sum)
  * One IPv4/UDP datagram to an Ethernet address on a packet socket: the
  * kernel adds the Ethernet header (SOCK_DGRAM), we build IP and UDP.
  */
+/* The packet socket that may send on ifindex: its interface's, or the all-interfaces one. */
+static int
+packet_fd_for(const struct dhcp_server *srv, int ifindex)
+{
+	for (size_t i = 0; i < srv->nifaces; i++)
+		if (srv->ifaces[i].ifindex == ifindex && ifindex > 0)
+			return srv->ifaces[i].packetfd;
+	return srv->packetfd;
+}
+
 static int
 send_link(const struct dhcp_server *srv, const uint8_t *buf, size_t len, struct in_addr dst,
           struct in_addr src, int ifindex, const uint8_t chaddr[6])
@@ -738,7 +834,8 @@ send_link(const struct dhcp_server *srv, const uint8_t *buf, size_t len, struct 
 		.sll_halen = 6,
 	};
 	memcpy(ll.sll_addr, chaddr, 6);
-	if (sendto(srv->packetfd, pkt, 28 + len, 0, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+	if (sendto(packet_fd_for(srv, ifindex), pkt, 28 + len, 0, (struct sockaddr *)&ll,
+	           sizeof(ll)) < 0)
 		return -errno;
 	return 0;
 }
@@ -748,8 +845,9 @@ send_any(struct dhcp_server *srv, int fd, const uint8_t *buf, size_t len, struct
          int ifindex, struct in_addr src, bool link_unicast, const uint8_t chaddr[6])
 {
 	if (link_unicast) {
-		int r = srv->packetfd >= 0 ? send_link(srv, buf, len, to.sin_addr, src, ifindex, chaddr)
-		                           : -EBADF;
+		int r = packet_fd_for(srv, ifindex) >= 0
+		            ? send_link(srv, buf, len, to.sin_addr, src, ifindex, chaddr)
+		            : -EBADF;
 		if (r == 0)
 			return;
 		/* No packet socket (not started as root) or it failed: broadcast. */
@@ -854,10 +952,10 @@ on_readable(evutil_socket_t fd, short events, void *arg)
 	srv->npending = 0;
 }
 
+/* A UDP socket on port, bound to ifname's device when not NULL: the fd, or -errno. */
 static int
-listener_open(struct dhcp_server *srv, unsigned port, bool pxe_port, const char *ifname)
+udp_socket_open(unsigned port, const char *ifname)
 {
-	struct dhcp_listener *l = &srv->listeners[srv->nlisteners];
 	int one = 1, rcvbuf = 4 << 20;
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -879,23 +977,165 @@ listener_open(struct dhcp_server *srv, unsigned port, bool pxe_port, const char 
 	/* Bound to 0.0.0.0: broadcasts from address-less clients arrive here. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto fail;
-	l->srv = srv;
-	l->fd = fd;
-	l->pxe_port = pxe_port;
-	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname ? ifname : "");
-	l->ev = event_new(srv->nb->base, fd, EV_READ | EV_PERSIST, on_readable, l);
-	if (!l->ev || event_add(l->ev, NULL) < 0) {
-		if (l->ev)
-			event_free(l->ev);
-		close(fd);
-		return -ENOMEM;
-	}
-	srv->nlisteners++;
-	return 0;
+	return fd;
 fail:;
 	int e = errno;
 	close(fd);
 	return -e;
+}
+
+/* (Re)open l's socket and register it with the loop. Returns 0 or -errno. */
+static int
+listener_arm(struct dhcp_listener *l)
+{
+	int fd = udp_socket_open(l->port, l->iface ? l->iface->name : NULL);
+	if (fd < 0)
+		return fd;
+	l->ev = event_new(l->srv->nb->base, fd, EV_READ | EV_PERSIST, on_readable, l);
+	if (!l->ev || event_add(l->ev, NULL) < 0) {
+		if (l->ev)
+			event_free(l->ev);
+		l->ev = NULL;
+		close(fd);
+		return -ENOMEM;
+	}
+	l->fd = fd;
+	return 0;
+}
+
+static void
+listener_disarm(struct dhcp_listener *l)
+{
+	if (l->ev)
+		event_free(l->ev);
+	l->ev = NULL;
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+static int
+listener_open(struct dhcp_server *srv, unsigned port, bool pxe_port, struct dhcp_iface *iface)
+{
+	struct dhcp_listener *l = &srv->listeners[srv->nlisteners];
+	*l = (struct dhcp_listener){ .srv = srv, .fd = -1, .pxe_port = pxe_port, .port = port,
+		                         .iface = iface };
+	int r = listener_arm(l);
+	if (r == 0)
+		srv->nlisteners++;
+	return r;
+}
+
+/*
+ * A packet socket for RFC 2131 §4.1 unicasts, opened while root
+ * (CAP_NET_RAW). It only ever sends: a filter that accepts nothing is
+ * attached and locked before it is bound to IPv4 on its interface (0: all),
+ * so no frame is ever queued on it. Returns the fd or -errno.
+ */
+static int
+packet_socket_open(int ifindex)
+{
+	static struct sock_filter drop_all[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	struct sock_fprog prog = { .len = 1, .filter = drop_all };
+	int one = 1;
+	int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) < 0)
+		goto fail;
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+		                      .sll_ifindex = ifindex };
+	if (bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+		goto fail;
+	return fd;
+fail:;
+	int e = errno;
+	close(fd);
+	return -e;
+}
+
+/* The interface came back under a new index: bind everything of it anew. */
+static void
+iface_reopen(struct dhcp_server *srv, struct dhcp_iface *ifc, int ifindex)
+{
+	int failed = 0;
+	ifc->ifindex = ifindex;
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		struct dhcp_listener *l = &srv->listeners[i];
+		if (l->iface != ifc)
+			continue;
+		listener_disarm(l);
+		int r = listener_arm(l);
+		if (r < 0) {
+			failed++;
+			log_error("dhcp", "%s is back (index %d) but UDP port %u cannot be bound there: %s",
+			          ifc->name, ifindex, l->port, strerror(-r));
+		}
+	}
+	if (ifc->packetfd >= 0) {
+		struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+			                      .sll_ifindex = ifindex };
+		if (bind(ifc->packetfd, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+			log_warn("dhcp", "%s: packet socket: %s: replies to address-less clients "
+			         "are broadcast there", ifc->name, strerror(errno));
+	}
+	if (!failed)
+		log_info("dhcp", "%s is back (index %d): listening there again on UDP %u and %u",
+		         ifc->name, ifindex, srv->cfg->dhcp_port, srv->cfg->pxe_port);
+}
+
+static void
+on_link_change(void *ctx, const struct link_change *change)
+{
+	struct dhcp_server *srv = ctx;
+	for (size_t i = 0; i < srv->nifaces; i++) {
+		struct dhcp_iface *ifc = &srv->ifaces[i];
+		if (change->gone && change->ifindex == ifc->ifindex) {
+			log_warn("dhcp", "%s (index %d) is gone: no DHCP there until it comes back",
+			         ifc->name, ifc->ifindex);
+			ifc->ifindex = 0;
+		} else if (!change->gone && strcmp(change->ifname, ifc->name) == 0 &&
+		           change->ifindex != ifc->ifindex) {
+			iface_reopen(srv, ifc, change->ifindex);
+		}
+	}
+}
+
+static void
+on_link_readable(evutil_socket_t fd, short events, void *arg)
+{
+	struct dhcp_server *srv = arg;
+	uint8_t buf[16384];
+	(void)events;
+	for (;;) {
+		struct sockaddr_nl from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fromlen);
+		/*
+		 * Any local process may send a unicast netlink message to our port:
+		 * only the kernel's (nl_pid 0) are believed, or anyone could make
+		 * us reopen a listener and race for its port meanwhile.
+		 */
+		if (n > 0 && (fromlen < sizeof(from) || from.nl_pid != 0)) {
+			log_debug("dhcp", "netlink message from process %u, not the kernel: ignored",
+			          (unsigned)from.nl_pid);
+			continue;
+		}
+		if (n < 0 && errno == ENOBUFS) {
+			/* Missed messages: the kernel says so. Our indexes may be stale. */
+			for (size_t i = 0; i < srv->nifaces; i++) {
+				int idx = (int)if_nametoindex(srv->ifaces[i].name);
+				if (idx > 0 && idx != srv->ifaces[i].ifindex)
+					iface_reopen(srv, &srv->ifaces[i], idx);
+			}
+			continue;
+		}
+		if (n <= 0)
+			return;
+		if (linkwatch_parse(buf, (size_t)n, on_link_change, srv) < 0)
+			log_debug("dhcp", "malformed rtnetlink message (%zd bytes): ignored", n);
+	}
 }
 
 struct dhcp_server *
@@ -909,10 +1149,9 @@ dhcp_server_new(struct netbootd *nb, bool open_leases)
 	srv->cfg = cfg;
 	srv->sendfd = -1;
 	srv->packetfd = -1;
-	srv->pending = calloc(DHCP_BATCH * DHCP_ROUNDS, sizeof(*srv->pending));
-	srv->rx = calloc(DHCP_BATCH, sizeof(*srv->rx));
-	if (!srv->pending || !srv->rx)
-		goto fail;
+	srv->linkfd = -1;
+	ratelimit_init(&srv->new_leases, cfg->dhcp_lease_rate,
+	               cfg->dhcp_lease_rate * DHCP_LEASE_BURST_SECONDS);
 	if (cfg->dhcp_mode != DHCP_MODE_SERVER || !cfg->pool_set)
 		return srv;
 	srv->leases = leases_new(cfg->pool_first, cfg->pool_last);
@@ -931,7 +1170,7 @@ dhcp_server_new(struct netbootd *nb, bool open_leases)
 		gid_t gid = (gid_t)-1;
 		if (geteuid() == 0) {
 			/* main() drops to this user after start: it must own what compaction touches. */
-			struct passwd *pw = getpwnam(cfg->user ? cfg->user : "nobody");
+			struct passwd *pw = cfg->user ? getpwnam(cfg->user) : NULL;
 			if (pw) {
 				uid = pw->pw_uid;
 				gid = pw->pw_gid;
@@ -958,32 +1197,56 @@ dhcp_server_start(struct netbootd *nb, struct dhcp_server **out)
 	struct dhcp_server *srv = dhcp_server_new(nb, true);
 	if (!srv)
 		return -ENOMEM;
+	/* Socket-path buffers: the message handler alone (tests, fuzzing) needs none. */
+	srv->pending = calloc(DHCP_BATCH * DHCP_ROUNDS, sizeof(*srv->pending));
+	srv->rx = calloc(DHCP_BATCH, sizeof(*srv->rx));
+	if (!srv->pending || !srv->rx) {
+		dhcp_server_free(srv);
+		return -ENOMEM;
+	}
 	size_t nif = cfg->interfaces.count;
+	bool want_packet = cfg->dhcp_mode == DHCP_MODE_SERVER;
+	int packet_err = 0;
 	/* One socket per --interface (SO_BINDTODEVICE), or one for all. */
 	for (size_t i = 0; i < (nif ? nif : 1); i++) {
-		const char *ifname = nif ? cfg->interfaces.items[i] : NULL;
+		struct dhcp_iface *ifc = NULL;
+		if (nif) {
+			ifc = &srv->ifaces[srv->nifaces++];
+			snprintf(ifc->name, sizeof(ifc->name), "%s", cfg->interfaces.items[i]);
+			ifc->ifindex = (int)if_nametoindex(ifc->name);
+			ifc->packetfd = -1;
+		}
 		for (int pxe = 0; pxe < 2; pxe++) {
 			unsigned port = pxe ? cfg->pxe_port : cfg->dhcp_port;
-			r = listener_open(srv, port, pxe == 1, ifname);
+			r = listener_open(srv, port, pxe == 1, ifc);
 			if (r < 0) {
 				log_error("dhcp", "cannot listen on UDP port %u%s%s: %s%s", port,
-				          ifname ? " on " : "", ifname ? ifname : "", strerror(-r),
+				          ifc ? " on " : "", ifc ? ifc->name : "", strerror(-r),
 				          r == -EADDRINUSE ? " (another DHCP or PXE server, or a second "
 				                             "netbootd, holds it)" : "");
 				dhcp_server_free(srv);
 				return r;
 			}
 		}
+		if (ifc && want_packet && (ifc->packetfd = packet_socket_open(ifc->ifindex)) < 0)
+			packet_err = -ifc->packetfd;
 	}
-	/*
-	 * For RFC 2131 §4.1 unicasts to clients without an address. Opened now,
-	 * while root (CAP_NET_RAW); protocol 0: it never receives anything.
-	 */
-	if (cfg->dhcp_mode == DHCP_MODE_SERVER)
-		srv->packetfd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (cfg->dhcp_mode == DHCP_MODE_SERVER && srv->packetfd < 0)
+	if (!nif && want_packet && (srv->packetfd = packet_socket_open(0)) < 0)
+		packet_err = -srv->packetfd;
+	if (packet_err)
 		log_info("dhcp", "no packet socket (%s): replies to address-less clients are broadcast",
-		         strerror(errno));
+		         strerror(packet_err));
+	/* Devices bound by name: follow them when they are deleted and created again. */
+	if (nif) {
+		srv->linkfd = linkwatch_open();
+		srv->link_ev = srv->linkfd >= 0 ? event_new(nb->base, srv->linkfd, EV_READ | EV_PERSIST,
+		                                            on_link_readable, srv)
+		                                : NULL;
+		if (!srv->link_ev || event_add(srv->link_ev, NULL) < 0)
+			log_warn("dhcp", "cannot follow interface changes (%s): if %s is deleted and created "
+			         "again, restart netbootd", srv->linkfd < 0 ? strerror(-srv->linkfd) : "event",
+			         srv->ifaces[0].name);
+	}
 	log_info("dhcp", "%s mode on UDP %u and %u (%s)%s",
 	         cfg->dhcp_mode == DHCP_MODE_SERVER ? "server" : "proxy", cfg->dhcp_port,
 	         cfg->pxe_port, nif ? "chosen interfaces" : "all interfaces",
@@ -997,13 +1260,17 @@ dhcp_server_free(struct dhcp_server *srv)
 {
 	if (!srv)
 		return;
-	for (size_t i = 0; i < srv->nlisteners; i++) {
-		if (srv->listeners[i].ev)
-			event_free(srv->listeners[i].ev);
-		close(srv->listeners[i].fd);
-	}
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		listener_disarm(&srv->listeners[i]);
+	for (size_t i = 0; i < srv->nifaces; i++)
+		if (srv->ifaces[i].packetfd >= 0)
+			close(srv->ifaces[i].packetfd);
 	if (srv->packetfd >= 0)
 		close(srv->packetfd);
+	if (srv->link_ev)
+		event_free(srv->link_ev);
+	if (srv->linkfd >= 0)
+		close(srv->linkfd);
 	if (srv->leases) {
 		(void)leases_commit(srv->leases, srv_now(srv));
 		leases_free(srv->leases);

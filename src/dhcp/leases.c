@@ -36,6 +36,7 @@ struct lease_store {
 	size_t cursor;        /* where the next free-address search starts */
 	size_t *reserved;     /* slots with a reservation */
 	size_t nreserved;
+	uint64_t reclaimed_offers; /* OFFERs taken back for another client (pool full) */
 
 	/* journal */
 	int dirfd;
@@ -354,7 +355,31 @@ leases_offer(struct lease_store *ls, const uint8_t mac[6], struct in_addr want, 
 			return 0;
 		}
 	}
-	return -ENOSPC;
+	/*
+	 * Full: an OFFER is a promise, not a lease. Take back the one that has
+	 * waited longest for its REQUEST, so a flood of DISCOVERs from made-up
+	 * MACs cannot starve real clients; bound leases are never taken.
+	 */
+	ssize_t oldest = -1;
+	for (size_t i = 0; i < ls->size; i++) {
+		const struct lease *l = &ls->slots[i];
+		if (l->state != LEASE_OFFERED || l->reserved || !live(l, now))
+			continue;
+		if (oldest < 0 || l->expiry < ls->slots[oldest].expiry)
+			oldest = (ssize_t)i;
+	}
+	if (oldest < 0)
+		return -ENOSPC;
+	ls->reclaimed_offers++;
+	slot_set(ls, (size_t)oldest, mac, LEASE_OFFERED, (int64_t)now + hold);
+	*out = ip_net(ls->first + (uint32_t)oldest);
+	return 0;
+}
+
+uint64_t
+leases_reclaimed_offers(const struct lease_store *ls)
+{
+	return ls->reclaimed_offers;
 }
 
 void

@@ -73,12 +73,16 @@ bool leases_expired_owner(const struct lease_store *ls, struct in_addr ip, time_
 
 /*
  * Pick an address for mac to OFFER: its current one, else want (if free and
- * in the pool), else a never-used one, else an expired one. Held as
- * OFFERED until now + hold. Returns 0 or -ENOSPC.
+ * in the pool), else a never-used one, else an expired one, else (pool
+ * full) the one whose OFFER has waited longest for its REQUEST. Held as
+ * OFFERED until now + hold. Returns 0, or -ENOSPC when every address is
+ * bound, declined or reserved.
  */
 int leases_offer(struct lease_store *ls, const uint8_t mac[6], struct in_addr want, time_t now,
                  unsigned hold, struct in_addr *out);
 
+/* How many OFFERs were taken back for another client since the start. */
+uint64_t leases_reclaimed_offers(const struct lease_store *ls);
 /* Drop an OFFER that the client turned down (it chose another server). */
 void leases_unoffer(struct lease_store *ls, const uint8_t mac[6], time_t now);
 

@@ -1,13 +1,12 @@
 """The daemon's command line contract: help, version, errors, signals, privileges."""
 import os
-import pwd
 import signal
 import socket
 from pathlib import Path
 
 import pytest
 
-from daemon import Netbootd, free_port, run_netbootd
+from daemon import Netbootd, default_user, free_port, run_netbootd
 
 QUIET = ["--tftp", "off", "--http", "off", "--dhcp", "off"]
 
@@ -75,7 +74,7 @@ def test_sigterm_and_sigint_shut_down_cleanly(tmp_path):
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="privilege drop needs root")
 def test_privileges_dropped_after_start(tmp_path):
-    nobody = pwd.getpwnam("nobody")
+    nobody = default_user()
     with Netbootd(["--root", str(tmp_path)] + QUIET) as nb:
         status = open(f"/proc/{nb.proc.pid}/status").read()
         uids = next(l for l in status.splitlines() if l.startswith("Uid:")).split()[1:]

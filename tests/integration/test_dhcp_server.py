@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from daemon import Netbootd  # noqa: E402
+from daemon import Netbootd, default_user  # noqa: E402
 from dhcpnet import CLIENT_IP, PY, SERVER_IP, TOOLS, DhcpNet  # noqa: E402
 
 POOL = "198.18.0.10-198.18.7.250"
@@ -219,11 +219,10 @@ def test_perfdhcp_against_server_mode(net, tmp_path):
         by_mac, _ = live_leases(lease_file)
         assert len(by_mac) >= min(300, recv[1]) * 0.8
         assert nb.proc.poll() is None
-        # Compaction (temp file + rename) worked after the drop to nobody: the
-        # lease directory netbootd created and the file belong to that user,
+        # Compaction (temp file + rename) worked after the privilege drop: the
+        # lease directory netbootd created and the file belong to its user,
         # and the journal is far shorter than the ACKs it recorded.
-        import pwd
-        nobody = pwd.getpwnam("nobody").pw_uid
+        nobody = default_user().pw_uid
         assert lease_file.parent.stat().st_uid == nobody
         assert lease_file.stat().st_uid == nobody
         print("perfdhcp ACKs", recv[1], "journal lines", len(lease_file.read_text().splitlines()))

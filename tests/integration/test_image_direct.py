@@ -7,7 +7,6 @@ kernel and initrd with the root fetched from us.
 
 The booted proof with a real Debian live ISO is tests/e2e/test_image_live.py.
 """
-import hashlib
 import os
 import socket
 import subprocess

@@ -8,7 +8,6 @@
 """
 import errno
 import os
-import pwd
 import socket
 import subprocess
 import time
@@ -18,10 +17,11 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
-from daemon import Netbootd, free_port, run_netbootd  # noqa: E402
+from daemon import Netbootd, default_user, free_port, run_netbootd  # noqa: E402
 from dhcpnet import DhcpNet  # noqa: E402
 
-NOBODY = pwd.getpwnam("nobody")
+# The user the daemon drops to: the attacker here runs with that uid (nobody is shared).
+NOBODY = default_user()
 
 
 def server_args(root, lease_file):

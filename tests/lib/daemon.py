@@ -26,6 +26,16 @@ def netbootd_binary():
     return os.environ.get("NETBOOTD") or str(REPO / "netbootd")
 
 
+def default_user():
+    """Who netbootd runs as without --user: the system user netbootd when it
+    exists (make install makes it), else nobody."""
+    import pwd
+    try:
+        return pwd.getpwnam("netbootd")
+    except KeyError:
+        return pwd.getpwnam("nobody")
+
+
 def free_port(kind=socket.SOCK_DGRAM, host="127.0.0.1"):
     """A port that was free a moment ago (bind to 0 and let it go)."""
     with socket.socket(socket.AF_INET, kind) as s:

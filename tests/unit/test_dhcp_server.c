@@ -278,18 +278,40 @@ test_server_dora(void **state)
 	assert_string_equal(ip_str(f->cap.msg.yiaddr), offered);
 	dhcp_server_set_time(f->srv, NOW);
 
-	/* Pool of 3: two more clients, then exhaustion. */
+	/* Pool of 3: two more clients are offered the rest. */
 	uint8_t m3[6] = { 2, 0, 0, 0, 0, 3 }, m4[6] = { 2, 0, 0, 0, 0, 4 }, m5[6] = { 2, 0, 0, 0, 0, 5 };
 	struct req d3 = { DHCPDISCOVER, m3, NULL, -1, NULL, NULL, NULL, NULL };
 	assert_int_equal(send_req(f, &d3), 0);
+	char m3_offer[INET_ADDRSTRLEN];
+	snprintf(m3_offer, sizeof(m3_offer), "%s", ip_str(f->cap.msg.yiaddr));
+	dhcp_server_set_time(f->srv, NOW + 1);
 	struct req d4 = { DHCPDISCOVER, m4, NULL, -1, NULL, NULL, NULL, NULL };
 	assert_int_equal(send_req(f, &d4), 0);
+	/* Full, but only offered: m5 takes back m3's offer, the oldest; m3's REQUEST is NAKed. */
+	dhcp_server_set_time(f->srv, NOW + 2);
 	struct req d5 = { DHCPDISCOVER, m5, NULL, -1, NULL, NULL, NULL, NULL };
-	assert_int_equal(send_req(f, &d5), -ENOMSG);
-	/* Offers expire: later, m5 gets one. */
-	dhcp_server_set_time(f->srv, NOW + 120);
 	assert_int_equal(send_req(f, &d5), 0);
 	assert_int_equal(f->cap.msg.type, DHCPOFFER);
+	assert_string_equal(ip_str(f->cap.msg.yiaddr), m3_offer);
+	struct req r3 = { DHCPREQUEST, m3, NULL, -1, m3_offer, "198.18.0.1", NULL, NULL };
+	assert_int_equal(send_req(f, &r3), 0);
+	assert_int_equal(f->cap.msg.type, DHCPNAK);
+	/* m5 binds it; m4 (its offer now expired) comes back and binds the last one. */
+	struct req r5 = { DHCPREQUEST, m5, NULL, -1, m3_offer, "198.18.0.1", NULL, NULL };
+	assert_int_equal(send_req(f, &r5), 0);
+	assert_int_equal(f->cap.msg.type, DHCPACK);
+	dhcp_server_set_time(f->srv, NOW + 120);
+	struct req d4again = { DHCPDISCOVER, m4, NULL, -1, NULL, NULL, NULL, NULL };
+	assert_int_equal(send_req(f, &d4again), 0);
+	char m4_offer[INET_ADDRSTRLEN];
+	snprintf(m4_offer, sizeof(m4_offer), "%s", ip_str(f->cap.msg.yiaddr));
+	struct req r4b = { DHCPREQUEST, m4, NULL, -1, m4_offer, "198.18.0.1", NULL, NULL };
+	assert_int_equal(send_req(f, &r4b), 0);
+	assert_int_equal(f->cap.msg.type, DHCPACK);
+	/* Every address bound: a new client gets nothing. */
+	uint8_t m6[6] = { 2, 0, 0, 0, 0, 6 };
+	struct req d6 = { DHCPDISCOVER, m6, NULL, -1, NULL, NULL, NULL, NULL };
+	assert_int_equal(send_req(f, &d6), -ENOMSG);
 
 	/* Release frees it for others. */
 	struct req rel = { DHCPRELEASE, mac1, NULL, -1, NULL, "198.18.0.1", offered, NULL };
@@ -408,9 +430,20 @@ test_leases_reserve(void **state)
 	assert_int_equal(leases_offer(ls, mac2, r, NOW, 60, &got), 0);
 	assert_string_equal(ip_str(got), "198.18.0.11");
 	assert_int_equal(leases_bind(ls, mac2, r, NOW + 60, NOW), -EBUSY);
-	uint8_t m3[6] = { 2, 0, 0, 0, 0, 3 };
-	assert_int_equal(leases_offer(ls, m3, (struct in_addr){ 0 }, NOW, 60, &got), -ENOSPC);
-	assert_int_equal(leases_offer(ls, mac1, (struct in_addr){ 0 }, NOW, 60, &got), 0);
+	/*
+	 * The pool is full but .11 is only offered: m3 takes that offer over
+	 * (issue 11: made-up MACs must not starve real clients), and mac2's
+	 * late REQUEST loses. Never the reserved one.
+	 */
+	uint8_t m3[6] = { 2, 0, 0, 0, 0, 3 }, m4[6] = { 2, 0, 0, 0, 0, 4 };
+	assert_int_equal(leases_offer(ls, m3, (struct in_addr){ 0 }, NOW + 1, 60, &got), 0);
+	assert_string_equal(ip_str(got), "198.18.0.11");
+	assert_int_equal(leases_reclaimed_offers(ls), 1);
+	assert_int_equal(leases_bind(ls, mac2, got, NOW + 600, NOW + 2), -EBUSY);
+	/* Once bound, an address is never taken back: the pool is really full. */
+	assert_int_equal(leases_bind(ls, m3, got, NOW + 600, NOW + 2), 0);
+	assert_int_equal(leases_offer(ls, m4, (struct in_addr){ 0 }, NOW + 3, 60, &got), -ENOSPC);
+	assert_int_equal(leases_offer(ls, mac1, (struct in_addr){ 0 }, NOW + 3, 60, &got), 0);
 	assert_int_equal(got.s_addr, r.s_addr);
 	leases_free(ls);
 }
