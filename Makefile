@@ -1,7 +1,7 @@
 # netbootd: GNU Make, C11, no autotools.
 #
 #   make            build ./netbootd (and efi/imgboot/imgboot.efi when gnu-efi is there)
-#   make check      every test: unit (plain + ASan/UBSan), fuzz smoke, integration, e2e
+#   make check      every test: layering lint, unit (plain + ASan/UBSan), fuzz smoke, integration, e2e
 #   make demo       boot a VM over the network through netbootd
 #   make deps       install the Debian packages the build, tests and demo need
 #   make install    the daemon, imgboot.efi, man pages, an example config, the system user
@@ -44,7 +44,7 @@ FUZZ_BIN   := $(FUZZ_SRC:fuzz/%.c=$(B)/fuzz/%)
 EFI_DIR := efi/imgboot
 EFI_APP := $(EFI_DIR)/imgboot.efi
 
-.PHONY: all check unit unit-asan fuzz-smoke integration e2e demo deps deps-check \
+.PHONY: all check lint unit unit-asan fuzz-smoke integration e2e demo deps deps-check \
         asan clean bench fuzz helpers efi install install-user uninstall
 all: netbootd helpers efi
 
@@ -105,6 +105,10 @@ unit: $(UNIT_BIN)
 unit-asan: $(UNIT_ASAN)
 	@set -e; for t in $(UNIT_ASAN); do echo "== $$t"; $$t; done
 
+# The include graph points down: util < wire, image < model < boot < servers < main.
+lint:
+	$(PYTHON) tests/lint/layers.py
+
 # Each harness runs over its committed corpus plus a short random run.
 FUZZ_SECONDS ?= 20
 fuzz-smoke: $(FUZZ_BIN)
@@ -123,6 +127,7 @@ e2e: all
 	NETBOOTD=$(CURDIR)/netbootd $(PYTEST) -q -ra -n $(E2E_JOBS) tests/e2e
 
 check: deps-check
+	$(MAKE) lint
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) unit-asan

@@ -14,9 +14,9 @@
 #include <string.h>
 
 #include "boot/timeline.h"
-#include "config.h"
 #include "daemon.h"
 #include "dhcp/dhcp_server.h"
+#include "model/config.h"
 #include "util/log.h"
 #include "wire/dhcp.h"
 
@@ -45,8 +45,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		inet_pton(AF_INET, "198.18.0.10", &cfg.pool_first);
 		inet_pton(AF_INET, "198.18.0.17", &cfg.pool_last);
 		cfg.pool_set = true;
-		nb.cfg = &cfg;
-		nb.timeline = timeline_new();
+		nb.boot.cfg = &cfg;
+		nb.boot.timeline = timeline_new();
 		init = true;
 	}
 	if (size < 1)

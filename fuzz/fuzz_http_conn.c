@@ -22,9 +22,9 @@
 #include <event2/event.h>
 
 #include "boot/files.h"
-#include "config.h"
 #include "daemon.h"
 #include "http/http_server.h"
+#include "model/config.h"
 #include "util/log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -83,14 +83,14 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	cfg.https.enabled = false;
 	cfg.http_max_header_bytes = 1024;
 	cfg.http_max_headers = 16;
-	nb.cfg = &cfg;
+	nb.boot.cfg = &cfg;
 	nb.base = event_base_new();
-	nb.rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	nb.files = files_new(nb.rootfd);
+	nb.boot.rootfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	nb.boot.files = files_new(nb.boot.rootfd);
 	/* No timeline: it keeps per-client state by design, which would look
 	 * like a leak per input to libFuzzer. The server skips it when NULL. */
-	nb.timeline = NULL;
-	if (!nb.base || nb.rootfd < 0 || !nb.files)
+	nb.boot.timeline = NULL;
+	if (!nb.base || nb.boot.rootfd < 0 || !nb.boot.files)
 		abort();
 	return 0;
 }

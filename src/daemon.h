@@ -8,20 +8,16 @@
 
 #include <event2/event.h>
 
-#include "config.h"
+#include "boot/context.h"
+#include "model/config.h"
 
-struct files;
-struct timeline;
 struct tftp_server;
 struct http_server;
 struct dhcp_server;
 
 struct netbootd {
 	struct event_base *base;
-	struct config *cfg;
-	int rootfd;                 /* --root, opened once; every file is opened beneath it */
-	struct files *files;        /* name -> generated document, file under root, or boot loader */
-	struct timeline *timeline;  /* per-machine boot progress */
+	struct boot_context boot;   /* settings, root, files, timeline: what boot/ sees */
 	struct tftp_server *tftp;
 	struct http_server *http;
 	struct dhcp_server *dhcp;

@@ -19,10 +19,10 @@
 #include "boot/imagefiles.h"
 #include "boot/mkgrub.h"
 #include "boot/timeline.h"
-#include "config.h"
 #include "daemon.h"
 #include "dhcp/dhcp_server.h"
 #include "http/http_server.h"
+#include "model/config.h"
 #include "tftp/tftp_server.h"
 #include "util/log.h"
 #include "util/sandbox.h"
@@ -36,7 +36,7 @@ static const char *const default_grub_dir = "/usr/lib/grub";
 static void
 add_loader_dirs(struct netbootd *nb)
 {
-	const struct config *cfg = nb->cfg;
+	const struct config *cfg = nb->boot.cfg;
 	char path[4096];
 	const char *dirs[5];
 	size_t n = 0;
@@ -49,7 +49,7 @@ add_loader_dirs(struct netbootd *nb)
 	dirs[n++] = path;
 	dirs[n++] = cfg->grub_dir ? cfg->grub_dir : default_grub_dir;
 	for (size_t i = 0; i < n; i++) {
-		int r = files_add_loader_dir(nb->files, dirs[i]);
+		int r = files_add_loader_dir(nb->boot.files, dirs[i]);
 		if (r < 0)
 			log_debug("main", "boot loader directory %s: %s", dirs[i], strerror(-r));
 	}
@@ -84,7 +84,7 @@ alias_first_readable(struct netbootd *nb, const char *name, const char *const *c
 {
 	for (size_t i = 0; i < n; i++) {
 		if (access(candidates[i], R_OK) == 0 &&
-		    files_add_alias(nb->files, name, candidates[i]) == 0) {
+		    files_add_alias(nb->boot.files, name, candidates[i]) == 0) {
 			log_debug("main", "%s is %s", name, candidates[i]);
 			return;
 		}
@@ -101,8 +101,8 @@ add_imgboot_alias(struct netbootd *nb)
 	const char *candidates[5];
 	size_t n = 0;
 
-	if (nb->cfg->imgboot_efi) {
-		candidates[n++] = nb->cfg->imgboot_efi;
+	if (nb->boot.cfg->imgboot_efi) {
+		candidates[n++] = nb->boot.cfg->imgboot_efi;
 	} else {
 		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		if (len > 0) {
@@ -133,9 +133,9 @@ add_imgboot_alias(struct netbootd *nb)
 static void
 add_signed_loader_aliases(struct netbootd *nb)
 {
-	const char *shim = nb->cfg->shim_efi ? nb->cfg->shim_efi : "/usr/lib/shim/shimx64.efi.signed";
-	const char *grub = nb->cfg->signed_grub_efi
-	                       ? nb->cfg->signed_grub_efi
+	const char *shim = nb->boot.cfg->shim_efi ? nb->boot.cfg->shim_efi : "/usr/lib/shim/shimx64.efi.signed";
+	const char *grub = nb->boot.cfg->signed_grub_efi
+	                       ? nb->boot.cfg->signed_grub_efi
 	                       : "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
 	alias_first_readable(nb, "shimx64.efi", &shim, 1);
 	alias_first_readable(nb, "grubx64.efi", &grub, 1);
@@ -166,7 +166,7 @@ int
 main(int argc, char **argv)
 {
 	struct config cfg;
-	struct netbootd nb = { .rootfd = -1, .cfg = &cfg };
+	struct netbootd nb = { .boot = { .cfg = &cfg, .rootfd = -1 } };
 	struct event *sigs[3] = { NULL, NULL, NULL };
 	int status = 1;
 
@@ -189,37 +189,37 @@ main(int argc, char **argv)
 		goto out;
 
 	if (cfg.root) {
-		nb.rootfd = open(cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (nb.rootfd < 0) {
+		nb.boot.rootfd = open(cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (nb.boot.rootfd < 0) {
 			fprintf(stderr, "netbootd: --root %s: %s\n", cfg.root, strerror(errno));
 			goto out;
 		}
-	} else if ((nb.rootfd = private_empty_root()) < 0) {
+	} else if ((nb.boot.rootfd = private_empty_root()) < 0) {
 		goto out; /* quick mode without --root: nothing but the quick files */
 	}
 
 	signal(SIGPIPE, SIG_IGN);
 	nb.base = event_base_new();
-	nb.files = nb.rootfd >= 0 ? files_new(nb.rootfd) : NULL;
-	nb.timeline = timeline_new();
-	if (!nb.base || !nb.files || !nb.timeline) {
+	nb.boot.files = nb.boot.rootfd >= 0 ? files_new(nb.boot.rootfd) : NULL;
+	nb.boot.timeline = timeline_new();
+	if (!nb.base || !nb.boot.files || !nb.boot.timeline) {
 		log_error("main", "out of memory at start-up");
 		goto out;
 	}
 	add_loader_dirs(&nb);
 	add_imgboot_alias(&nb);
 	add_signed_loader_aliases(&nb);
-	if (generated_quick_setup(&nb) < 0)
+	if (generated_quick_setup(&nb.boot) < 0)
 		goto out;
-	if (imagefiles_setup(nb.files, cfg.boot) < 0)
+	if (imagefiles_setup(nb.boot.files, cfg.boot) < 0)
 		goto out;
-	if (grubcache_setup(&nb) < 0)
+	if (grubcache_setup(&nb.boot) < 0)
 		goto out;
-	if (grubcache_net_setup(&nb, cfg.grub_dir ? cfg.grub_dir : default_grub_dir) < 0)
+	if (grubcache_net_setup(&nb.boot, cfg.grub_dir ? cfg.grub_dir : default_grub_dir) < 0)
 		goto out;
-	generated_register(&nb);
+	generated_register(&nb.boot);
 	if (cfg.check_config) {
-		if (generated_check(&nb) != 0) {
+		if (generated_check(&nb.boot) != 0) {
 			fprintf(stderr, "netbootd: %s: configuration has errors\n",
 			        cfg.config_file ? cfg.config_file : "command line");
 			goto out;
@@ -229,7 +229,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	/* Missing files or loaders are not fatal at run time, but say so now, not at boot. */
-	int problems = generated_check(&nb);
+	int problems = generated_check(&nb.boot);
 	if (problems)
 		log_warn("main", "%d missing file%s or boot loader%s (listed above; see --check-config)",
 		         problems, problems == 1 ? "" : "s", problems == 1 ? "" : "s");
@@ -286,12 +286,12 @@ out:
 	dhcp_server_free(nb.dhcp);
 	http_server_free(nb.http);
 	tftp_server_free(nb.tftp);
-	timeline_free(nb.timeline);
-	files_free(nb.files);
+	timeline_free(nb.boot.timeline);
+	files_free(nb.boot.files);
 	if (nb.base)
 		event_base_free(nb.base);
-	if (nb.rootfd >= 0)
-		close(nb.rootfd);
+	if (nb.boot.rootfd >= 0)
+		close(nb.boot.rootfd);
 	config_free(&cfg);
 	return status;
 }

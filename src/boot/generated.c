@@ -8,13 +8,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/bootconf.h"
+#include "boot/context.h"
 #include "boot/imagefiles.h"
-#include "boot/machine.h"
 #include "boot/planner.h"
 #include "boot/scripts.h"
 #include "boot/timeline.h"
-#include "daemon.h"
+#include "model/bootconf.h"
+#include "model/machine.h"
 #include "util/log.h"
 
 /* generated_open may resolve a real file through files_open (boot/<mac>.efi). */
@@ -53,28 +53,28 @@ parse_mac_prefix(const char *s, size_t n, uint8_t mac[6])
  * or steal a real one's address mapping (docs/security.md).
  */
 static void
-map_client(struct netbootd *nb, const struct file_client *client, const uint8_t mac[6])
+map_client(struct boot_context *boot, const struct file_client *client, const uint8_t mac[6])
 {
 	if (client && client->addr && client->addr->sa_family == AF_INET &&
-	    timeline_knows(nb->timeline, mac))
-		timeline_map_ip(nb->timeline,
+	    timeline_knows(boot->timeline, mac))
+		timeline_map_ip(boot->timeline,
 		                ((const struct sockaddr_in *)(const void *)client->addr)->sin_addr, mac);
 }
 
 /* The address this machine reached us at: from its DHCP exchange, else the listener's. */
 static void
-base_for(struct netbootd *nb, const uint8_t mac[6], char *base, size_t len)
+base_for(struct boot_context *boot, const uint8_t mac[6], char *base, size_t len)
 {
 	static bool warned;
 	struct in_addr a = { 0 };
-	if (nb->cfg->http.enabled && nb->cfg->http.addr.ss_family == AF_INET)
-		a = ((const struct sockaddr_in *)&nb->cfg->http.addr)->sin_addr;
-	if (!nb->cfg->server_addr_set && a.s_addr == 0) {
+	if (boot->cfg->http.enabled && boot->cfg->http.addr.ss_family == AF_INET)
+		a = ((const struct sockaddr_in *)&boot->cfg->http.addr)->sin_addr;
+	if (!boot->cfg->server_addr_set && a.s_addr == 0) {
 		struct in_addr s;
-		if (timeline_server_ip(nb->timeline, mac, &s))
+		if (timeline_server_ip(boot->timeline, mac, &s))
 			a = s;
-		else if (nb->cfg->tftp.enabled && nb->cfg->tftp.addr.ss_family == AF_INET)
-			a = ((const struct sockaddr_in *)&nb->cfg->tftp.addr)->sin_addr;
+		else if (boot->cfg->tftp.enabled && boot->cfg->tftp.addr.ss_family == AF_INET)
+			a = ((const struct sockaddr_in *)&boot->cfg->tftp.addr)->sin_addr;
 		if (a.s_addr == 0 && !warned) {
 			/* No DHCP exchange seen and wildcard listeners: URLs cannot name us. */
 			log_warn("boot", "cannot tell which address clients reach this server at; "
@@ -82,17 +82,17 @@ base_for(struct netbootd *nb, const uint8_t mac[6], char *base, size_t len)
 			warned = true;
 		}
 	}
-	planner_http_base(nb->cfg, a, base, len);
+	planner_http_base(boot->cfg, a, base, len);
 }
 
 static uint64_t
 image_size(void *ctx, const char *ref)
 {
-	struct netbootd *nb = ctx;
+	struct boot_context *boot = ctx;
 	struct file_source s;
 	uint64_t size = 0;
 	gen_depth++;
-	if (files_open(nb->files, ref, strlen(ref), NULL, &s) == 0) {
+	if (files_open(boot->files, ref, strlen(ref), NULL, &s) == 0) {
 		size = s.size;
 		file_source_release(&s);
 	}
@@ -101,11 +101,11 @@ image_size(void *ctx, const char *ref)
 }
 
 static void
-expect_finals(struct netbootd *nb, const uint8_t mac[6], const struct boot_profile *p)
+expect_finals(struct boot_context *boot, const uint8_t mac[6], const struct boot_profile *p)
 {
 	const char *finals[16];
-	size_t n = planner_final_files(nb->cfg, p, finals, 16);
-	timeline_expect(nb->timeline, mac, p ? p->name : NULL, finals, n);
+	size_t n = planner_final_files(boot->cfg, p, finals, 16);
+	timeline_expect(boot->timeline, mac, p ? p->name : NULL, finals, n);
 }
 
 /*
@@ -114,7 +114,7 @@ expect_finals(struct netbootd *nb, const uint8_t mac[6], const struct boot_profi
  * `method = auto` explains itself in the log for BIOS and UEFI alike.
  */
 static void
-log_image_choice(struct netbootd *nb, const char *macs, const uint8_t mac[6],
+log_image_choice(struct boot_context *boot, const char *macs, const uint8_t mac[6],
                  const struct boot_profile *p)
 {
 	static const struct {
@@ -124,12 +124,12 @@ log_image_choice(struct netbootd *nb, const char *macs, const uint8_t mac[6],
 	} kinds[] = { { IMAGE_CLIENT_BIOS, "BIOS", true }, { IMAGE_CLIENT_UEFI, "UEFI", false } };
 	char why[160];
 	bool bios = false;
-	uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(nb, p->image);
-	bool known = timeline_is_bios(nb->timeline, mac, &bios);
+	uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(boot, p->image);
+	bool known = timeline_is_bios(boot->timeline, mac, &bios);
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (known && bios != kinds[i].bios)
 			continue; /* not this machine's branch */
-		planner_image_method(nb->cfg, p, kinds[i].client, size, why, sizeof(why));
+		planner_image_method(boot->cfg, p, kinds[i].client, size, why, sizeof(why));
 		log_info("boot", "%s: image %s for %s%s%s: %s", macs, p->image, known ? "" : "a ",
 		         kinds[i].name, known ? "" : " client", why);
 	}
@@ -139,55 +139,55 @@ typedef int (*doc_fn)(const struct script_env *env, const struct boot_profile *p
                       size_t *len);
 
 static int
-serve_doc(struct netbootd *nb, const uint8_t mac[6], const struct file_client *client, doc_fn fn,
+serve_doc(struct boot_context *boot, const uint8_t mac[6], const struct file_client *client, doc_fn fn,
           const char *type, struct file_source *src)
 {
 	char base[96], macs[18];
 	char *out;
 	size_t len;
-	const struct boot_profile *p = bootconf_profile_for(nb->cfg->boot, mac);
+	const struct boot_profile *p = bootconf_profile_for(boot->cfg->boot, mac);
 
-	map_client(nb, client, mac);
-	base_for(nb, mac, base, sizeof(base));
+	map_client(boot, client, mac);
+	base_for(boot, mac, base, sizeof(base));
 	struct script_env env = {
-		.cfg = nb->cfg,
+		.cfg = boot->cfg,
 		.base = base,
 		.mac = mac_format(mac, macs),
 		.image_size = image_size,
-		.size_ctx = nb,
+		.size_ctx = boot,
 	};
 	int r = fn(&env, p, &out, &len);
 	if (r < 0)
 		return r;
-	expect_finals(nb, mac, p);
+	expect_finals(boot, mac, p);
 	if (fn == scripts_ipxe && p && p->kind == PROFILE_IMAGE)
-		log_image_choice(nb, macs, mac, p);
+		log_image_choice(boot, macs, mac, p);
 	log_debug("boot", "%s: generated %zu bytes for profile %s", macs, len, p ? p->name : "(none)");
 	return set_doc(src, out, len, type);
 }
 
 /* boot/<mac>.efi, .iso, .img: the bytes of the file the planner names (no redirect). */
 static int
-serve_http_boot(struct netbootd *nb, const char *relpath, const uint8_t mac[6],
+serve_http_boot(struct boot_context *boot, const char *relpath, const uint8_t mac[6],
                 const struct file_client *client, struct file_source *src)
 {
 	char name[512], reason[256], macs[18], path[sizeof(src->path)];
-	const struct boot_profile *p = bootconf_profile_for(nb->cfg->boot, mac);
+	const struct boot_profile *p = bootconf_profile_for(boot->cfg->boot, mac);
 	uint64_t size = 0;
 
 	if (gen_depth > 0)
 		return -ENOENT; /* never a generated name inside a generated name */
 	if (p && p->kind == PROFILE_IMAGE && !bootconf_is_url(p->image))
-		size = image_size(nb, p->image);
-	int r = planner_http_boot_file(nb->cfg, mac, size, name, sizeof(name), reason, sizeof(reason));
+		size = image_size(boot, p->image);
+	int r = planner_http_boot_file(boot->cfg, mac, size, name, sizeof(name), reason, sizeof(reason));
 	log_info("boot", "%s: %s serves %s: %s", mac_format(mac, macs), relpath, r == 0 ? name : "-",
 	         reason);
 	if (r < 0)
 		return r;
-	map_client(nb, client, mac);
+	map_client(boot, client, mac);
 	snprintf(path, sizeof(path), "%s", relpath);
 	gen_depth++;
-	r = files_open(nb->files, name, strlen(name), client, src);
+	r = files_open(boot->files, name, strlen(name), client, src);
 	gen_depth--;
 	if (r < 0) {
 		log_warn("boot", "%s: %s: %s", macs, name, strerror(-r));
@@ -196,12 +196,12 @@ serve_http_boot(struct netbootd *nb, const char *relpath, const uint8_t mac[6],
 	/* The log and the timeline name what was asked for. */
 	snprintf(src->path, sizeof(src->path), "%s", path);
 	const char *finals[16];
-	size_t n = planner_final_files(nb->cfg, p, finals, 16);
+	size_t n = planner_final_files(boot->cfg, p, finals, 16);
 	bool final = false;
 	for (size_t i = 0; i < n; i++)
 		final |= strcmp(finals[i], name) == 0;
 	const char *self = path;
-	timeline_expect(nb->timeline, mac, p ? p->name : NULL, final ? &self : finals, final ? 1 : n);
+	timeline_expect(boot->timeline, mac, p ? p->name : NULL, final ? &self : finals, final ? 1 : n);
 	return 0;
 }
 
@@ -209,19 +209,19 @@ int
 generated_open(void *ctx, const char *relpath, const struct file_client *client,
                struct file_source *src)
 {
-	struct netbootd *nb = ctx;
+	struct boot_context *boot = ctx;
 	uint8_t mac[6];
 	size_t n = strlen(relpath);
 
 	if (strcmp(relpath, "status.json") == 0 || strcmp(relpath, "status") == 0) {
 		/* The machines of the LAN and their addresses: status-allow says who may look. */
-		if (!config_status_allowed(nb->cfg, client ? client->addr : NULL))
+		if (!config_status_allowed(boot->cfg, client ? client->addr : NULL))
 			return -EACCES;
 		char *out;
 		size_t len;
 		bool json = relpath[6] == '.';
-		int r = json ? timeline_json(nb->timeline, &out, &len)
-		             : timeline_html(nb->timeline, &out, &len);
+		int r = json ? timeline_json(boot->timeline, &out, &len)
+		             : timeline_html(boot->timeline, &out, &len);
 		if (r < 0)
 			return r;
 		return set_doc(src, out, len, json ? "application/json" : "text/html; charset=utf-8");
@@ -238,7 +238,7 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 		    strncmp(relpath + d, "grub.cfg-01-", 12) == 0) {
 			if (!parse_mac_prefix(relpath + d + 12, 17, mac))
 				return -ENOENT;
-			return serve_doc(nb, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
+			return serve_doc(boot, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
 		}
 	}
 	/*
@@ -262,7 +262,7 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 		if (gen_depth > 0)
 			return -ENOENT; /* never a generated name inside a generated name */
 		gen_depth++;
-		int r = imagefiles_open(nb->files, nb->cfg->boot, relpath, src);
+		int r = imagefiles_open(boot->files, boot->cfg->boot, relpath, src);
 		gen_depth--;
 		return r;
 	}
@@ -271,39 +271,39 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 		if (!parse_mac_prefix(relpath + 5, 17, mac))
 			return -ENOENT;
 		if (strcmp(ext, ".ipxe") == 0)
-			return serve_doc(nb, mac, client, scripts_ipxe, "text/plain; charset=utf-8", src);
+			return serve_doc(boot, mac, client, scripts_ipxe, "text/plain; charset=utf-8", src);
 		if (strcmp(ext, ".imgboot") == 0)
-			return serve_doc(nb, mac, client, scripts_imgboot, "text/plain; charset=utf-8", src);
+			return serve_doc(boot, mac, client, scripts_imgboot, "text/plain; charset=utf-8", src);
 		if (strcmp(ext, ".efi") == 0 || strcmp(ext, ".iso") == 0 || strcmp(ext, ".img") == 0)
-			return serve_http_boot(nb, relpath, mac, client, src);
+			return serve_http_boot(boot, relpath, mac, client, src);
 		return -ENOENT;
 	}
 	/* pxelinux asks for 01-<mac with dashes> (ARP type 1 = Ethernet). */
 	if (strncmp(relpath, "pxelinux.cfg/01-", 16) == 0 && n == 16 + 17) {
 		if (!parse_mac_prefix(relpath + 16, 17, mac))
 			return -ENOENT;
-		return serve_doc(nb, mac, client, scripts_pxelinux, "text/plain; charset=utf-8", src);
+		return serve_doc(boot, mac, client, scripts_pxelinux, "text/plain; charset=utf-8", src);
 	}
 	return -ENOENT;
 }
 
 void
-generated_register(struct netbootd *nb)
+generated_register(struct boot_context *boot)
 {
-	if (nb->files)
-		files_set_generator(nb->files, generated_open, nb);
+	if (boot->files)
+		files_set_generator(boot->files, generated_open, boot);
 }
 
 /* ---- quick mode ------------------------------------------------------------ */
 
 static int
-quick_alias(struct netbootd *nb, const char *name, const char *host_path)
+quick_alias(struct boot_context *boot, const char *name, const char *host_path)
 {
 	if (access(host_path, R_OK) != 0) {
 		log_error("main", "%s: %s", host_path, strerror(errno));
 		return -1;
 	}
-	int r = files_add_alias(nb->files, name, host_path);
+	int r = files_add_alias(boot->files, name, host_path);
 	if (r < 0) {
 		log_error("main", "cannot serve %s as %s: %s", host_path, name, strerror(-r));
 		return -1;
@@ -313,13 +313,13 @@ quick_alias(struct netbootd *nb, const char *name, const char *host_path)
 }
 
 int
-generated_quick_setup(struct netbootd *nb)
+generated_quick_setup(struct boot_context *boot)
 {
-	struct config *cfg = nb->cfg;
+	struct config *cfg = boot->cfg;
 	if (cfg->image) {
 		char name[32];
 		snprintf(name, sizeof(name), "quick/image%s", planner_image_ext(cfg->image));
-		if (quick_alias(nb, name, cfg->image) < 0)
+		if (quick_alias(boot, name, cfg->image) < 0)
 			return -1;
 		if (bootconf_add_quick_image(cfg->boot, name, cfg->method) < 0) {
 			log_error("main", "--method %s: not an image method (auto, imgboot, "
@@ -336,11 +336,11 @@ generated_quick_setup(struct netbootd *nb)
 			log_error("main", "at most %d --initrd", BOOTCONF_MAX_INITRDS);
 			return -1;
 		}
-		if (quick_alias(nb, "quick/linux", cfg->kernel) < 0)
+		if (quick_alias(boot, "quick/linux", cfg->kernel) < 0)
 			return -1;
 		for (size_t i = 0; i < cfg->initrds.count; i++) {
 			snprintf(names[i], sizeof(names[i]), "quick/initrd%zu", i);
-			if (quick_alias(nb, names[i], cfg->initrds.items[i]) < 0)
+			if (quick_alias(boot, names[i], cfg->initrds.items[i]) < 0)
 				return -1;
 			initrds[i] = names[i];
 		}
@@ -380,13 +380,13 @@ static const struct loader_pkg loader_pkgs[] = {
 };
 
 static int
-check_ref(struct netbootd *nb, const char *what, const char *owner, const char *ref)
+check_ref(struct boot_context *boot, const char *what, const char *owner, const char *ref)
 {
 	struct file_source s;
 	if (!ref || bootconf_is_url(ref))
 		return 0;
 	gen_depth++;
-	int r = files_open(nb->files, ref, strlen(ref), NULL, &s);
+	int r = files_open(boot->files, ref, strlen(ref), NULL, &s);
 	gen_depth--;
 	if (r == 0) {
 		file_source_release(&s);
@@ -407,9 +407,9 @@ check_ref(struct netbootd *nb, const char *what, const char *owner, const char *
 }
 
 int
-generated_check(struct netbootd *nb)
+generated_check(struct boot_context *boot)
 {
-	const struct config *cfg = nb->cfg;
+	const struct config *cfg = boot->cfg;
 	const struct bootconf *bc = cfg->boot;
 	int problems = 0;
 	char owner[96];
@@ -417,34 +417,34 @@ generated_check(struct netbootd *nb)
 
 	/* Every chain starts with iPXE for BIOS and x64 UEFI unless [arch] says otherwise. */
 	if (!bootconf_arch_loader(bc, ARCH_X86_BIOS))
-		problems += check_ref(nb, "boot loader", "BIOS PXE", "undionly.kpxe");
+		problems += check_ref(boot, "boot loader", "BIOS PXE", "undionly.kpxe");
 	const char *uefi = bootconf_arch_loader(bc, ARCH_X64_UEFI);
-	problems += check_ref(nb, "boot loader", "UEFI PXE", uefi ? uefi : "snponly.efi");
+	problems += check_ref(boot, "boot loader", "UEFI PXE", uefi ? uefi : "snponly.efi");
 	if (uefi && strcmp(uefi, "shimx64.efi") == 0) /* shim fetches it next */
-		problems += check_ref(nb, "boot loader", "UEFI PXE (shim)", "grubx64.efi");
+		problems += check_ref(boot, "boot loader", "UEFI PXE (shim)", "grubx64.efi");
 	for (size_t i = 0; i < bootconf_arch_count(bc); i++) {
 		const struct boot_arch *a = bootconf_arch_at(bc, i);
 		const char *an = arch_name(a->arch);
 		snprintf(owner, sizeof(owner), "[arch %s]", an ? an : "?");
-		problems += check_ref(nb, "loader", owner, a->loader);
+		problems += check_ref(boot, "loader", owner, a->loader);
 	}
 	for (size_t i = 0; i < bootconf_profile_count(bc); i++) {
 		const struct boot_profile *p = bootconf_profile_at(bc, i);
 		snprintf(owner, sizeof(owner), "[profile %s]", p->name);
-		problems += check_ref(nb, "kernel", owner, p->kernel);
+		problems += check_ref(boot, "kernel", owner, p->kernel);
 		for (size_t k = 0; k < p->n_initrds; k++)
-			problems += check_ref(nb, "initrd", owner, p->initrds[k]);
-		problems += check_ref(nb, "image", owner, p->image);
-		problems += check_ref(nb, "efi", owner, p->efi);
+			problems += check_ref(boot, "initrd", owner, p->initrds[k]);
+		problems += check_ref(boot, "image", owner, p->image);
+		problems += check_ref(boot, "efi", owner, p->efi);
 		if (p->method == BOOT_METHOD_PXELINUX) {
-			problems += check_ref(nb, "loader", owner, p->pxelinux ? p->pxelinux : "lpxelinux.0");
-			problems += check_ref(nb, "loader", owner, "ldlinux.c32");
+			problems += check_ref(boot, "loader", owner, p->pxelinux ? p->pxelinux : "lpxelinux.0");
+			problems += check_ref(boot, "loader", owner, "ldlinux.c32");
 		}
 		if ((p->method == BOOT_METHOD_GRUB || p->method == BOOT_METHOD_GRUB_MEMDISK) && p->grub)
-			problems += check_ref(nb, "grub", owner, p->grub);
+			problems += check_ref(boot, "grub", owner, p->grub);
 		if (p->method == BOOT_METHOD_GRUB && !p->grub) {
-			problems += check_ref(nb, "loader", owner, "boot/grub/i386-pc/core.0");
-			problems += check_ref(nb, "loader", owner, "boot/grub/x86_64-efi/core.efi");
+			problems += check_ref(boot, "loader", owner, "boot/grub/i386-pc/core.0");
+			problems += check_ref(boot, "loader", owner, "boot/grub/x86_64-efi/core.efi");
 		}
 		if ((p->method == BOOT_METHOD_GRUB || p->method == BOOT_METHOD_PXELINUX) &&
 		    !cfg->tftp.enabled) {
@@ -455,7 +455,7 @@ generated_check(struct netbootd *nb)
 		}
 		if (p->kind == PROFILE_IMAGE) {
 			char why[160];
-			uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(nb, p->image);
+			uint64_t size = bootconf_is_url(p->image) ? 0 : image_size(boot, p->image);
 			enum boot_method b = planner_image_method(cfg, p, IMAGE_CLIENT_BIOS, size, why,
 			                                          sizeof(why));
 			enum boot_method u = planner_image_method(cfg, p, IMAGE_CLIENT_UEFI, size, why,
@@ -465,8 +465,8 @@ generated_check(struct netbootd *nb)
 		}
 	}
 	if (need_memdisk)
-		problems += check_ref(nb, "loader", "memdisk method", "memdisk");
+		problems += check_ref(boot, "loader", "memdisk method", "memdisk");
 	if (need_imgboot)
-		problems += check_ref(nb, "loader", "imgboot method", "imgboot.efi");
+		problems += check_ref(boot, "loader", "imgboot method", "imgboot.efi");
 	return problems;
 }

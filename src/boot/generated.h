@@ -14,27 +14,27 @@
 
 #include "boot/files.h"
 
-struct netbootd;
+struct boot_context;
 
 /* The files_generator_fn; ctx is the struct netbootd. */
 int generated_open(void *ctx, const char *relpath, const struct file_client *client,
                    struct file_source *src);
 
-/* files_set_generator(nb->files, generated_open, nb). */
-void generated_register(struct netbootd *nb);
+/* files_set_generator(boot->files, generated_open, boot). */
+void generated_register(struct boot_context *boot);
 
 /*
  * Quick mode (--image, --kernel/--initrd/--cmdline): serve the files under
  * stable names (quick/linux, quick/initrd0.., quick/image.iso|.img) and
  * make the "quick" profile the default. Returns 0 or -1 (logged).
  */
-int generated_quick_setup(struct netbootd *nb);
+int generated_quick_setup(struct boot_context *boot);
 
 /*
  * --check-config: every file a profile names and every boot loader a chain
  * needs must resolve; a missing loader names its Debian package. Prints
  * one line per problem; returns the number of problems.
  */
-int generated_check(struct netbootd *nb);
+int generated_check(struct boot_context *boot);
 
 #endif

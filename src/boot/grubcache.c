@@ -13,9 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot/bootconf.h"
 #include "boot/files.h"
 #include "boot/mkgrub.h"
+#include "model/bootconf.h"
+#include "model/config.h"
 #include "util/fs.h"
 #include "util/log.h"
 
@@ -106,20 +107,20 @@ key_matches(const char *keyfile, const char *key)
 }
 
 static int
-build_one(struct netbootd *nb, size_t idx, const struct boot_profile *p, const char *dir)
+build_one(struct boot_context *boot, size_t idx, const struct boot_profile *p, const char *dir)
 {
 	char host[PATH_MAX], abs_image[PATH_MAX], out[PATH_MAX], tmp[PATH_MAX], keyfile[PATH_MAX];
 	char key[PATH_MAX + 128], name[300];
 	struct stat st;
 
-	int r = image_host_path(nb->cfg, p->image, host, sizeof(host));
+	int r = image_host_path(boot->cfg, p->image, host, sizeof(host));
 	if (r < 0 || stat(host, &st) < 0 || !S_ISREG(st.st_mode) || !realpath(host, abs_image)) {
 		log_error("main", "profile %s: grub-memdisk: image %s: %s", p->name, p->image,
 		          r < 0 ? strerror(-r) : errno ? strerror(errno) : "not a regular file");
 		return -1;
 	}
-	bool quick = nb->cfg->image && strncmp(p->image, "quick/", 6) == 0;
-	if (!quick && !plain_beneath_root(nb->cfg, p->image, abs_image)) {
+	bool quick = boot->cfg->image && strncmp(p->image, "quick/", 6) == 0;
+	if (!quick && !plain_beneath_root(boot->cfg, p->image, abs_image)) {
 		log_error("main", "profile %s: grub-memdisk: image %s resolves to %s through a "
 		                  "symlink (served files may not use symlinks)", p->name, p->image,
 		          abs_image);
@@ -162,12 +163,12 @@ build_one(struct netbootd *nb, size_t idx, const struct boot_profile *p, const c
 		         (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	}
 	snprintf(name, sizeof(name), "cache/%s-grub.efi", p->name);
-	r = files_add_alias(nb->files, name, out);
+	r = files_add_alias(boot->files, name, out);
 	if (r < 0) {
 		log_error("main", "cannot serve %s as %s: %s", out, name, strerror(-r));
 		return -1;
 	}
-	if (bootconf_set_profile_grub(nb->cfg->boot, idx, name) < 0) {
+	if (bootconf_set_profile_grub(boot->cfg->boot, idx, name) < 0) {
 		log_error("main", "out of memory at start-up");
 		return -1;
 	}
@@ -175,10 +176,10 @@ build_one(struct netbootd *nb, size_t idx, const struct boot_profile *p, const c
 }
 
 int
-grubcache_setup(struct netbootd *nb)
+grubcache_setup(struct boot_context *boot)
 {
-	const struct bootconf *bc = nb->cfg->boot;
-	const char *dir = nb->cfg->cache_dir ? nb->cfg->cache_dir : GRUBCACHE_DEFAULT_DIR;
+	const struct bootconf *bc = boot->cfg->boot;
+	const char *dir = boot->cfg->cache_dir ? boot->cfg->cache_dir : GRUBCACHE_DEFAULT_DIR;
 	bool made_dir = false;
 
 	for (size_t i = 0; i < bootconf_profile_count(bc); i++) {
@@ -195,7 +196,7 @@ grubcache_setup(struct netbootd *nb)
 				return -1;
 			made_dir = true;
 		}
-		if (build_one(nb, i, p, dir) < 0)
+		if (build_one(boot, i, p, dir) < 0)
 			return -1;
 	}
 	return 0;
@@ -296,7 +297,7 @@ needs_grub_net(const struct bootconf *bc)
 
 /* 1: built and served; 0: not built (said why; only its clients fail); -1: stop. */
 static int
-build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char *grub_dir,
+build_net_image(struct boot_context *boot, const struct grub_platform *pf, const char *grub_dir,
                 const char *cache, const char *prefix)
 {
 	char modules[PATH_MAX], dir[PATH_MAX], out[PATH_MAX], tmp[PATH_MAX];
@@ -317,7 +318,7 @@ build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char 
 		log_warn("main", "method grub: no GRUB image for %s clients (see above)", pf->dir);
 		return 0;
 	}
-	int r = files_add_alias(nb->files, pf->image, out);
+	int r = files_add_alias(boot->files, pf->image, out);
 	if (r < 0) {
 		log_error("main", "cannot serve %s as %s: %s", out, pf->image, strerror(-r));
 		return -1;
@@ -327,9 +328,9 @@ build_net_image(struct netbootd *nb, const struct grub_platform *pf, const char 
 }
 
 int
-grubcache_net_setup(struct netbootd *nb, const char *grub_dir)
+grubcache_net_setup(struct boot_context *boot, const char *grub_dir)
 {
-	const struct config *cfg = nb->cfg;
+	const struct config *cfg = boot->cfg;
 	if (!needs_grub_net(cfg->boot))
 		return 0;
 	bool proxy = cfg->dhcp_mode != DHCP_MODE_SERVER;
@@ -348,14 +349,14 @@ grubcache_net_setup(struct netbootd *nb, const char *grub_dir)
 	for (size_t i = 0; i < sizeof(grub_platforms) / sizeof(grub_platforms[0]); i++) {
 		const struct grub_platform *pf = &grub_platforms[i];
 		struct stat st;
-		if (fstatat(nb->rootfd, pf->image, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (fstatat(boot->rootfd, pf->image, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 			log_info("main", "method grub: serving the root's %s (grub-mknetdir layout)%s",
 			         pf->image, proxy ? "; it takes its TFTP server from the LAN's DHCP "
 			                            "ACK in proxy mode: remove it to get one built "
 			                            "with netbootd's address" : "");
 			continue;
 		}
-		int r = build_net_image(nb, pf, grub_dir, cache, prefix);
+		int r = build_net_image(boot, pf, grub_dir, cache, prefix);
 		if (r < 0)
 			return -1;
 		built |= r > 0;
@@ -363,7 +364,7 @@ grubcache_net_setup(struct netbootd *nb, const char *grub_dir)
 	if (built) {
 		/* normal.mod, linux.mod, ... as grub-mknetdir would copy them; the root's
 		 * own boot/grub/ files still come first. */
-		int r = files_add_dir_alias(nb->files, "boot/grub/", grub_dir);
+		int r = files_add_dir_alias(boot->files, "boot/grub/", grub_dir);
 		if (r < 0) {
 			log_error("main", "cannot serve %s as boot/grub/: %s", grub_dir, strerror(-r));
 			return -1;

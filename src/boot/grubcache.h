@@ -11,12 +11,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "daemon.h"
+#include "boot/context.h"
 
 #define GRUBCACHE_DEFAULT_DIR "/var/cache/netbootd"
 
 /* Before the privilege drop. Returns 0, or -1 after logging why (start-up stops). */
-int grubcache_setup(struct netbootd *nb);
+int grubcache_setup(struct boot_context *boot);
 
 /*
  * GRUB network boot without grub-mknetdir. Profiles with `method = grub` and
@@ -42,6 +42,6 @@ int grubcache_setup(struct netbootd *nb);
 bool grubcache_net_prefix(bool proxy, const struct in_addr *server, char *buf, size_t len);
 
 /* Before the privilege drop. Returns 0, or -1 after logging why (start-up stops). */
-int grubcache_net_setup(struct netbootd *nb, const char *grub_dir);
+int grubcache_net_setup(struct boot_context *boot, const char *grub_dir);
 
 #endif

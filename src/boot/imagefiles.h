@@ -9,9 +9,9 @@
 
 #include <stdio.h>
 
-#include "boot/bootconf.h"
 #include "boot/files.h"
 #include "image/inspect.h"
+#include "model/bootconf.h"
 
 /* Inspect an open image file (fd is borrowed). Returns 0 or -errno. */
 int imagefiles_inspect_fd(int fd, uint64_t size, struct image_info *info);

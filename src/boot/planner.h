@@ -16,9 +16,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "boot/bootconf.h"
-#include "boot/machine.h"
-#include "config.h"
+#include "model/bootconf.h"
+#include "model/config.h"
+#include "model/machine.h"
 
 struct boot_answer {
 	bool answer;            /* false: send nothing (reason says why) */

@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/bootconf.h"
-#include "config.h"
+#include "model/bootconf.h"
+#include "model/config.h"
 
 /* Files inside a profile's disk image are served as image/PROFILE/PATH. */
 #define SCRIPTS_IMAGE_PREFIX "image/"

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "boot/machine.h"
+#include "model/machine.h"
 
 struct timeline;
 

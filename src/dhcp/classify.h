@@ -7,7 +7,7 @@
 
 #include <stdbool.h>
 
-#include "boot/machine.h"
+#include "model/machine.h"
 #include "wire/dhcp.h"
 
 enum boot_vendor {

@@ -17,17 +17,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
-#include "boot/bootconf.h"
 #include "boot/planner.h"
 #include "boot/timeline.h"
 #include "daemon.h"
 #include "dhcp/classify.h"
 #include "dhcp/leases.h"
+#include "model/bootconf.h"
 #include "util/linkwatch.h"
 #include "util/log.h"
 #include "util/metrics.h"
@@ -380,8 +381,8 @@ send_reply(struct request_ctx *rq, uint8_t type, struct in_addr yiaddr, bool lea
 		         rq->arr->pxe_port ? " [pxe port]" : "", rq->ans.bootfile, rq->ans.reason, ip,
 		         (unsigned)ntohs(r.to.sin_port), req->giaddr.s_addr ? " via relay" : "");
 		metrics.boots[rq->m.kind < FIRMWARE_KIND_COUNT ? rq->m.kind : FIRMWARE_UNKNOWN]++;
-		if (rq->srv->nb->timeline)
-			timeline_dhcp(rq->srv->nb->timeline, &rq->m, rq->ans.bootfile);
+		if (rq->srv->nb->boot.timeline)
+			timeline_dhcp(rq->srv->nb->boot.timeline, &rq->m, rq->ans.bootfile);
 	}
 	metrics.proto[METRICS_DHCP].bytes += (uint64_t)len;
 	return 0;
@@ -424,8 +425,8 @@ static void
 note_ip(struct request_ctx *rq, struct in_addr ip)
 {
 	rq->m.client_ip = ip;
-	if (rq->srv->nb->timeline && ip.s_addr)
-		timeline_map_ip(rq->srv->nb->timeline, ip, rq->m.mac);
+	if (rq->srv->nb->boot.timeline && ip.s_addr)
+		timeline_map_ip(rq->srv->nb->boot.timeline, ip, rq->m.mac);
 }
 
 /* Bind and ACK, the ACK held until the lease is on disk. */
@@ -688,8 +689,8 @@ dhcp_handle_message(struct dhcp_server *srv, const uint8_t *buf, size_t len,
 		return -ENOMSG;
 	}
 	/* Whatever the mode, what the client says its address is feeds the timeline. */
-	if (rq.m.client_ip.s_addr && srv->nb->timeline)
-		timeline_map_ip(srv->nb->timeline, rq.m.client_ip, rq.m.mac);
+	if (rq.m.client_ip.s_addr && srv->nb->boot.timeline)
+		timeline_map_ip(srv->nb->boot.timeline, rq.m.client_ip, rq.m.mac);
 
 	if (rq.boot_client) {
 		planner_dhcp_answer(srv->cfg, &rq.m, &rq.ans);
@@ -952,6 +953,15 @@ on_readable(evutil_socket_t fd, short events, void *arg)
 	srv->npending = 0;
 }
 
+/* Close fd after a failed set-up step; returns that step's -errno. */
+static int
+fail_closed(int fd)
+{
+	int e = errno;
+	close(fd);
+	return -e;
+}
+
 /* A UDP socket on port, bound to ifname's device when not NULL: the fd, or -errno. */
 static int
 udp_socket_open(unsigned port, const char *ifname)
@@ -969,19 +979,15 @@ udp_socket_open(unsigned port, const char *ifname)
 	 */
 	if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0)
-		goto fail;
+		return fail_closed(fd);
 	/* A burst of clients (perfdhcp, a rack powering on) must not overflow the queue. */
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	if (ifname && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0)
-		goto fail;
+		return fail_closed(fd);
 	/* Bound to 0.0.0.0: broadcasts from address-less clients arrive here. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		goto fail;
+		return fail_closed(fd);
 	return fd;
-fail:;
-	int e = errno;
-	close(fd);
-	return -e;
 }
 
 /* (Re)open l's socket and register it with the loop. Returns 0 or -errno. */
@@ -1026,6 +1032,15 @@ listener_open(struct dhcp_server *srv, unsigned port, bool pxe_port, struct dhcp
 	return r;
 }
 
+/* IPv4 frames on ifindex (0: every interface); no privilege needed to bind again. */
+static int
+packet_bind(int fd, int ifindex)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+		                      .sll_ifindex = ifindex };
+	return bind(fd, (struct sockaddr *)&ll, sizeof(ll));
+}
+
 /*
  * A packet socket for RFC 2131 §4.1 unicasts, opened while root
  * (CAP_NET_RAW). It only ever sends: a filter that accepts nothing is
@@ -1042,17 +1057,10 @@ packet_socket_open(int ifindex)
 	if (fd < 0)
 		return -errno;
 	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) < 0)
-		goto fail;
-	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
-		                      .sll_ifindex = ifindex };
-	if (bind(fd, (struct sockaddr *)&ll, sizeof(ll)) < 0)
-		goto fail;
+	    setsockopt(fd, SOL_SOCKET, SO_LOCK_FILTER, &one, sizeof(one)) < 0 ||
+	    packet_bind(fd, ifindex) < 0)
+		return fail_closed(fd);
 	return fd;
-fail:;
-	int e = errno;
-	close(fd);
-	return -e;
 }
 
 /* The interface came back under a new index: bind everything of it anew. */
@@ -1073,13 +1081,9 @@ iface_reopen(struct dhcp_server *srv, struct dhcp_iface *ifc, int ifindex)
 			          ifc->name, ifindex, l->port, strerror(-r));
 		}
 	}
-	if (ifc->packetfd >= 0) {
-		struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
-			                      .sll_ifindex = ifindex };
-		if (bind(ifc->packetfd, (struct sockaddr *)&ll, sizeof(ll)) < 0)
-			log_warn("dhcp", "%s: packet socket: %s: replies to address-less clients "
-			         "are broadcast there", ifc->name, strerror(errno));
-	}
+	if (ifc->packetfd >= 0 && packet_bind(ifc->packetfd, ifindex) < 0)
+		log_warn("dhcp", "%s: packet socket: %s: replies to address-less clients are "
+		         "broadcast there", ifc->name, strerror(errno));
 	if (!failed)
 		log_info("dhcp", "%s is back (index %d): listening there again on UDP %u and %u",
 		         ifc->name, ifindex, srv->cfg->dhcp_port, srv->cfg->pxe_port);
@@ -1100,6 +1104,26 @@ on_link_change(void *ctx, const struct link_change *change)
 			iface_reopen(srv, ifc, change->ifindex);
 		}
 	}
+}
+
+/*
+ * The index of the interface called name, or 0. Not if_nametoindex(): glibc
+ * asks through an AF_UNIX socket, which the sandbox refuses once serving.
+ */
+static int
+ifindex_of(const char *name)
+{
+	struct ifreq ifr;
+	int idx = 0;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFINDEX, &ifr) == 0)
+		idx = ifr.ifr_ifindex;
+	close(fd);
+	return idx;
 }
 
 static void
@@ -1125,7 +1149,7 @@ on_link_readable(evutil_socket_t fd, short events, void *arg)
 		if (n < 0 && errno == ENOBUFS) {
 			/* Missed messages: the kernel says so. Our indexes may be stale. */
 			for (size_t i = 0; i < srv->nifaces; i++) {
-				int idx = (int)if_nametoindex(srv->ifaces[i].name);
+				int idx = ifindex_of(srv->ifaces[i].name);
 				if (idx > 0 && idx != srv->ifaces[i].ifindex)
 					iface_reopen(srv, &srv->ifaces[i], idx);
 			}
@@ -1142,7 +1166,7 @@ struct dhcp_server *
 dhcp_server_new(struct netbootd *nb, bool open_leases)
 {
 	struct dhcp_server *srv = calloc(1, sizeof(*srv));
-	const struct config *cfg = nb->cfg;
+	const struct config *cfg = nb->boot.cfg;
 	if (!srv)
 		return NULL;
 	srv->nb = nb;
@@ -1191,7 +1215,7 @@ fail:
 int
 dhcp_server_start(struct netbootd *nb, struct dhcp_server **out)
 {
-	const struct config *cfg = nb->cfg;
+	const struct config *cfg = nb->boot.cfg;
 	int r;
 	*out = NULL;
 	struct dhcp_server *srv = dhcp_server_new(nb, true);
@@ -1213,7 +1237,7 @@ dhcp_server_start(struct netbootd *nb, struct dhcp_server **out)
 		if (nif) {
 			ifc = &srv->ifaces[srv->nifaces++];
 			snprintf(ifc->name, sizeof(ifc->name), "%s", cfg->interfaces.items[i]);
-			ifc->ifindex = (int)if_nametoindex(ifc->name);
+			ifc->ifindex = ifindex_of(ifc->name);
 			ifc->packetfd = -1;
 		}
 		for (int pxe = 0; pxe < 2; pxe++) {

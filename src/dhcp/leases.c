@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "boot/machine.h"
+#include "model/machine.h"
 #include "util/log.h"
 
 #define LEASES_MAX_POOL (1u << 20)
@@ -382,6 +382,16 @@ leases_reclaimed_offers(const struct lease_store *ls)
 	return ls->reclaimed_offers;
 }
 
+/* ip's slot (and its index in *i), or NULL when ip is outside the pool. */
+static struct lease *
+pool_slot(struct lease_store *ls, struct in_addr ip, size_t *i)
+{
+	if (!leases_in_pool(ls, ip))
+		return NULL;
+	*i = ip_host(ip) - ls->first;
+	return &ls->slots[*i];
+}
+
 void
 leases_unoffer(struct lease_store *ls, const uint8_t mac[6], time_t now)
 {
@@ -394,10 +404,10 @@ int
 leases_bind(struct lease_store *ls, const uint8_t mac[6], struct in_addr ip, time_t expiry,
             time_t now)
 {
-	if (!leases_in_pool(ls, ip))
+	size_t i;
+	struct lease *l = pool_slot(ls, ip, &i);
+	if (!l)
 		return -ERANGE;
-	size_t i = ip_host(ip) - ls->first;
-	struct lease *l = &ls->slots[i];
 	if (live(l, now) && (l->state == LEASE_DECLINED || memcmp(l->mac, mac, 6) != 0))
 		return -EBUSY;
 	if (l->reserved && memcmp(l->rmac, mac, 6) != 0)
@@ -418,10 +428,10 @@ leases_bind(struct lease_store *ls, const uint8_t mac[6], struct in_addr ip, tim
 int
 leases_release(struct lease_store *ls, const uint8_t mac[6], struct in_addr ip, time_t now)
 {
-	if (!leases_in_pool(ls, ip))
+	size_t i;
+	struct lease *l = pool_slot(ls, ip, &i);
+	if (!l)
 		return -ERANGE;
-	size_t i = ip_host(ip) - ls->first;
-	struct lease *l = &ls->slots[i];
 	if (!live(l, now) || l->state != LEASE_BOUND || memcmp(l->mac, mac, 6) != 0)
 		return -ENOENT;
 	slot_set(ls, i, NULL, LEASE_FREE, 0);
@@ -433,10 +443,10 @@ int
 leases_decline(struct lease_store *ls, const uint8_t mac[6], struct in_addr ip, time_t until,
                time_t now)
 {
-	if (!leases_in_pool(ls, ip))
+	size_t i;
+	struct lease *l = pool_slot(ls, ip, &i);
+	if (!l)
 		return -ERANGE;
-	size_t i = ip_host(ip) - ls->first;
-	struct lease *l = &ls->slots[i];
 	/* Only the client the address was given to may decline it. */
 	if (!live(l, now) || memcmp(l->mac, mac, 6) != 0)
 		return -ENOENT;

@@ -39,8 +39,10 @@
 #include "boot/files.h"
 #include "boot/timeline.h"
 #include "daemon.h"
+#include "model/machine.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/netaddr.h"
 #include "util/srccount.h"
 #include "wire/http.h"
 
@@ -126,26 +128,6 @@ proto_name(const struct http_conn *c)
 	return c->tls ? "https" : "http";
 }
 
-static void
-peer_format(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
-		port = ntohs(in->sin_port);
-		snprintf(buf, len, "%s:%u", ip, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
-		port = ntohs(in6->sin6_port);
-		snprintf(buf, len, "[%s]:%u", ip, port);
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
 /* ---- TLS ---------------------------------------------------------------- */
 
 /* Every queued OpenSSL error as "reason; reason", for one log line. */
@@ -209,7 +191,7 @@ http_server_reload_tls(struct http_server *srv)
 {
 	if (!srv || !srv->ssl_ctx)
 		return 0;
-	const struct config *cfg = srv->nb->cfg;
+	const struct config *cfg = srv->nb->boot.cfg;
 	SSL_CTX *ctx = tls_context_new(cfg->tls_cert, cfg->tls_key);
 	if (!ctx) {
 		log_error("https", "reload failed: keeping the previous certificate");
@@ -223,15 +205,6 @@ http_server_reload_tls(struct http_server *srv)
 }
 
 /* ---- responses ---------------------------------------------------------- */
-
-static uint64_t
-usec_since(const struct timespec *t0)
-{
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	int64_t us = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000000 + (t1.tv_nsec - t0->tv_nsec) / 1000;
-	return us > 0 ? (uint64_t)us : 0;
-}
 
 /* Body bytes that have left the output buffer so far. */
 static uint64_t
@@ -262,8 +235,8 @@ response_done(struct http_conn *c, bool complete)
 		m->errors++;
 	if (c->report_file) {
 		m->active--;
-		if (c->srv->nb->timeline)
-			timeline_file(c->srv->nb->timeline, (const struct sockaddr *)&c->addr,
+		if (c->srv->nb->boot.timeline)
+			timeline_file(c->srv->nb->boot.timeline, (const struct sockaddr *)&c->addr,
 			              proto_name(c), c->path, sent, us, complete);
 	}
 	log_info(proto_name(c), "%s \"%s %s\" %d %llu %llu.%03llums%s", c->peer, c->method, c->target,
@@ -552,7 +525,10 @@ static void
 serve_metrics(struct http_conn *c, const struct http_request *req)
 {
 	char *buf = malloc(METRICS_BUF);
-	size_t n = buf ? metrics_render(buf, METRICS_BUF) : 0;
+	const char *kinds[FIRMWARE_KIND_COUNT];
+	for (int k = 0; k < FIRMWARE_KIND_COUNT; k++)
+		kinds[k] = firmware_kind_name((enum firmware_kind)k);
+	size_t n = buf ? metrics_render(buf, METRICS_BUF, kinds, FIRMWARE_KIND_COUNT) : 0;
 	if (!buf || n >= METRICS_BUF) {
 		free(buf);
 		send_simple(c, 500, !c->close_after, NULL);
@@ -607,7 +583,7 @@ handle_request(struct http_conn *c, const struct http_request *req)
 		return;
 	}
 	if (strcmp(decoded, "/metrics") == 0) {
-		if (!config_status_allowed(srv->nb->cfg, (const struct sockaddr *)&c->addr)) {
+		if (!config_status_allowed(srv->nb->boot.cfg, (const struct sockaddr *)&c->addr)) {
 			log_warn(proto_name(c), "%s: /metrics refused (status-allow)", c->peer);
 			send_simple(c, 403, !c->close_after, NULL);
 			return;
@@ -615,7 +591,7 @@ handle_request(struct http_conn *c, const struct http_request *req)
 		serve_metrics(c, req);
 		return;
 	}
-	if (!srv->nb->files) {
+	if (!srv->nb->boot.files) {
 		send_simple(c, 404, !c->close_after, NULL);
 		return;
 	}
@@ -632,7 +608,7 @@ handle_request(struct http_conn *c, const struct http_request *req)
 		client.query = qbuf;
 	}
 	struct file_source src;
-	r = files_open(srv->nb->files, decoded, dlen, &client, &src);
+	r = files_open(srv->nb->boot.files, decoded, dlen, &client, &src);
 	if (r < 0) {
 		int status = status_for_errno(r);
 		if (status == 403)
@@ -705,7 +681,7 @@ conn_response_sent(struct http_conn *c)
 		return;
 	}
 	bufferevent_enable(c->bev, EV_READ);
-	conn_arm_deadline(c, c->srv->nb->cfg->http_idle_timeout);
+	conn_arm_deadline(c, c->srv->nb->boot.cfg->http_idle_timeout);
 	conn_process_input(c);
 }
 
@@ -851,7 +827,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		log_warn(proto_name(c), "%s: client stopped reading for %us, closing", c->peer,
-		         c->srv->nb->cfg->http_idle_timeout);
+		         c->srv->nb->boot.cfg->http_idle_timeout);
 	} else if ((what & BEV_EVENT_ERROR) && c->busy) {
 		log_info(proto_name(c), "%s: connection error: %s", c->peer,
 		         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
@@ -877,7 +853,7 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->tls && !c->handshake_done) {
 		log_warn("https", "%s: TLS handshake not finished after %us, closing", c->peer,
-		         c->srv->nb->cfg->http_idle_timeout);
+		         c->srv->nb->boot.cfg->http_idle_timeout);
 		metrics.proto[METRICS_HTTP].errors++;
 		conn_free(c);
 		return;
@@ -887,7 +863,7 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	snprintf(c->target, sizeof(c->target), "-");
 	clock_gettime(CLOCK_MONOTONIC, &c->started);
 	log_warn(proto_name(c), "%s: request head not complete after %us (%zu bytes), closing", c->peer,
-	         c->srv->nb->cfg->http_idle_timeout, pending);
+	         c->srv->nb->boot.cfg->http_idle_timeout, pending);
 	metrics.proto[METRICS_HTTP].requests++;
 	bufferevent_disable(c->bev, EV_READ);
 	c->is_head = false;
@@ -934,10 +910,10 @@ static void
 conn_new(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *sa, int salen, bool tls)
 {
 	struct event_base *base = srv->nb->base;
-	const struct config *cfg = srv->nb->cfg;
+	const struct config *cfg = srv->nb->boot.cfg;
 	char peer[64];
 
-	peer_format(sa, peer, sizeof(peer));
+	sockaddr_format(sa, peer, sizeof(peer));
 	/* One address may hold at most http-max-per-client (loopback: no limit). */
 	const void *key = NULL;
 	size_t keylen = 0;
@@ -1089,7 +1065,7 @@ listen_on(struct http_server *srv, const struct listen_spec *spec, const char *w
 int
 http_server_start(struct netbootd *nb, struct http_server **out)
 {
-	const struct config *cfg = nb->cfg;
+	const struct config *cfg = nb->boot.cfg;
 	struct http_server *srv = calloc(1, sizeof(*srv));
 	*out = NULL;
 	if (!srv)

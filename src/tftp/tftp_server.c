@@ -35,6 +35,7 @@
 #include "daemon.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/netaddr.h"
 #include "util/ratelimit.h"
 #include "util/srccount.h"
 #include "wire/tftp.h"
@@ -151,36 +152,6 @@ struct tftp_server {
 static void transfer_send_window(struct tftp_transfer *t);
 static void transfer_end(struct tftp_transfer *t, const char *outcome, bool complete, bool failed);
 
-static uint64_t
-elapsed_usec(const struct timespec *since)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	int64_t us = (int64_t)(now.tv_sec - since->tv_sec) * 1000000 +
-	             (now.tv_nsec - since->tv_nsec) / 1000;
-	return us > 0 ? (uint64_t)us : 0;
-}
-
-static void
-addr_text(const struct sockaddr_storage *ss, char *out, size_t outlen)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
-		port = ntohs(sin->sin_port);
-		snprintf(out, outlen, "%s:%u", host, port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
-		port = ntohs(sin6->sin6_port);
-		snprintf(out, outlen, "[%s]:%u", host, port);
-	} else {
-		snprintf(out, outlen, "?");
-	}
-}
-
 static bool
 same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
@@ -265,7 +236,7 @@ transfer_free(struct tftp_transfer *t)
 static void
 transfer_end(struct tftp_transfer *t, const char *outcome, bool complete, bool failed)
 {
-	uint64_t us = elapsed_usec(&t->started);
+	uint64_t us = usec_since(&t->started);
 	uint64_t delivered = t->acked == 0 ? 0 : (t->acked >= t->nblocks ? t->size : t->acked * t->blksize);
 	double secs = (double)us / 1e6;
 	double mbps = us ? (double)delivered / (double)us : 0.0; /* bytes/us = MB/s */
@@ -280,7 +251,7 @@ transfer_end(struct tftp_transfer *t, const char *outcome, bool complete, bool f
 	 * not a file transfer: it is neither a success nor a failure for the
 	 * machine's boot timeline, so it is not reported there. */
 	if (complete || failed)
-		timeline_file(t->srv->nb->timeline, (const struct sockaddr *)&t->peer, "tftp",
+		timeline_file(t->srv->nb->boot.timeline, (const struct sockaddr *)&t->peer, "tftp",
 		              t->src.path, delivered, us, complete);
 	if (failed)
 		metrics.proto[METRICS_TFTP].errors++;
@@ -644,7 +615,7 @@ on_transfer_readable(evutil_socket_t fd, short what, void *arg)
 	if (!same_tid(&from, &t->peer)) {
 		/* RFC 1350 4: another TID gets ERROR 5; the transfer goes on. */
 		char who[64];
-		addr_text(&from, who, sizeof(who));
+		sockaddr_format((const struct sockaddr *)&from, who, sizeof(who));
 		log_debug("tftp", "%s: packet from unknown TID %s: ERROR 5", t->peer_text, who);
 		send_error(fd, &from, fromlen, TFTP_EBADID, "Unknown transfer ID");
 		return;
@@ -777,7 +748,7 @@ path_blksize(const struct tftp_transfer *t)
 static int
 transfer_negotiate(struct tftp_transfer *t, const struct tftp_request *req)
 {
-	const struct config *cfg = t->srv->nb->cfg;
+	const struct config *cfg = t->srv->nb->boot.cfg;
 	struct tftp_oack o = { 0 };
 	size_t tl = 0;
 
@@ -900,7 +871,7 @@ request_allowed(struct tftp_server *srv, const struct sockaddr_storage *peer, co
 	srv->rate_dropped++;
 	if (now - srv->rate_logged_ms >= TFTP_RATE_LOG_MS) {
 		log_warn("tftp", "%s: over %u new requests a second (tftp-rate): %" PRIu64
-		                 " request%s dropped unanswered", who, srv->nb->cfg->tftp_rate,
+		                 " request%s dropped unanswered", who, srv->nb->boot.cfg->tftp_rate,
 		         srv->rate_dropped, srv->rate_dropped == 1 ? "" : "s");
 		srv->rate_logged_ms = now;
 		srv->rate_dropped = 0;
@@ -924,10 +895,10 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
                const struct sockaddr_storage *peer, socklen_t peerlen,
                const struct sockaddr_storage *local, socklen_t locallen)
 {
-	const struct config *cfg = srv->nb->cfg;
+	const struct config *cfg = srv->nb->boot.cfg;
 	struct tftp_request req;
 	char who[64], name[160];
-	addr_text(peer, who, sizeof(who));
+	sockaddr_format((const struct sockaddr *)peer, who, sizeof(who));
 
 	int r = tftp_request_parse(pkt, len, &req);
 	if (r == -EPROTO) {
@@ -1000,7 +971,7 @@ handle_request(struct tftp_server *srv, const uint8_t *pkt, size_t len,
 	clock_gettime(CLOCK_MONOTONIC, &t->started);
 
 	struct file_client fc = { .addr = (const struct sockaddr *)peer, .addrlen = peerlen, .query = NULL };
-	r = srv->nb->files ? files_open(srv->nb->files, req.filename, req.filename_len, &fc, &t->src) : -ENOENT;
+	r = srv->nb->boot.files ? files_open(srv->nb->boot.files, req.filename, req.filename_len, &fc, &t->src) : -ENOENT;
 	if (r < 0) {
 		uint16_t code = TFTP_EUNDEF;
 		const char *msg = "cannot open file";
@@ -1148,7 +1119,7 @@ raise_fd_limit(unsigned want)
 int
 tftp_server_start(struct netbootd *nb, struct tftp_server **out)
 {
-	const struct config *cfg = nb->cfg;
+	const struct config *cfg = nb->boot.cfg;
 	*out = NULL;
 	struct tftp_server *srv = calloc(1, sizeof(*srv));
 	if (srv)

@@ -14,7 +14,7 @@ static const char *const proto_names[METRICS_PROTO_COUNT] = {
 };
 
 size_t
-metrics_render(char *buf, size_t len)
+metrics_render(char *buf, size_t len, const char *const *kind_names, size_t nkinds)
 {
 	static const struct {
 		const char *name, *help, *type;
@@ -42,9 +42,8 @@ metrics_render(char *buf, size_t len)
 	used = appendf(buf, len, used,
 	              "# HELP netbootd_boots_total Boot answers by firmware kind\n"
 	              "# TYPE netbootd_boots_total counter\n");
-	for (int k = 0; k < FIRMWARE_KIND_COUNT; k++)
+	for (size_t k = 0; k < nkinds && k < METRICS_MAX_KINDS; k++)
 		used = appendf(buf, len, used, "netbootd_boots_total{firmware=\"%s\"} %llu\n",
-		              firmware_kind_name((enum firmware_kind)k),
-		              (unsigned long long)metrics.boots[k]);
+		              kind_names[k], (unsigned long long)metrics.boots[k]);
 	return used;
 }

@@ -8,14 +8,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot/machine.h"
-
 enum metrics_proto {
 	METRICS_DHCP,
 	METRICS_TFTP,
 	METRICS_HTTP,
 	METRICS_PROTO_COUNT,
 };
+
+#define METRICS_MAX_KINDS 8
 
 struct metrics_counters {
 	uint64_t requests;
@@ -26,12 +26,16 @@ struct metrics_counters {
 
 struct metrics {
 	struct metrics_counters proto[METRICS_PROTO_COUNT];
-	uint64_t boots[FIRMWARE_KIND_COUNT]; /* DHCP boot answers by firmware kind */
+	/* DHCP boot answers by firmware kind (model/machine.h's enum; util knows no names). */
+	uint64_t boots[METRICS_MAX_KINDS];
 };
 
 extern struct metrics metrics;
 
-/* Render every counter in Prometheus text format; returns bytes written (like snprintf). */
-size_t metrics_render(char *buf, size_t len);
+/*
+ * Render every counter in Prometheus text format; returns bytes written
+ * (like snprintf). kind_names[k] labels boots[k], for k < nkinds.
+ */
+size_t metrics_render(char *buf, size_t len, const char *const *kind_names, size_t nkinds);
 
 #endif

@@ -52,10 +52,9 @@ sandbox_drop_privileges(const char *user, bool keep_bind_service)
 		log_error("main", "cannot drop privileges: no user '%s'", user);
 		return -1;
 	}
-	if (pw->pw_uid == 0) {
-		log_error("main", "--user %s is root: refusing to serve the network as root", user);
-		return -1;
-	}
+	if (pw->pw_uid == 0)
+		log_warn("main", "--user %s is root: serving the network as root, with every "
+		         "capability (the seccomp filter still applies)", user);
 	if (strcmp(user, SANDBOX_FALLBACK_USER) == 0)
 		log_warn("main", "running as %s, which other daemons share: create the system user "
 		         "'%s' (make install does) or name one with --user", user, SANDBOX_USER);
@@ -74,7 +73,7 @@ sandbox_drop_privileges(const char *user, bool keep_bind_service)
 		return -1;
 	}
 	/* Make sure there is no way back. */
-	if (setuid(0) == 0 || setgid(0) == 0) {
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || setgid(0) == 0)) {
 		log_error("main", "privilege drop to '%s' did not stick", user);
 		return -1;
 	}

@@ -12,9 +12,9 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "boot/bootconf.h"
-#include "boot/machine.h"
-#include "config.h"
+#include "model/bootconf.h"
+#include "model/config.h"
+#include "model/machine.h"
 
 static char conf_path[64];
 static char err_text[8192];

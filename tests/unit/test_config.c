@@ -11,7 +11,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "config.h"
+#include "model/config.h"
 
 static int
 parse(struct config *cfg, const char *const *args)

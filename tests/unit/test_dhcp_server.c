@@ -16,10 +16,10 @@
 #include <cmocka.h>
 
 #include "boot/timeline.h"
-#include "config.h"
 #include "daemon.h"
 #include "dhcp/dhcp_server.h"
 #include "dhcp/leases.h"
+#include "model/config.h"
 #include "wire/dhcp.h"
 
 #define NOW 1800000000
@@ -67,8 +67,8 @@ fixture_new(enum dhcp_mode mode)
 		inet_pton(AF_INET, "198.18.0.12", &f->cfg.pool_last);
 		f->cfg.pool_set = true;
 	}
-	f->nb.cfg = &f->cfg;
-	f->nb.timeline = timeline_new();
+	f->nb.boot.cfg = &f->cfg;
+	f->nb.boot.timeline = timeline_new();
 	f->srv = dhcp_server_new(&f->nb, false);
 	assert_non_null(f->srv);
 	dhcp_server_set_time(f->srv, NOW);
@@ -85,7 +85,7 @@ static void
 fixture_free(struct fixture *f)
 {
 	dhcp_server_free(f->srv);
-	timeline_free(f->nb.timeline);
+	timeline_free(f->nb.boot.timeline);
 	config_free(&f->cfg);
 	free(f);
 }

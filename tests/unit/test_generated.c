@@ -13,16 +13,16 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "boot/context.h"
 #include "boot/files.h"
 #include "boot/generated.h"
 #include "boot/timeline.h"
-#include "config.h"
-#include "daemon.h"
+#include "model/config.h"
 #include "testfs.h"
 
 static char dir[] = "/tmp/netbootd-gen-XXXXXX";
 static struct config cfg;
-static struct netbootd nb;
+static struct boot_context boot;
 
 static int
 setup(void **state)
@@ -48,13 +48,13 @@ setup(void **state)
 		return -1;
 	if (config_set(&cfg, "http", "198.18.0.1:8080", err, sizeof(err)) != 0)
 		return -1;
-	nb.cfg = &cfg;
-	nb.rootfd = open(dir, O_PATH | O_DIRECTORY);
-	nb.files = files_new(nb.rootfd);
-	nb.timeline = timeline_new();
-	if (nb.rootfd < 0 || !nb.files || !nb.timeline)
+	boot.cfg = &cfg;
+	boot.rootfd = open(dir, O_PATH | O_DIRECTORY);
+	boot.files = files_new(boot.rootfd);
+	boot.timeline = timeline_new();
+	if (boot.rootfd < 0 || !boot.files || !boot.timeline)
 		return -1;
-	generated_register(&nb);
+	generated_register(&boot);
 	return 0;
 }
 
@@ -62,9 +62,9 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	files_free(nb.files);
-	timeline_free(nb.timeline);
-	close(nb.rootfd);
+	files_free(boot.files);
+	timeline_free(boot.timeline);
+	close(boot.rootfd);
 	config_free(&cfg);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
@@ -81,7 +81,7 @@ fetch(const char *name, int *err, struct file_source *keep)
 {
 	static char buf[8192];
 	struct file_source src;
-	*err = files_open(nb.files, name, strlen(name), &client, &src);
+	*err = files_open(boot.files, name, strlen(name), &client, &src);
 	if (*err < 0)
 		return NULL;
 	size_t n = src.size < sizeof(buf) - 1 ? (size_t)src.size : sizeof(buf) - 1;
@@ -108,22 +108,22 @@ test_ipxe_script_and_mapping(void **state)
 	m.mac[0] = 0x52;
 	m.mac[1] = 0x54;
 	m.mac[5] = 1;
-	timeline_dhcp(nb.timeline, &m, "script");
+	timeline_dhcp(boot.timeline, &m, "script");
 	const char *s = fetch("/boot/52:54:00:00:00:01.ipxe", &err, NULL);
 	assert_non_null(s);
 	assert_non_null(strstr(s, "kernel http://198.18.0.1:8080/vmlinuz initrd=initrd.img quiet"));
 	/* The requester's IP now belongs to that MAC. */
 	uint8_t mac[6];
-	assert_true(timeline_lookup_ip(nb.timeline, client_sin.sin_addr, mac));
+	assert_true(timeline_lookup_ip(boot.timeline, client_sin.sin_addr, mac));
 	assert_int_equal(mac[5], 1);
 	/* Upper case and dashes name the same machine. */
 	assert_non_null(fetch("boot/52-54-00-00-00-02.ipxe", &err, NULL));
 	s = fetch("boot/52:54:00:00:00:02.ipxe", &err, NULL);
 	assert_non_null(strstr(s, "chain http://198.18.0.1:8080/shell.efi"));
 	/* A script fetched under a MAC DHCP never saw claims no address and adds no machine. */
-	assert_true(timeline_lookup_ip(nb.timeline, client_sin.sin_addr, mac));
+	assert_true(timeline_lookup_ip(boot.timeline, client_sin.sin_addr, mac));
 	assert_int_equal(mac[5], 1);
-	assert_false(timeline_knows(nb.timeline, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 2 }));
+	assert_false(timeline_knows(boot.timeline, (const uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 2 }));
 }
 
 static void

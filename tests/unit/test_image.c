@@ -16,11 +16,11 @@
 
 #include <cmocka.h>
 
-#include "boot/bootconf.h"
 #include "boot/planner.h"
-#include "config.h"
 #include "image/inspect.h"
 #include "image/iso9660.h"
+#include "model/bootconf.h"
+#include "model/config.h"
 
 /* ---- an ISO in memory ------------------------------------------------------------- */
 

@@ -8,8 +8,8 @@
 
 #include <cmocka.h>
 
-#include "boot/machine.h"
 #include "boot/timeline.h"
+#include "model/machine.h"
 
 static void
 dhcp(struct timeline *tl, uint8_t host, enum firmware_kind kind, int arch)

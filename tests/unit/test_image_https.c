@@ -11,9 +11,9 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
-#include "boot/bootconf.h"
 #include "boot/planner.h"
-#include "config.h"
+#include "model/bootconf.h"
+#include "model/config.h"
 
 static void
 load(struct config *cfg, const char *https, bool flag)

@@ -17,8 +17,8 @@
 
 #include <cmocka.h>
 
-#include "util/safeopen.h"
 #include "testfs.h"
+#include "util/safeopen.h"
 
 static char base[256];
 static int rootfd = -1;

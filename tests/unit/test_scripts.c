@@ -11,9 +11,9 @@
 
 #include <cmocka.h>
 
-#include "boot/bootconf.h"
 #include "boot/scripts.h"
-#include "config.h"
+#include "model/bootconf.h"
+#include "model/config.h"
 
 static struct config cfg;
 static char *doc;

@@ -1,8 +1,8 @@
 /*
  * What the DHCP side learned about a machine: the planner's input.
  */
-#ifndef NETBOOTD_BOOT_MACHINE_H
-#define NETBOOTD_BOOT_MACHINE_H
+#ifndef NETBOOTD_MODEL_MACHINE_H
+#define NETBOOTD_MODEL_MACHINE_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -14,7 +14,7 @@ enum firmware_kind {
 	FIRMWARE_UEFI_PXE,
 	FIRMWARE_UEFI_HTTP,
 	FIRMWARE_IPXE,
-	FIRMWARE_KIND_COUNT,
+	FIRMWARE_KIND_COUNT, /* at most METRICS_MAX_KINDS (util/metrics.h; asserted in machine.c) */
 };
 
 /* Option 93 values (IANA "Processor Architecture Types", RFC 4578). */

@@ -6,8 +6,8 @@
  * The structures are public and read-only for the planner and the
  * generators; only this module builds them.
  */
-#ifndef NETBOOTD_BOOT_BOOTCONF_H
-#define NETBOOTD_BOOT_BOOTCONF_H
+#ifndef NETBOOTD_MODEL_BOOTCONF_H
+#define NETBOOTD_MODEL_BOOTCONF_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -118,12 +118,15 @@ void bootconf_note_line(struct bootconf *bc, int line);
 int bootconf_ini_entry(struct bootconf *bc, const char *section, const char *key,
                        const char *value, char *err, size_t errlen);
 
+/* One problem found by bootconf_finish, at path:line (the config front end prints it). */
+typedef void (*bootconf_report_fn)(void *ctx, const char *path, int line, const char *msg);
+
 /*
  * After the whole file: cross-references (profiles named by hosts and menus
- * exist, every profile says what to boot). Prints "path:line: ..." per
- * problem to stderr; returns 0 or -1.
+ * exist, every profile says what to boot). Each problem goes to report
+ * (may be NULL); returns 0 or -1.
  */
-int bootconf_finish(struct bootconf *bc, const char *path);
+int bootconf_finish(struct bootconf *bc, const char *path, bootconf_report_fn report, void *ctx);
 
 /*
  * Quick mode: a profile named "quick" that becomes the default (the command

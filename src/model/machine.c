@@ -1,8 +1,12 @@
-#include "boot/machine.h"
+#include "model/machine.h"
 
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "util/metrics.h"
+
+_Static_assert(FIRMWARE_KIND_COUNT <= METRICS_MAX_KINDS, "metrics.boots has a slot per kind");
 
 static const char *const kind_names[FIRMWARE_KIND_COUNT] = {
 	[FIRMWARE_UNKNOWN] = "unknown",

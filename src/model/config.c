@@ -1,4 +1,4 @@
-#include "config.h"
+#include "model/config.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/bootconf.h"
+#include "model/bootconf.h"
 
 enum opt_type {
 	OPT_STRING,
@@ -503,6 +503,13 @@ config_entry_handler(void *user, const char *section, const char *key, const cha
 	return 1;
 }
 
+static void
+print_problem(void *ctx, const char *path, int line, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "%s:%d: %s\n", path, line, msg);
+}
+
 int
 config_load_file(struct config *cfg, const char *path)
 {
@@ -522,7 +529,7 @@ config_load_file(struct config *cfg, const char *path)
 		fprintf(stderr, "%s: cannot read config file\n", path);
 		ctx.errors++;
 	}
-	if (bootconf_finish(cfg->boot, path) < 0)
+	if (bootconf_finish(cfg->boot, path, print_problem, NULL) < 0)
 		ctx.errors++;
 	log_set_level(cfg->log_level);
 	return ctx.errors;

@@ -6,8 +6,8 @@
  * Sections other than [server] ([profile NAME], [host MAC], [arch NAME],
  * [default]) belong to the boot planner and are handed to bootconf.
  */
-#ifndef NETBOOTD_CONFIG_H
-#define NETBOOTD_CONFIG_H
+#ifndef NETBOOTD_MODEL_CONFIG_H
+#define NETBOOTD_MODEL_CONFIG_H
 
 #include <netinet/in.h>
 #include <stdbool.h>

@@ -1,14 +1,15 @@
-#include "boot/bootconf.h"
+#include "model/bootconf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "boot/machine.h"
 #include "image/inspect.h"
+#include "model/machine.h"
 
 #define BOOTCONF_MAX_ITEMS 4096
 
@@ -563,23 +564,39 @@ bootconf_ini_entry(struct bootconf *bc, const char *section, const char *key,
 	return -1;
 }
 
-#define FINISH_ERR(line, ...)                                                   \
-	do {                                                                    \
-		fprintf(stderr, "%s:%d: ", path ? path : "config", line);      \
-		fprintf(stderr, __VA_ARGS__);                                   \
-		fputc('\n', stderr);                                            \
-		errors++;                                                       \
-	} while (0)
+/* Where bootconf_finish's findings go: the caller's reporter, and a count. */
+struct finish_report {
+	const char *path;
+	bootconf_report_fn report;
+	void *ctx;
+	int errors;
+};
+
+static void finish_err(struct finish_report *fr, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
-profile_settle_kind(struct boot_profile *p, const char *path, int *errs)
+finish_err(struct finish_report *fr, int line, const char *fmt, ...)
 {
-	int errors = 0;
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fr->errors++;
+	if (fr->report)
+		fr->report(fr->ctx, fr->path ? fr->path : "config", line, msg);
+}
+
+#define FINISH_ERR(line, ...) finish_err(fr, line, __VA_ARGS__)
+
+static void
+profile_settle_kind(struct boot_profile *p, struct finish_report *fr)
+{
 	int n = !!p->kernel + !!p->image + !!p->efi + !!p->chain + (p->n_menu > 0);
 	if (n != 1) {
 		FINISH_ERR(p->line, "[profile %s]: give exactly one of kernel, image, efi, chain, menu",
 		           p->name);
-		*errs += errors;
 		return;
 	}
 	p->kind = p->kernel ? PROFILE_KERNEL
@@ -612,18 +629,18 @@ profile_settle_kind(struct boot_profile *p, const char *path, int *errs)
 	if (loader && p->kind != PROFILE_KERNEL && p->kind != PROFILE_IMAGE)
 		FINISH_ERR(p->line, "[profile %s]: method '%s' needs kernel or image", p->name,
 		           boot_method_name(p->method));
-	*errs += errors;
 }
 
 int
-bootconf_finish(struct bootconf *bc, const char *path)
+bootconf_finish(struct bootconf *bc, const char *path, bootconf_report_fn report, void *ctx)
 {
-	int errors = 0;
+	struct finish_report report_to = { .path = path, .report = report, .ctx = ctx };
+	struct finish_report *fr = &report_to;
 	if (!bc)
 		return 0;
 	for (size_t i = 0; i < bc->n_profiles; i++) {
 		struct boot_profile *p = bc->profiles[i];
-		profile_settle_kind(p, path, &errors);
+		profile_settle_kind(p, fr);
 		for (size_t j = 0; j < p->n_menu; j++) {
 			const struct boot_profile *q = bootconf_profile(bc, p->menu[j]);
 			if (!q)
@@ -651,7 +668,7 @@ bootconf_finish(struct bootconf *bc, const char *path)
 	}
 	if (bc->default_profile && !bootconf_profile(bc, bc->default_profile))
 		FINISH_ERR(bc->default_line, "[default]: profile: no profile '%s'", bc->default_profile);
-	return errors ? -1 : 0;
+	return fr->errors ? -1 : 0;
 }
 
 static int

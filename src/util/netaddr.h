@@ -1,0 +1,16 @@
+/* Socket addresses in log lines, and elapsed time for transfer figures. */
+#ifndef NETBOOTD_UTIL_NETADDR_H
+#define NETBOOTD_UTIL_NETADDR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+/* "198.18.0.5:1234", "[fd00::5]:1234", or "?" for other families. */
+void sockaddr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* Microseconds of CLOCK_MONOTONIC since t0 (0 if the clock went backwards). */
+uint64_t usec_since(const struct timespec *t0);
+
+#endif
