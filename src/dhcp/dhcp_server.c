@@ -32,6 +32,7 @@
 #include "util/linkwatch.h"
 #include "util/log.h"
 #include "util/metrics.h"
+#include "util/netaddr.h"
 #include "util/ratelimit.h"
 #include "wire/dhcp.h"
 
@@ -515,10 +516,7 @@ new_lease_allowed(struct request_ctx *rq)
 		uint32_t idx = (uint32_t)rq->arr->ifindex;
 		memcpy(key + 1, &idx, 4);
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now_ms = srv->fixed_now ? (uint64_t)srv->fixed_now * 1000
-	                                 : (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	uint64_t now_ms = srv->fixed_now ? (uint64_t)srv->fixed_now * 1000 : monotonic_ms();
 	if (ratelimit_take(&srv->new_leases, key, sizeof(key), now_ms))
 		return true;
 	srv->rate_refused++;

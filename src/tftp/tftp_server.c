@@ -843,14 +843,6 @@ transfer_find(const struct tftp_server *srv, const struct sockaddr_storage *peer
 	return NULL;
 }
 
-static uint64_t
-now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /*
  * The per-source token bucket on requests (--tftp-rate). Loopback is never
  * limited: it cannot be spoofed from the network, and local tools and
@@ -864,7 +856,7 @@ request_allowed(struct tftp_server *srv, const struct sockaddr_storage *peer, co
 	bool loopback;
 	if (!addr_key((const struct sockaddr *)peer, &key, &keylen, &loopback) || loopback)
 		return true;
-	uint64_t now = now_ms();
+	uint64_t now = monotonic_ms();
 	if (ratelimit_take(&srv->requests_per_source, key, keylen, now))
 		return true;
 	metrics.proto[METRICS_TFTP].errors++;

@@ -22,6 +22,14 @@ sockaddr_format(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 uint64_t
+monotonic_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint64_t
 usec_since(const struct timespec *t0)
 {
 	struct timespec t1;

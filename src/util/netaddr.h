@@ -1,4 +1,4 @@
-/* Socket addresses in log lines, and elapsed time for transfer figures. */
+/* Socket addresses in log lines, and the monotonic clock for limits and transfer figures. */
 #ifndef NETBOOTD_UTIL_NETADDR_H
 #define NETBOOTD_UTIL_NETADDR_H
 
@@ -9,6 +9,9 @@
 
 /* "198.18.0.5:1234", "[fd00::5]:1234", or "?" for other families. */
 void sockaddr_format(const struct sockaddr *sa, char *buf, size_t len);
+
+/* CLOCK_MONOTONIC in milliseconds (rate limits). */
+uint64_t monotonic_ms(void);
 
 /* Microseconds of CLOCK_MONOTONIC since t0 (0 if the clock went backwards). */
 uint64_t usec_since(const struct timespec *t0);
