@@ -4,8 +4,10 @@
 #   make check      every test: layering lint, unit (plain + ASan/UBSan), fuzz smoke, integration, e2e
 #   make demo       boot a VM over the network through netbootd
 #   make deps       install the Debian packages the build, tests and demo need
-#   make install    the daemon, imgboot.efi, man pages, an example config, the system user
-#                   (PREFIX=/usr/local, DESTDIR=, the GNU directory variables; make uninstall)
+#   make install    the daemon, imgboot.efi, man pages, an example config, the systemd
+#                   unit, the system user (PREFIX=/usr/local, DESTDIR=, the GNU directory
+#                   variables, systemdunitdir; make uninstall)
+#   make deb        the Debian package (dpkg-buildpackage -us -uc -b), into build/deb/
 #   make CC=clang   the same build with clang (warnings are errors with both)
 
 CC      ?= cc
@@ -15,12 +17,14 @@ PKGS    := libevent_core libevent_extra libevent_openssl openssl inih
 PYTHON  := /usr/bin/python3
 PYTEST  := $(PYTHON) -m pytest
 
-VERSION := $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo 0.1)
 
 WARN    := -Wall -Wextra -Wshadow -Wpointer-arith -Wcast-qual -Wsign-compare \
            -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wvla -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Isrc \
+# CPPFLAGS and LDFLAGS from the environment too: a Debian build passes its
+# hardening flags (fortify, relro, bindnow) through them.
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CPPFLAGS) $(CFLAGS) -Isrc \
            -DNETBOOTD_VERSION='"$(VERSION)"' \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -45,13 +49,13 @@ EFI_DIR := efi/imgboot
 EFI_APP := $(EFI_DIR)/imgboot.efi
 
 .PHONY: all check lint unit unit-asan fuzz-smoke integration e2e demo deps deps-check \
-        asan clean bench fuzz helpers efi install install-user uninstall
+        asan clean bench fuzz helpers efi install install-user uninstall deb
 all: netbootd helpers efi
 
 netbootd: $(B)/netbootd
 	cp $< $@
 $(B)/netbootd: $(B)/src/main.o $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(B)/asan/netbootd: $(B)/asan/src/main.o $(ASAN_OBJ)
 	$(CC) $(ALL_CFLAGS) $(SAN) -o $@ $^ $(LIBS)
@@ -105,9 +109,11 @@ unit: $(UNIT_BIN)
 unit-asan: $(UNIT_ASAN)
 	@set -e; for t in $(UNIT_ASAN); do echo "== $$t"; $$t; done
 
-# The include graph points down: util < wire, image < model < boot < servers < main.
+# The include graph points down: util < wire, image < model < boot < servers < main;
+# no function over 80 lines without a comment saying why.
 lint:
 	$(PYTHON) tests/lint/layers.py
+	$(PYTHON) tests/lint/funclen.py
 
 # Each harness runs over its committed corpus plus a short random run.
 FUZZ_SECONDS ?= 20
@@ -153,6 +159,7 @@ sbindir       ?= $(exec_prefix)/sbin
 libdir        ?= $(exec_prefix)/lib
 pkglibdir     ?= $(libdir)/netbootd
 datarootdir   ?= $(PREFIX)/share
+systemdunitdir ?= $(exec_prefix)/lib/systemd/system
 mandir        ?= $(datarootdir)/man
 sysconfdir    ?= /etc
 localstatedir ?= /var
@@ -161,7 +168,7 @@ INSTALL       ?= install
 
 # The daemon finds imgboot.efi at ../lib/netbootd beside its sbin directory,
 # so pkglibdir must stay $(exec_prefix)/lib/netbootd for that (or pass --imgboot-efi).
-install: all
+install: netbootd efi
 	$(INSTALL) -D -m 0755 netbootd $(DESTDIR)$(sbindir)/netbootd
 	@if [ -f $(EFI_APP) ]; then \
 		echo "$(INSTALL) -D -m 0644 $(EFI_APP) $(DESTDIR)$(pkglibdir)/imgboot.efi"; \
@@ -169,6 +176,11 @@ install: all
 	fi
 	$(INSTALL) -D -m 0644 docs/netbootd.8 $(DESTDIR)$(mandir)/man8/netbootd.8
 	$(INSTALL) -D -m 0644 docs/netbootd.conf.5 $(DESTDIR)$(mandir)/man5/netbootd.conf.5
+	$(INSTALL) -d $(DESTDIR)$(systemdunitdir)
+	sed -e 's|@SBINDIR@|$(sbindir)|g' -e 's|@SYSCONFDIR@|$(sysconfdir)|g' \
+	    -e 's|@NETBOOTD_USER@|$(NETBOOTD_USER)|g' dist/netbootd.service \
+	    > $(DESTDIR)$(systemdunitdir)/netbootd.service
+	chmod 0644 $(DESTDIR)$(systemdunitdir)/netbootd.service
 	@if [ -e $(DESTDIR)$(sysconfdir)/netbootd/netbootd.conf ]; then \
 		echo "$(DESTDIR)$(sysconfdir)/netbootd/netbootd.conf exists: left as it is"; \
 	else \
@@ -179,21 +191,35 @@ install: all
 	else echo "(staged or not root: no system user; run 'make install-user' as root on the target)"; fi
 
 # The system user netbootd runs as (docs/security.md): no login, no home but
-# its state directory. The cache directory stays root's: start-up builds in
-# it run as root, and netbootd refuses one that others can write.
+# its state directory. Lease and cache directories are the user's, as the
+# systemd unit (which runs as that user from the start) has them; a manual
+# run as root needs a cache-dir only root can write (docs/install.md).
 install-user:
 	@getent passwd $(NETBOOTD_USER) >/dev/null || \
 		{ echo "useradd --system $(NETBOOTD_USER)"; \
 		  useradd --system --user-group --no-create-home --home-dir $(localstatedir)/lib/netbootd \
 		          --shell /usr/sbin/nologin --comment "netbootd network boot server" $(NETBOOTD_USER); }
 	$(INSTALL) -d -m 0750 -o $(NETBOOTD_USER) -g $(NETBOOTD_USER) $(localstatedir)/lib/netbootd
-	$(INSTALL) -d -m 0755 -o root -g root $(localstatedir)/cache/netbootd
+	$(INSTALL) -d -m 0750 -o $(NETBOOTD_USER) -g $(NETBOOTD_USER) $(localstatedir)/cache/netbootd
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/netbootd $(DESTDIR)$(pkglibdir)/imgboot.efi \
-	      $(DESTDIR)$(mandir)/man8/netbootd.8 $(DESTDIR)$(mandir)/man5/netbootd.conf.5
+	      $(DESTDIR)$(mandir)/man8/netbootd.8 $(DESTDIR)$(mandir)/man5/netbootd.conf.5 \
+	      $(DESTDIR)$(systemdunitdir)/netbootd.service
 	-rmdir $(DESTDIR)$(pkglibdir) 2>/dev/null
 	@echo "kept: $(DESTDIR)$(sysconfdir)/netbootd/, $(localstatedir)/lib/netbootd, $(localstatedir)/cache/netbootd and the user $(NETBOOTD_USER) (your configuration and leases)"
+
+# The Debian package, built from a copy of the tracked files (dpkg-buildpackage
+# cleans its tree and writes beside it); the .deb lands in build/deb/.
+DEB_SRC := build/deb/src/netbootd
+deb:
+	rm -rf build/deb && mkdir -p $(DEB_SRC)
+	git ls-files --cached --others --exclude-standard | \
+		while read -r f; do if [ -e "$$f" ]; then echo "$$f"; fi; done | \
+		tar -cf - -T - | tar -xf - -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -us -uc -b
+	mv build/deb/src/netbootd_* build/deb/
+	@ls -l build/deb/*.deb
 
 clean:
 	rm -rf build netbootd

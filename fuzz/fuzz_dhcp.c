@@ -16,6 +16,7 @@
 #include "boot/timeline.h"
 #include "daemon.h"
 #include "dhcp/dhcp_server.h"
+#include "fuzz_messages.h"
 #include "model/config.h"
 #include "util/log.h"
 #include "wire/dhcp.h"
@@ -68,25 +69,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	arr.from.sin_port = htons(68);
 	inet_pton(AF_INET, "198.18.0.50", &arr.from.sin_addr);
 
-	for (int i = 0; i < 4 && size > 0; i++) {
-		size_t len = size;
-		if (size >= 2) {
-			size_t want = ((size_t)data[0] << 8) | data[1];
-			data += 2;
-			size -= 2;
-			len = want < size ? want : size;
-		}
-		/* A copy of exactly len bytes, so ASan sees any read past the message. */
-		uint8_t *msg = malloc(len ? len : 1);
-		if (!msg)
-			break;
-		memcpy(msg, data, len);
+	size_t len;
+	uint8_t *msg;
+	for (int i = 0; i < 4 && (msg = fuzz_next_message(&data, &size, &len)) != NULL; i++) {
 		(void)dhcp_handle_message(srv, msg, len, &arr, &sink);
 		free(msg);
 		if (flags & 8)
 			(void)dhcp_server_commit(srv);
-		data += len;
-		size -= len;
 	}
 	dhcp_server_free(srv);
 	return 0;

@@ -19,6 +19,7 @@
 #include "boot/imagefiles.h"
 #include "boot/mkgrub.h"
 #include "boot/timeline.h"
+#include "cli/status.h"
 #include "daemon.h"
 #include "dhcp/dhcp_server.h"
 #include "http/http_server.h"
@@ -26,6 +27,7 @@
 #include "tftp/tftp_server.h"
 #include "util/log.h"
 #include "util/sandbox.h"
+#include "util/sdnotify.h"
 
 /* Debian's packages put the boot loaders here; each can be overridden. */
 static const char *const default_ipxe_dir = "/usr/lib/ipxe";
@@ -147,6 +149,7 @@ on_stop_signal(evutil_socket_t sig, short events, void *arg)
 	struct netbootd *nb = arg;
 	(void)events;
 	log_info("main", "%s: shutting down", strsignal((int)sig));
+	sdnotify("STOPPING=1");
 	event_base_loopbreak(nb->base);
 }
 
@@ -156,10 +159,117 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	struct netbootd *nb = arg;
 	(void)sig;
 	(void)events;
+	sdnotify("RELOADING=1");
 	if (nb->http) {
 		log_info("main", "SIGHUP: reloading TLS certificate");
 		(void)http_server_reload_tls(nb->http);
 	}
+	sdnotify("READY=1");
+}
+
+/* --root, or a private empty root in quick mode without one. */
+static int
+open_root(struct netbootd *nb)
+{
+	const struct config *cfg = nb->boot.cfg;
+	if (!cfg->root)
+		return (nb->boot.rootfd = private_empty_root()) < 0 ? -1 : 0;
+	nb->boot.rootfd = open(cfg->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (nb->boot.rootfd < 0) {
+		fprintf(stderr, "netbootd: --root %s: %s\n", cfg->root, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What the servers serve, built before any socket: the loop, the files
+ * resolver with its loader directories and aliases, the images' files, the
+ * GRUB builds and the generated documents.
+ */
+static int
+prepare_boot(struct netbootd *nb)
+{
+	const struct config *cfg = nb->boot.cfg;
+	nb->base = event_base_new();
+	nb->boot.files = files_new(nb->boot.rootfd);
+	nb->boot.timeline = timeline_new();
+	if (!nb->base || !nb->boot.files || !nb->boot.timeline) {
+		log_error("main", "out of memory at start-up");
+		return -1;
+	}
+	add_loader_dirs(nb);
+	add_imgboot_alias(nb);
+	add_signed_loader_aliases(nb);
+	if (generated_quick_setup(&nb->boot) < 0 || imagefiles_setup(nb->boot.files, cfg->boot) < 0 ||
+	    grubcache_setup(&nb->boot) < 0 ||
+	    grubcache_net_setup(&nb->boot, cfg->grub_dir ? cfg->grub_dir : default_grub_dir) < 0)
+		return -1;
+	generated_register(&nb->boot);
+	return 0;
+}
+
+/* --check-config: every referenced file and loader present? 0 when so. */
+static int
+check_only(struct netbootd *nb)
+{
+	const char *what = nb->boot.cfg->config_file ? nb->boot.cfg->config_file : "command line";
+	if (generated_check(&nb->boot) != 0) {
+		fprintf(stderr, "netbootd: %s: configuration has errors\n", what);
+		return 1;
+	}
+	printf("%s: configuration OK\n", what);
+	return 0;
+}
+
+/* Bind every enabled server (still privileged), then drop to --user. */
+static int
+start_servers(struct netbootd *nb)
+{
+	struct config *cfg = nb->boot.cfg;
+	/* Everything created from here on (lease journal, cache) belongs to the run user. */
+	if (!cfg->user && !(cfg->user = strdup(sandbox_default_user())))
+		return -1;
+	if (cfg->tftp.enabled && tftp_server_start(nb, &nb->tftp) < 0)
+		return -1;
+	if ((cfg->http.enabled || cfg->https.enabled) && http_server_start(nb, &nb->http) < 0)
+		return -1;
+	if (cfg->dhcp_mode != DHCP_MODE_OFF && dhcp_server_start(nb, &nb->dhcp) < 0)
+		return -1;
+	/*
+	 * Port 67 again when an --interface is deleted and re-created needs
+	 * CAP_NET_BIND_SERVICE; nothing else survives the drop.
+	 */
+	bool rebind = cfg->dhcp_mode != DHCP_MODE_OFF && cfg->interfaces.count > 0 &&
+	              (cfg->dhcp_port < 1024 || cfg->pxe_port < 1024);
+	return sandbox_drop_privileges(cfg->user, rebind);
+}
+
+static int
+install_signals(struct netbootd *nb, struct event *sigs[3])
+{
+	sigs[0] = evsignal_new(nb->base, SIGTERM, on_stop_signal, nb);
+	sigs[1] = evsignal_new(nb->base, SIGINT, on_stop_signal, nb);
+	sigs[2] = evsignal_new(nb->base, SIGHUP, on_hup, nb);
+	for (int i = 0; i < 3; i++) {
+		if (!sigs[i] || event_add(sigs[i], NULL) < 0) {
+			log_error("main", "cannot install signal handlers");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+log_ready(const struct config *cfg)
+{
+	log_info("main", "netbootd %s ready: root %s, tftp %s, http %s%s%s, dhcp %s", NETBOOTD_VERSION,
+	         cfg->root ? cfg->root : "(none)", cfg->tftp.enabled ? cfg->tftp.text : "off",
+	         cfg->http.enabled ? cfg->http.text : "off", cfg->https.enabled ? ", https " : "",
+	         cfg->https.enabled ? cfg->https.text : "",
+	         cfg->dhcp_mode == DHCP_MODE_OFF     ? "off"
+	         : cfg->dhcp_mode == DHCP_MODE_PROXY ? "proxy"
+	                                             : "server");
 }
 
 int
@@ -170,10 +280,13 @@ main(int argc, char **argv)
 	struct event *sigs[3] = { NULL, NULL, NULL };
 	int status = 1;
 
+	log_detect_journal();
 	if (argc > 1 && strcmp(argv[1], "mkgrub") == 0)
 		return mkgrub_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "inspect") == 0)
 		return imagefiles_inspect_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return status_main(argc - 1, argv + 1);
 
 	config_init(&cfg);
 	int r = config_parse_args(&cfg, argc, argv);
@@ -185,47 +298,13 @@ main(int argc, char **argv)
 		fprintf(stderr, "netbootd: %s: configuration has errors\n", cfg.config_file);
 		goto out;
 	}
-	if (config_validate(&cfg) != 0)
+	if (config_validate(&cfg) != 0 || open_root(&nb) < 0)
 		goto out;
-
-	if (cfg.root) {
-		nb.boot.rootfd = open(cfg.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (nb.boot.rootfd < 0) {
-			fprintf(stderr, "netbootd: --root %s: %s\n", cfg.root, strerror(errno));
-			goto out;
-		}
-	} else if ((nb.boot.rootfd = private_empty_root()) < 0) {
-		goto out; /* quick mode without --root: nothing but the quick files */
-	}
-
 	signal(SIGPIPE, SIG_IGN);
-	nb.base = event_base_new();
-	nb.boot.files = nb.boot.rootfd >= 0 ? files_new(nb.boot.rootfd) : NULL;
-	nb.boot.timeline = timeline_new();
-	if (!nb.base || !nb.boot.files || !nb.boot.timeline) {
-		log_error("main", "out of memory at start-up");
+	if (prepare_boot(&nb) < 0)
 		goto out;
-	}
-	add_loader_dirs(&nb);
-	add_imgboot_alias(&nb);
-	add_signed_loader_aliases(&nb);
-	if (generated_quick_setup(&nb.boot) < 0)
-		goto out;
-	if (imagefiles_setup(nb.boot.files, cfg.boot) < 0)
-		goto out;
-	if (grubcache_setup(&nb.boot) < 0)
-		goto out;
-	if (grubcache_net_setup(&nb.boot, cfg.grub_dir ? cfg.grub_dir : default_grub_dir) < 0)
-		goto out;
-	generated_register(&nb.boot);
 	if (cfg.check_config) {
-		if (generated_check(&nb.boot) != 0) {
-			fprintf(stderr, "netbootd: %s: configuration has errors\n",
-			        cfg.config_file ? cfg.config_file : "command line");
-			goto out;
-		}
-		printf("%s: configuration OK\n", cfg.config_file ? cfg.config_file : "command line");
-		status = 0;
+		status = check_only(&nb);
 		goto out;
 	}
 	/* Missing files or loaders are not fatal at run time, but say so now, not at boot. */
@@ -233,47 +312,14 @@ main(int argc, char **argv)
 	if (problems)
 		log_warn("main", "%d missing file%s or boot loader%s (listed above; see --check-config)",
 		         problems, problems == 1 ? "" : "s", problems == 1 ? "" : "s");
-
-	/* Everything created from here on (lease journal, cache) belongs to the run user. */
-	if (!cfg.user && !(cfg.user = strdup(sandbox_default_user())))
+	if (start_servers(&nb) < 0 || install_signals(&nb, sigs) < 0)
 		goto out;
-
-	if (cfg.tftp.enabled && tftp_server_start(&nb, &nb.tftp) < 0)
-		goto out;
-	if ((cfg.http.enabled || cfg.https.enabled) && http_server_start(&nb, &nb.http) < 0)
-		goto out;
-	if (cfg.dhcp_mode != DHCP_MODE_OFF && dhcp_server_start(&nb, &nb.dhcp) < 0)
-		goto out;
-
-	/*
-	 * Port 67 again when an --interface is deleted and re-created needs
-	 * CAP_NET_BIND_SERVICE; nothing else survives the drop.
-	 */
-	bool rebind = cfg.dhcp_mode != DHCP_MODE_OFF && cfg.interfaces.count > 0 &&
-	              (cfg.dhcp_port < 1024 || cfg.pxe_port < 1024);
-	if (sandbox_drop_privileges(cfg.user, rebind) < 0)
-		goto out;
-
-	sigs[0] = evsignal_new(nb.base, SIGTERM, on_stop_signal, &nb);
-	sigs[1] = evsignal_new(nb.base, SIGINT, on_stop_signal, &nb);
-	sigs[2] = evsignal_new(nb.base, SIGHUP, on_hup, &nb);
-	for (int i = 0; i < 3; i++) {
-		if (!sigs[i] || event_add(sigs[i], NULL) < 0) {
-			log_error("main", "cannot install signal handlers");
-			goto out;
-		}
-	}
-
+	(void)sdnotify_open(); /* before the sandbox: no AF_UNIX socket after it */
 	if (sandbox_enter(!cfg.no_seccomp) < 0)
 		goto out;
-
-	log_info("main", "netbootd %s ready: root %s, tftp %s, http %s%s%s, dhcp %s", NETBOOTD_VERSION,
-	         cfg.root ? cfg.root : "(none)", cfg.tftp.enabled ? cfg.tftp.text : "off",
-	         cfg.http.enabled ? cfg.http.text : "off", cfg.https.enabled ? ", https " : "",
-	         cfg.https.enabled ? cfg.https.text : "",
-	         cfg.dhcp_mode == DHCP_MODE_OFF     ? "off"
-	         : cfg.dhcp_mode == DHCP_MODE_PROXY ? "proxy"
-	                                            : "server");
+	log_ready(&cfg);
+	/* Type=notify: systemd starts what is ordered after us only now. */
+	sdnotify("READY=1\nSTATUS=serving");
 	if (event_base_dispatch(nb.base) < 0) {
 		log_error("main", "event loop failed");
 		goto out;

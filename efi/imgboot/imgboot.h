@@ -59,10 +59,24 @@ struct progress {
 	UINTN last_pct;
 };
 
+/* progress.c: the clock (TSC, calibrated once by clock_init) and the
+ * progress line of a read or a download. */
+void clock_init(void);
 UINT64 clock_ms(void);
 void progress_start(struct progress *p, const CHAR16 *what, UINT64 total);
 void progress_update(struct progress *p, UINT64 done);
 void progress_end(struct progress *p);
+
+/* figures.c (pure, host-tested): what the progress line says. */
+struct progress_figures {
+	UINT64 pct;               /* 0..100 */
+	UINT64 done_mib, total_mib;
+	UINT64 rate10;            /* MiB/s times 10: one decimal without floating point */
+};
+void progress_figures(UINT64 done, UINT64 total, UINT64 elapsed_ms, struct progress_figures *f);
+/* Print again? At most about once a second (the serial console is slow),
+ * and only when the percentage moved. */
+BOOLEAN progress_due(UINT64 now_ms, UINT64 last_ms, UINTN pct, UINTN last_pct);
 
 /* ---- the image in memory ---------------------------------------------- */
 

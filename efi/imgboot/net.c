@@ -283,32 +283,14 @@ is_redirect(UINTN code)
 	return code == 301 || code == 302 || code == 303 || code == 307 || code == 308;
 }
 
-/*
- * One GET. A redirect is not an error: *next gets the URL it points to
- * (resolved, never https -> http) and EFI_SUCCESS is returned with nothing
- * in the sink; next[0] stays 0 otherwise.
- */
+/* Send the GET for url on an open connection. */
 static EFI_STATUS
-http_get_once(EFI_HANDLE self, const CHAR16 *url, struct sink *sk, CHAR16 *next, UINTN nextcap)
+http_send_get(struct http_conn *c, const CHAR16 *url)
 {
-	struct http_conn c;
 	HTTP_REQUEST_DATA req;
-	HTTP_RESPONSE_DATA resp;
 	HTTP_HEADER hdr[3];
 	HTTP_MESSAGE msg;
-	CHAR8 host[256], location[IMGBOOT_MAX_ARG];
-	UINT64 length = 0, got = 0;
-	BOOLEAN have_length = FALSE;
-	UINT8 *dst;
-	struct progress p;
-	UINTN i;
-	EFI_STATUS st;
-
-	next[0] = 0;
-	location[0] = 0;
-	st = http_open(self, &c);
-	if (EFI_ERROR(st))
-		return st;
+	CHAR8 host[256];
 
 	url_authority(url, host, sizeof(host));
 	hdr[0].FieldName = (CHAR8 *)"Host";
@@ -323,34 +305,47 @@ http_get_once(EFI_HANDLE self, const CHAR16 *url, struct sink *sk, CHAR16 *next,
 	msg.Data.Request = &req;
 	msg.HeaderCount = 3;
 	msg.Headers = hdr;
-	st = http_exchange(&c, &msg, TRUE);
-	if (EFI_ERROR(st)) {
-		fail(L"download of %s failed: request not sent: %r\n", url, st);
-		goto out;
-	}
+	return http_exchange(c, &msg, TRUE);
+}
 
-	/* Headers first (no body buffer), as EDK2's own HTTP boot does. */
+/* What the response head says: the status, Content-Length, Location. */
+struct http_head {
+	UINTN status;
+	UINT64 length;
+	BOOLEAN have_length;
+	CHAR8 location[IMGBOOT_MAX_ARG];
+};
+
+/* Read the response head (no body buffer yet, as EDK2's own HTTP boot does). */
+static EFI_STATUS
+http_read_head(struct http_conn *c, struct http_head *h)
+{
+	HTTP_RESPONSE_DATA resp;
+	HTTP_MESSAGE msg;
+	EFI_STATUS st;
+	UINTN i;
+
+	SetMem(h, sizeof(*h), 0);
 	SetMem(&resp, sizeof(resp), 0);
 	SetMem(&msg, sizeof(msg), 0);
 	msg.Data.Response = &resp;
-	st = http_exchange(&c, &msg, FALSE);
+	st = http_exchange(c, &msg, FALSE);
 	/* EDK2's HttpDxe completes a 4xx/5xx response with EFI_HTTP_ERROR
 	 * (UEFI 2.10) but fills in the status code: report the code. */
-	if (EFI_ERROR(st) && !(st == EFI_HTTP_ERROR_STATUS && resp.StatusCode != 0)) {
-		fail(L"download of %s failed: no response: %r\n", url, st);
-		goto out;
-	}
+	if (EFI_ERROR(st) && !(st == EFI_HTTP_ERROR_STATUS && resp.StatusCode != 0))
+		return st;
 	for (i = 0; i < msg.HeaderCount && msg.Headers; i++) {
-		if (msg.Headers[i].FieldName && msg.Headers[i].FieldValue &&
-		    ascii_ieq(msg.Headers[i].FieldName, (CHAR8 *)"Content-Length"))
-			length = parse_u64(msg.Headers[i].FieldValue, &have_length);
-		if (msg.Headers[i].FieldName && msg.Headers[i].FieldValue &&
-		    ascii_ieq(msg.Headers[i].FieldName, (CHAR8 *)"Location")) {
-			UINTN k;
+		const CHAR8 *name = msg.Headers[i].FieldName, *value = msg.Headers[i].FieldValue;
+		UINTN k;
 
-			for (k = 0; msg.Headers[i].FieldValue[k] && k + 1 < sizeof(location); k++)
-				location[k] = msg.Headers[i].FieldValue[k];
-			location[k] = 0;
+		if (!name || !value)
+			continue;
+		if (ascii_ieq(name, (CHAR8 *)"Content-Length"))
+			h->length = parse_u64(value, &h->have_length);
+		if (ascii_ieq(name, (CHAR8 *)"Location")) {
+			for (k = 0; value[k] && k + 1 < sizeof(h->location); k++)
+				h->location[k] = value[k];
+			h->location[k] = 0;
 		}
 	}
 	/* The header array is ours to free (UEFI 2.10, Response()); its few
@@ -358,50 +353,47 @@ http_get_once(EFI_HANDLE self, const CHAR16 *url, struct sink *sk, CHAR16 *next,
 	 * driver allocated them. */
 	if (msg.Headers)
 		FreePool(msg.Headers);
-	if (is_redirect(http_status_number(resp.StatusCode))) {
-		if (!location[0] || !url_redirect(url, location, next, nextcap)) {
-			fail(L"download of %s failed: HTTP %d to '%a', which imgboot cannot follow "
-			     L"(http/https only, never from https to http)\n", url,
-			     http_status_number(resp.StatusCode), location);
-			next[0] = 0;
-			st = EFI_PROTOCOL_ERROR;
-			goto out;
-		}
-		Print(L"imgboot: %s: HTTP %d to %s\n", url, http_status_number(resp.StatusCode), next);
-		st = EFI_SUCCESS;
-		goto out;
-	}
-	if (http_status_number(resp.StatusCode) != 200) {
-		fail(L"download of %s failed: HTTP %d\n", url, http_status_number(resp.StatusCode));
-		st = resp.StatusCode == 21 ? EFI_NOT_FOUND : EFI_PROTOCOL_ERROR;
-		goto out;
-	}
-	if (!have_length) {
-		fail(L"download of %s failed: the server sent no Content-Length\n", url);
-		st = EFI_PROTOCOL_ERROR;
-		goto out;
-	}
-	if (sk->img) {
-		if (length == 0) {
-			fail(L"image %s is empty\n", url);
-			st = EFI_NOT_FOUND;
-			goto out;
-		}
-		st = image_alloc(sk->img, length, sk->memory);
-		if (EFI_ERROR(st)) {
-			fail(L"not enough memory for %s: %d MiB needed: %r\n", url,
-			     (length + (1 << 20) - 1) >> 20, st);
-			goto out;
-		}
-		dst = (UINT8 *)(UINTN)sk->img->base;
-	} else {
+	h->status = http_status_number(resp.StatusCode);
+	return EFI_SUCCESS;
+}
+
+/* Room for length bytes of body in the sink: *dst, or an error said. */
+static EFI_STATUS
+sink_prepare(struct sink *sk, const CHAR16 *url, UINT64 length, UINT8 **dst)
+{
+	EFI_STATUS st;
+
+	if (!sk->img) {
 		if (length >= sk->bufsize) {
 			fail(L"%s is too large (%ld bytes)\n", url, length);
-			st = EFI_BAD_BUFFER_SIZE;
-			goto out;
+			return EFI_BAD_BUFFER_SIZE;
 		}
-		dst = (UINT8 *)sk->buf;
+		*dst = (UINT8 *)sk->buf;
+		return EFI_SUCCESS;
 	}
+	if (length == 0) {
+		fail(L"image %s is empty\n", url);
+		return EFI_NOT_FOUND;
+	}
+	st = image_alloc(sk->img, length, sk->memory);
+	if (EFI_ERROR(st)) {
+		fail(L"not enough memory for %s: %d MiB needed: %r\n", url, (length + (1 << 20) - 1) >> 20,
+		     st);
+		return st;
+	}
+	*dst = (UINT8 *)(UINTN)sk->img->base;
+	return EFI_SUCCESS;
+}
+
+/* The body, 1 MiB per Response() at most, with a progress line for images. */
+static EFI_STATUS
+http_read_body(struct http_conn *c, const CHAR16 *url, struct sink *sk, UINT8 *dst, UINT64 length)
+{
+	HTTP_MESSAGE msg;
+	struct progress p;
+	UINT64 got = 0;
+	EFI_STATUS st;
+
 	if (sk->img)
 		progress_start(&p, L"downloading", length);
 	while (got < length) {
@@ -411,15 +403,13 @@ http_get_once(EFI_HANDLE self, const CHAR16 *url, struct sink *sk, CHAR16 *next,
 		msg.Data.Response = NULL;
 		msg.BodyLength = want > (1 << 20) ? (1 << 20) : (UINTN)want;
 		msg.Body = dst + got;
-		st = http_exchange(&c, &msg, FALSE);
+		st = http_exchange(c, &msg, FALSE);
 		if (EFI_ERROR(st) || msg.BodyLength == 0) {
 			fail(L"download of %s failed at byte %ld of %ld: %r\n", url, got, length,
 			     EFI_ERROR(st) ? st : EFI_END_OF_FILE);
-			if (!EFI_ERROR(st))
-				st = EFI_END_OF_FILE;
 			if (sk->img)
 				image_free(sk->img);
-			goto out;
+			return EFI_ERROR(st) ? st : EFI_END_OF_FILE;
 		}
 		got += msg.BodyLength;
 		if (sk->img)
@@ -430,7 +420,61 @@ http_get_once(EFI_HANDLE self, const CHAR16 *url, struct sink *sk, CHAR16 *next,
 	else
 		sk->buf[got] = 0;
 	sk->len = got;
-	st = EFI_SUCCESS;
+	return EFI_SUCCESS;
+}
+
+/*
+ * One GET. A redirect is not an error: *next gets the URL it points to
+ * (resolved, never https -> http) and EFI_SUCCESS is returned with nothing
+ * in the sink; next[0] stays 0 otherwise.
+ */
+static EFI_STATUS
+http_get_once(EFI_HANDLE self, const CHAR16 *url, struct sink *sk, CHAR16 *next, UINTN nextcap)
+{
+	struct http_conn c;
+	struct http_head h;
+	UINT8 *dst;
+	EFI_STATUS st;
+
+	next[0] = 0;
+	st = http_open(self, &c);
+	if (EFI_ERROR(st))
+		return st;
+	st = http_send_get(&c, url);
+	if (EFI_ERROR(st)) {
+		fail(L"download of %s failed: request not sent: %r\n", url, st);
+		goto out;
+	}
+	st = http_read_head(&c, &h);
+	if (EFI_ERROR(st)) {
+		fail(L"download of %s failed: no response: %r\n", url, st);
+		goto out;
+	}
+	if (is_redirect(h.status)) {
+		if (!h.location[0] || !url_redirect(url, h.location, next, nextcap)) {
+			fail(L"download of %s failed: HTTP %d to '%a', which imgboot cannot follow "
+			     L"(http/https only, never from https to http)\n", url, h.status, h.location);
+			next[0] = 0;
+			st = EFI_PROTOCOL_ERROR;
+			goto out;
+		}
+		Print(L"imgboot: %s: HTTP %d to %s\n", url, h.status, next);
+		st = EFI_SUCCESS;
+		goto out;
+	}
+	if (h.status != 200) {
+		fail(L"download of %s failed: HTTP %d\n", url, h.status);
+		st = h.status == 404 ? EFI_NOT_FOUND : EFI_PROTOCOL_ERROR;
+		goto out;
+	}
+	if (!h.have_length) {
+		fail(L"download of %s failed: the server sent no Content-Length\n", url);
+		st = EFI_PROTOCOL_ERROR;
+		goto out;
+	}
+	st = sink_prepare(sk, url, h.length, &dst);
+	if (!EFI_ERROR(st))
+		st = http_read_body(&c, url, sk, dst, h.length);
 out:
 	http_close(&c);
 	return st;

@@ -1,7 +1,8 @@
 /*
- * Host-side tests of imgboot's pure parsers (opts.c, wire.c): load options,
- * key=value documents, cached DHCP packets, URLs. Built with ASan+UBSan and
- * -fshort-wchar (CHAR16 strings) by `make -C efi/imgboot host-test`, run by
+ * Host-side tests of imgboot's pure parts (opts.c, wire.c, figures.c): load
+ * options, key=value documents, cached DHCP packets, URLs, the progress
+ * line. Built with ASan+UBSan and -fshort-wchar (CHAR16 strings) by
+ * `make -C efi/imgboot host-test`, run by
  * tests/e2e/test_imgboot_parsers.py. The few gnu-efi library functions the
  * parsers use are re-implemented below.
  */
@@ -392,9 +393,31 @@ test_random(void)
 	checks++;
 }
 
+/* The progress line: percent, MiB and MiB/s with one decimal, and when to print. */
+static void
+test_progress(void)
+{
+	struct progress_figures f;
+
+	progress_figures(512ull << 20, 2048ull << 20, 4000, &f);
+	CHECK(f.pct == 25 && f.done_mib == 512 && f.total_mib == 2048 && f.rate10 == 1280);
+	progress_figures(3ull << 19, 10ull << 20, 1000, &f); /* 1.5 MiB in 1 s */
+	CHECK(f.pct == 15 && f.done_mib == 1 && f.rate10 == 15);
+	progress_figures(100, 0, 0, &f); /* unknown size, no time yet: no division by zero */
+	CHECK(f.pct == 0 && f.rate10 == 0 && f.total_mib == 0);
+	progress_figures(300, 200, 1, &f); /* more than announced: capped at 100% */
+	CHECK(f.pct == 100);
+	progress_figures(64ull << 30, 64ull << 30, 1, &f); /* 64 GiB in 1 ms: no overflow */
+	CHECK(f.rate10 == 64ull * 1024 * 10 * 1000);
+	CHECK(progress_due(5000, 3999, 10, 9));
+	CHECK(!progress_due(5000, 4001, 10, 9));  /* less than a second */
+	CHECK(!progress_due(9000, 1000, 10, 10)); /* the percentage did not move */
+}
+
 int
 main(void)
 {
+	test_progress();
 	test_cmdline();
 	test_config();
 	test_dhcp();

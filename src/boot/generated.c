@@ -205,6 +205,27 @@ serve_http_boot(struct boot_context *boot, const char *relpath, const uint8_t ma
 	return 0;
 }
 
+/* /status (HTML), /status.json and /status.txt (`netbootd status`): the
+ * machines of the LAN and their addresses, so status-allow says who may look. */
+static int
+open_status(struct boot_context *boot, const char *ext, const struct file_client *client,
+            struct file_source *src)
+{
+	if (!config_status_allowed(boot->cfg, client ? client->addr : NULL))
+		return -EACCES;
+	char *out;
+	size_t len;
+	bool json = strcmp(ext, ".json") == 0, text = strcmp(ext, ".txt") == 0;
+	int r = json   ? timeline_json(boot->timeline, &out, &len)
+	        : text ? timeline_text(boot->timeline, &out, &len)
+	               : timeline_html(boot->timeline, &out, &len);
+	if (r < 0)
+		return r;
+	return set_doc(src, out, len, json   ? "application/json"
+	                              : text ? "text/plain; charset=utf-8"
+	                                     : "text/html; charset=utf-8");
+}
+
 int
 generated_open(void *ctx, const char *relpath, const struct file_client *client,
                struct file_source *src)
@@ -213,19 +234,9 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 	uint8_t mac[6];
 	size_t n = strlen(relpath);
 
-	if (strcmp(relpath, "status.json") == 0 || strcmp(relpath, "status") == 0) {
-		/* The machines of the LAN and their addresses: status-allow says who may look. */
-		if (!config_status_allowed(boot->cfg, client ? client->addr : NULL))
-			return -EACCES;
-		char *out;
-		size_t len;
-		bool json = relpath[6] == '.';
-		int r = json ? timeline_json(boot->timeline, &out, &len)
-		             : timeline_html(boot->timeline, &out, &len);
-		if (r < 0)
-			return r;
-		return set_doc(src, out, len, json ? "application/json" : "text/html; charset=utf-8");
-	}
+	if (strcmp(relpath, "status.json") == 0 || strcmp(relpath, "status") == 0 ||
+	    strcmp(relpath, "status.txt") == 0)
+		return open_status(boot, relpath + 6, client, src);
 	/*
 	 * GRUB netboot looks for grub.cfg-01-<mac> beside its modules: boot/grub/
 	 * (grub-mknetdir's --subdir, our built images), or grub/ (the prefix of

@@ -108,13 +108,40 @@ write_text(const char *path, const char *text, size_t len)
 
 #define ARG(s) ((char *)(uintptr_t)(s))
 
+/* tmp/tree/{boot/grub/grub.cfg, image -> the image}, packed into tarfile
+ * (the link followed: the tar holds the image's bytes). 0 or -1, said. */
+static int
+memdisk_tar(const char *tmp, const char *abs_image, const char *tarfile)
+{
+	char path[PATH_MAX + 64], cfg[8192];
+	snprintf(path, sizeof(path), "%s/tree/boot/grub", tmp);
+	if (fs_mkdir_p(path) < 0) {
+		fprintf(stderr, "netbootd mkgrub: cannot make %s\n", path);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/tree/boot/grub/grub.cfg", tmp);
+	size_t n = mkgrub_early_config(cfg, sizeof(cfg));
+	if (n >= sizeof(cfg) || write_text(path, cfg, n) < 0) {
+		fprintf(stderr, "netbootd mkgrub: cannot write %s\n", path);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/tree/image", tmp);
+	if (symlink(abs_image, path) < 0) {
+		fprintf(stderr, "netbootd mkgrub: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/tree", tmp);
+	char *tar_argv[] = { ARG("tar"), ARG("--format=gnu"), ARG("-chf"), ARG(tarfile),
+		             ARG("-C"), path, ARG("boot"), ARG("image"), NULL };
+	return run_and_wait(tar_argv);
+}
+
 int
 mkgrub_build(const char *image, const char *out, const char *module_dir)
 {
 	struct stat st;
 	char tmp[] = "/tmp/netbootd-mkgrub-XXXXXX";
 	char path[PATH_MAX + 64], tarfile[PATH_MAX + 64], abs_image[PATH_MAX];
-	char cfg[8192];
 	int ret = -1;
 
 	if (!module_dir)
@@ -136,28 +163,8 @@ mkgrub_build(const char *image, const char *out, const char *module_dir)
 		return -1;
 	}
 
-	/* tmp/tree/{boot/grub/grub.cfg, image -> the image}; tmp/memdisk.tar */
-	snprintf(path, sizeof(path), "%s/tree/boot/grub", tmp);
-	if (fs_mkdir_p(path) < 0) {
-		fprintf(stderr, "netbootd mkgrub: cannot make %s\n", path);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/tree/boot/grub/grub.cfg", tmp);
-	size_t n = mkgrub_early_config(cfg, sizeof(cfg));
-	if (n >= sizeof(cfg) || write_text(path, cfg, n) < 0) {
-		fprintf(stderr, "netbootd mkgrub: cannot write %s\n", path);
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/tree/image", tmp);
-	if (symlink(abs_image, path) < 0) {
-		fprintf(stderr, "netbootd mkgrub: %s: %s\n", path, strerror(errno));
-		goto out;
-	}
-	snprintf(path, sizeof(path), "%s/tree", tmp);
 	snprintf(tarfile, sizeof(tarfile), "%s/memdisk.tar", tmp);
-	char *tar_argv[] = { ARG("tar"), ARG("--format=gnu"), ARG("-chf"), tarfile,
-		             ARG("-C"), path, ARG("boot"), ARG("image"), NULL };
-	if (run_and_wait(tar_argv) < 0)
+	if (memdisk_tar(tmp, abs_image, tarfile) < 0)
 		goto out;
 
 	char *argv[64];

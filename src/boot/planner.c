@@ -85,6 +85,61 @@ uefi_ipxe_loader(const struct config *cfg)
 	return l && !bootconf_is_url(l) ? l : LOADER_UEFI_IPXE;
 }
 
+/*
+ * The image methods each firmware can run, once direct and grub-memdisk are
+ * ruled out: a forced method the client can run is kept; otherwise the best
+ * one for the client, with why the forced one could not be (why).
+ */
+static enum boot_method
+image_method_for_client(const struct config *cfg, enum boot_method forced, const char *why,
+                        enum image_client client, uint64_t image_size, char *reason,
+                        size_t reasonlen)
+{
+	switch (client) {
+	case IMAGE_CLIENT_UEFI_HTTP:
+		if (forced == BOOT_METHOD_FIRMWARE_RAMDISK || forced == BOOT_METHOD_IMGBOOT ||
+		    forced == BOOT_METHOD_SANBOOT) {
+			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
+			return forced;
+		}
+		if (forced == BOOT_METHOD_MEMDISK)
+			why = "memdisk needs BIOS, so auto";
+		snprintf(reason, reasonlen, "method firmware-ramdisk (%s: UEFI HTTP boot mounts the "
+		                            "image URL as a RAM disk)", why);
+		return BOOT_METHOD_FIRMWARE_RAMDISK;
+	case IMAGE_CLIENT_UEFI:
+		if (forced == BOOT_METHOD_IMGBOOT || forced == BOOT_METHOD_SANBOOT) {
+			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
+			return forced;
+		}
+		if (forced == BOOT_METHOD_MEMDISK)
+			why = "memdisk needs BIOS, so auto";
+		else if (forced == BOOT_METHOD_FIRMWARE_RAMDISK)
+			why = "firmware-ramdisk needs UEFI HTTP boot, so auto";
+		snprintf(reason, reasonlen, "method imgboot (%s: UEFI without HTTP boot)", why);
+		return BOOT_METHOD_IMGBOOT;
+	case IMAGE_CLIENT_BIOS:
+	default:
+		if (forced == BOOT_METHOD_MEMDISK || forced == BOOT_METHOD_SANBOOT) {
+			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
+			return forced;
+		}
+		if (forced == BOOT_METHOD_IMGBOOT || forced == BOOT_METHOD_FIRMWARE_RAMDISK)
+			why = "that method needs UEFI, so auto";
+		uint64_t max = (uint64_t)cfg->memdisk_max_mb << 20;
+		if (image_size <= max) {
+			snprintf(reason, reasonlen, "method memdisk (%s: BIOS, image %llu MiB <= "
+			                            "memdisk-max-mb %u)", why,
+			         (unsigned long long)(image_size >> 20), cfg->memdisk_max_mb);
+			return BOOT_METHOD_MEMDISK;
+		}
+		snprintf(reason, reasonlen, "method sanboot (%s: BIOS, image %llu MiB > "
+		                            "memdisk-max-mb %u)", why,
+		         (unsigned long long)(image_size >> 20), cfg->memdisk_max_mb);
+		return BOOT_METHOD_SANBOOT;
+	}
+}
+
 enum boot_method
 planner_image_method(const struct config *cfg, const struct boot_profile *p,
                      enum image_client client, uint64_t image_size, char *reason,
@@ -137,49 +192,7 @@ planner_image_method(const struct config *cfg, const struct boot_profile *p,
 			return BOOT_METHOD_GRUB_MEMDISK;
 		}
 	}
-	switch (client) {
-	case IMAGE_CLIENT_UEFI_HTTP:
-		if (forced == BOOT_METHOD_FIRMWARE_RAMDISK || forced == BOOT_METHOD_IMGBOOT ||
-		    forced == BOOT_METHOD_SANBOOT) {
-			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
-			return forced;
-		}
-		if (forced == BOOT_METHOD_MEMDISK)
-			why = "memdisk needs BIOS, so auto";
-		snprintf(reason, reasonlen, "method firmware-ramdisk (%s: UEFI HTTP boot mounts the "
-		                            "image URL as a RAM disk)", why);
-		return BOOT_METHOD_FIRMWARE_RAMDISK;
-	case IMAGE_CLIENT_UEFI:
-		if (forced == BOOT_METHOD_IMGBOOT || forced == BOOT_METHOD_SANBOOT) {
-			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
-			return forced;
-		}
-		if (forced == BOOT_METHOD_MEMDISK)
-			why = "memdisk needs BIOS, so auto";
-		else if (forced == BOOT_METHOD_FIRMWARE_RAMDISK)
-			why = "firmware-ramdisk needs UEFI HTTP boot, so auto";
-		snprintf(reason, reasonlen, "method imgboot (%s: UEFI without HTTP boot)", why);
-		return BOOT_METHOD_IMGBOOT;
-	case IMAGE_CLIENT_BIOS:
-	default:
-		if (forced == BOOT_METHOD_MEMDISK || forced == BOOT_METHOD_SANBOOT) {
-			snprintf(reason, reasonlen, "method %s (forced)", boot_method_name(forced));
-			return forced;
-		}
-		if (forced == BOOT_METHOD_IMGBOOT || forced == BOOT_METHOD_FIRMWARE_RAMDISK)
-			why = "that method needs UEFI, so auto";
-		uint64_t max = (uint64_t)cfg->memdisk_max_mb << 20;
-		if (image_size <= max) {
-			snprintf(reason, reasonlen, "method memdisk (%s: BIOS, image %llu MiB <= "
-			                            "memdisk-max-mb %u)", why,
-			         (unsigned long long)(image_size >> 20), cfg->memdisk_max_mb);
-			return BOOT_METHOD_MEMDISK;
-		}
-		snprintf(reason, reasonlen, "method sanboot (%s: BIOS, image %llu MiB > "
-		                            "memdisk-max-mb %u)", why,
-		         (unsigned long long)(image_size >> 20), cfg->memdisk_max_mb);
-		return BOOT_METHOD_SANBOOT;
-	}
+	return image_method_for_client(cfg, forced, why, client, image_size, reason, reasonlen);
 }
 
 /* A served name or URL as the URL a client fetches. */
@@ -210,112 +223,150 @@ answer_file(struct boot_answer *out, const char *file, const char *fmt, ...)
 	return 0;
 }
 
-int
-planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct boot_answer *out)
-{
-	char base[96];
+/* One DHCP client, as the per-firmware answers below see it. */
+struct asker {
+	const struct config *cfg;
+	const struct machine *m;
+	const struct boot_profile *p;  /* its profile, or NULL */
+	const char *pname;             /* for reasons: the profile's name or "(none)" */
+	const char *arch_loader;       /* an [arch] loader for its option 93, or NULL */
+	char base[96];                 /* http://server:port */
 	char mac[18];
-	const struct boot_profile *p;
-	const char *arch_loader = NULL;
-	const char *pname;
+};
 
-	memset(out, 0, sizeof(*out));
-	planner_http_base(cfg, m->server_ip, base, sizeof(base));
-	mac_format(m->mac, mac);
-	snprintf(out->vendor_class, sizeof(out->vendor_class), "PXEClient");
-	p = bootconf_profile_for(cfg->boot, m->mac);
-	pname = p ? p->name : "(none)";
-	if (m->arch_set && m->kind != FIRMWARE_IPXE)
-		arch_loader = bootconf_arch_loader(cfg->boot, m->arch);
+/* iPXE first: it also says PXEClient, and must never get iPXE again. */
+static int
+answer_ipxe(const struct asker *a, struct boot_answer *out)
+{
+	const struct boot_profile *p = a->p;
+	if (p && p->method == BOOT_METHOD_PXELINUX)
+		return answer_file(out, p->pxelinux ? p->pxelinux : LOADER_PXELINUX,
+		                   "iPXE runs pxelinux for profile %s", a->pname);
+	if (p && p->method == BOOT_METHOD_GRUB) {
+		bool efi = a->m->arch_set && a->m->arch != ARCH_X86_BIOS;
+		return answer_file(out, p->grub ? p->grub : efi ? LOADER_GRUB_UEFI : LOADER_GRUB_BIOS,
+		                   "iPXE runs GRUB for profile %s", a->pname);
+	}
+	snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.ipxe", a->base, a->mac);
+	snprintf(out->reason, sizeof(out->reason), "iPXE gets its script (profile %s)", a->pname);
+	out->answer = true;
+	return 0;
+}
 
-	/* iPXE first: it also says PXEClient, and must never get iPXE again. */
-	if (m->kind == FIRMWARE_IPXE) {
-		if (p && p->method == BOOT_METHOD_PXELINUX)
-			return answer_file(out, p->pxelinux ? p->pxelinux : LOADER_PXELINUX,
-			                   "iPXE runs pxelinux for profile %s", pname);
-		if (p && p->method == BOOT_METHOD_GRUB) {
-			bool efi = m->arch_set && m->arch != ARCH_X86_BIOS;
-			return answer_file(out, p->grub ? p->grub : efi ? LOADER_GRUB_UEFI : LOADER_GRUB_BIOS,
-			                   "iPXE runs GRUB for profile %s", pname);
-		}
-		snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.ipxe", base, mac);
-		snprintf(out->reason, sizeof(out->reason), "iPXE gets its script (profile %s)", pname);
+static int
+answer_bios_pxe(const struct asker *a, struct boot_answer *out)
+{
+	const struct boot_profile *p = a->p;
+	if (a->arch_loader)
+		return answer_file(out, a->arch_loader, "BIOS PXE gets the [arch] loader%s", "");
+	if (p && p->method == BOOT_METHOD_PXELINUX)
+		return answer_file(out, p->pxelinux ? p->pxelinux : LOADER_PXELINUX,
+		                   "BIOS PXE chains pxelinux for profile %s", a->pname);
+	if (p && p->method == BOOT_METHOD_GRUB)
+		return answer_file(out, p->grub ? p->grub : LOADER_GRUB_BIOS,
+		                   "BIOS PXE chains GRUB for profile %s", a->pname);
+	return answer_file(out, LOADER_BIOS_IPXE, "BIOS PXE chains iPXE (profile %s)", a->pname);
+}
+
+static int
+answer_uefi_pxe(const struct asker *a, struct boot_answer *out)
+{
+	const struct machine *m = a->m;
+	if (a->arch_loader)
+		return answer_file(out, a->arch_loader, "UEFI PXE arch %s gets the [arch] loader",
+		                   arch_name(m->arch) ? arch_name(m->arch) : "?");
+	if (!m->arch_set || !is_x64_uefi(m->arch)) {
+		snprintf(out->reason, sizeof(out->reason),
+		         "no loader configured for arch %u (add [arch %u] loader = FILE)", m->arch, m->arch);
+		return 0;
+	}
+	if (a->p && a->p->method == BOOT_METHOD_GRUB)
+		return answer_file(out, a->p->grub ? a->p->grub : LOADER_GRUB_UEFI,
+		                   "UEFI PXE chains GRUB for profile %s", a->pname);
+	return answer_file(out, uefi_ipxe_loader(a->cfg), "x64 UEFI PXE chains iPXE (profile %s)",
+	                   a->pname);
+}
+
+/* UEFI HTTP boot with an image profile: a URL the firmware boots itself,
+ * when the image's method is one (firmware-ramdisk, a GRUB URL). */
+static bool
+answer_http_image(const struct asker *a, const char *base, struct boot_answer *out)
+{
+	const struct boot_profile *p = a->p;
+	char why[160];
+	enum boot_method meth = planner_image_method(a->cfg, p, IMAGE_CLIENT_UEFI_HTTP, 0, why,
+	                                             sizeof(why));
+	if (meth == BOOT_METHOD_GRUB_MEMDISK && bootconf_is_url(p->grub)) {
+		snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->grub);
+	} else if (meth == BOOT_METHOD_FIRMWARE_RAMDISK) {
+		/* OVMF picks the RAM disk type from the URL's extension. */
+		if (bootconf_is_url(p->image))
+			snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->image);
+		else
+			snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s%s", base, a->mac,
+			         planner_image_ext(p->image));
+	} else {
+		return false;
+	}
+	snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot, profile %s: %s", a->pname, why);
+	return true;
+}
+
+static int
+answer_uefi_http(const struct asker *a, struct boot_answer *out)
+{
+	const struct machine *m = a->m;
+	const struct boot_profile *p = a->p;
+	char base[96];
+	snprintf(out->vendor_class, sizeof(out->vendor_class), "HTTPClient");
+	http_boot_base(a->cfg, m->server_ip, base, sizeof(base));
+	if (a->arch_loader) {
+		ref_url(base, a->arch_loader, out->bootfile, sizeof(out->bootfile));
+		snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets the [arch] loader");
 		out->answer = true;
 		return 0;
 	}
-	switch (m->kind) {
-	case FIRMWARE_BIOS_PXE:
-		if (arch_loader)
-			return answer_file(out, arch_loader, "BIOS PXE gets the [arch] loader%s", "");
-		if (p && p->method == BOOT_METHOD_PXELINUX)
-			return answer_file(out, p->pxelinux ? p->pxelinux : LOADER_PXELINUX,
-			                   "BIOS PXE chains pxelinux for profile %s", pname);
-		if (p && p->method == BOOT_METHOD_GRUB)
-			return answer_file(out, p->grub ? p->grub : LOADER_GRUB_BIOS,
-			                   "BIOS PXE chains GRUB for profile %s", pname);
-		return answer_file(out, LOADER_BIOS_IPXE, "BIOS PXE chains iPXE (profile %s)", pname);
-	case FIRMWARE_UEFI_PXE:
-		if (arch_loader)
-			return answer_file(out, arch_loader, "UEFI PXE arch %s gets the [arch] loader",
-			                   arch_name(m->arch) ? arch_name(m->arch) : "?");
-		if (!m->arch_set || !is_x64_uefi(m->arch)) {
-			snprintf(out->reason, sizeof(out->reason),
-			         "no loader configured for arch %u (add [arch %u] loader = FILE)", m->arch,
-			         m->arch);
-			return 0;
-		}
-		if (p && p->method == BOOT_METHOD_GRUB)
-			return answer_file(out, p->grub ? p->grub : LOADER_GRUB_UEFI,
-			                   "UEFI PXE chains GRUB for profile %s", pname);
-		return answer_file(out, uefi_ipxe_loader(cfg), "x64 UEFI PXE chains iPXE (profile %s)",
-		                   pname);
-	case FIRMWARE_UEFI_HTTP:
-		snprintf(out->vendor_class, sizeof(out->vendor_class), "HTTPClient");
-		http_boot_base(cfg, m->server_ip, base, sizeof(base));
-		if (arch_loader) {
-			ref_url(base, arch_loader, out->bootfile, sizeof(out->bootfile));
-			snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets the [arch] loader");
-			out->answer = true;
-			return 0;
-		}
-		if (!m->arch_set || m->arch != ARCH_X64_UEFI_HTTP) {
-			snprintf(out->reason, sizeof(out->reason),
-			         "no loader configured for arch %u (add [arch %u] loader = URL)", m->arch,
-			         m->arch);
-			return 0;
-		}
-		out->answer = true;
-		if (p && p->kind == PROFILE_EFI && bootconf_is_url(p->efi)) {
-			snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->efi);
-			snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets profile %s's EFI URL",
-			         pname);
-			return 0;
-		}
-		if (p && p->kind == PROFILE_IMAGE) {
-			char why[160];
-			enum boot_method meth = planner_image_method(cfg, p, IMAGE_CLIENT_UEFI_HTTP, 0, why,
-			                                             sizeof(why));
-			if (meth == BOOT_METHOD_GRUB_MEMDISK && bootconf_is_url(p->grub)) {
-				snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->grub);
-				snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot, profile %s: %s",
-				         pname, why);
-				return 0;
-			}
-			if (meth == BOOT_METHOD_FIRMWARE_RAMDISK) {
-				/* OVMF picks the RAM disk type from the URL's extension. */
-				if (bootconf_is_url(p->image))
-					snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->image);
-				else
-					snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s%s", base, mac,
-					         planner_image_ext(p->image));
-				snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot, profile %s: %s",
-				         pname, why);
-				return 0;
-			}
-		}
-		snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.efi", base, mac);
-		snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets a URL (profile %s)", pname);
+	if (!m->arch_set || m->arch != ARCH_X64_UEFI_HTTP) {
+		snprintf(out->reason, sizeof(out->reason),
+		         "no loader configured for arch %u (add [arch %u] loader = URL)", m->arch, m->arch);
 		return 0;
+	}
+	out->answer = true;
+	if (p && p->kind == PROFILE_EFI && bootconf_is_url(p->efi)) {
+		snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->efi);
+		snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets profile %s's EFI URL",
+		         a->pname);
+		return 0;
+	}
+	if (p && p->kind == PROFILE_IMAGE && answer_http_image(a, base, out))
+		return 0;
+	snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.efi", base, a->mac);
+	snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets a URL (profile %s)", a->pname);
+	return 0;
+}
+
+int
+planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct boot_answer *out)
+{
+	struct asker a = { .cfg = cfg, .m = m };
+	memset(out, 0, sizeof(*out));
+	planner_http_base(cfg, m->server_ip, a.base, sizeof(a.base));
+	mac_format(m->mac, a.mac);
+	snprintf(out->vendor_class, sizeof(out->vendor_class), "PXEClient");
+	a.p = bootconf_profile_for(cfg->boot, m->mac);
+	a.pname = a.p ? a.p->name : "(none)";
+	if (m->arch_set && m->kind != FIRMWARE_IPXE)
+		a.arch_loader = bootconf_arch_loader(cfg->boot, m->arch);
+
+	switch (m->kind) {
+	case FIRMWARE_IPXE:
+		return answer_ipxe(&a, out);
+	case FIRMWARE_BIOS_PXE:
+		return answer_bios_pxe(&a, out);
+	case FIRMWARE_UEFI_PXE:
+		return answer_uefi_pxe(&a, out);
+	case FIRMWARE_UEFI_HTTP:
+		return answer_uefi_http(&a, out);
 	default:
 		snprintf(out->reason, sizeof(out->reason), "not a boot client");
 		return 0;

@@ -334,7 +334,7 @@ timeline_file(struct timeline *tl, const struct sockaddr *client, const char *pr
 	while (*path == '/')
 		path++;
 	if (strcmp(path, "status") == 0 || strcmp(path, "status.json") == 0 ||
-	    strcmp(path, "metrics") == 0)
+	    strcmp(path, "status.txt") == 0 || strcmp(path, "metrics") == 0)
 		return;
 	if (!timeline_lookup_ip(tl, sin->sin_addr, mac))
 		return; /* not a machine we saw boot: a browser, curl, a benchmark */
@@ -463,6 +463,56 @@ human_bytes(uint64_t b, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)b);
 }
 
+/* One machine's card on the status page: its header, then its events. */
+static void
+html_machine(struct strbuf *sb, const struct tl_machine *tm)
+{
+	char mac[18], ip[INET_ADDRSTRLEN] = "-", started[40], bytes[32];
+	if (tm->ip.s_addr)
+		inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
+	iso_time(tm->first_ms, started, sizeof(started));
+	human_bytes(tm->bytes, bytes, sizeof(bytes));
+	const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
+	uint64_t end = tm->handed_off ? tm->handoff_ms : tm->last_ms;
+	uint64_t ms = span(tm->first_ms, end);
+	strbuf_printf(sb, "<div class=\"m\"><div class=\"hd\"><span class=\"mac\">%s</span>"
+	                   "<span class=\"st %s\">%s</span>",
+	              mac_format(tm->mac, mac), tm->handed_off ? "ok" : "run",
+	              tm->handed_off ? "handed off to the OS" : "booting");
+	strbuf_printf(sb, "<span class=\"kv\">IP <b>%s</b></span><span class=\"kv\">firmware "
+	                   "<b>%s%s%s</b></span><span class=\"kv\">profile <b>",
+	              ip, firmware_kind_name(tm->kind), an ? " " : "", an ? an : "");
+	strbuf_html(sb, tm->profile[0] ? tm->profile : "-");
+	strbuf_printf(sb, "</b></span><span class=\"kv\"><b>%llu.%llu s</b>, <b>%u</b> files, "
+	                   "<b>%s</b></span><span class=\"kv\">since %s</span></div>\n<table>\n",
+	              (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000 / 100),
+	              tm->files, bytes, started);
+	if (first_event(tm))
+		strbuf_printf(sb, "<tr><td class=\"t\"></td><td colspan=\"3\">(%zu earlier events "
+		                   "not shown)</td></tr>\n", first_event(tm));
+	for (size_t k = first_event(tm); k < tm->n_ev; k++) {
+		const struct tl_event *e = &tm->ev[k % TL_MAX_EVENTS];
+		uint64_t off = span(tm->first_ms, e->at_ms);
+		strbuf_printf(sb, "<tr><td class=\"t\">+%llu.%llus</td><td class=\"k\">%s</td><td class=\"p\">",
+		              (unsigned long long)(off / 1000), (unsigned long long)(off % 1000 / 100),
+		              e->type == TL_EV_DHCP ? "DHCP" : e->proto);
+		if (e->type == TL_EV_DHCP)
+			strbuf_puts(sb, "answer to ");
+		strbuf_html(sb, e->what);
+		strbuf_puts(sb, "</td><td>");
+		if (e->type == TL_EV_FILE) {
+			human_bytes(e->bytes, bytes, sizeof(bytes));
+			strbuf_printf(sb, "%s in %llu.%03llu s", bytes,
+			              (unsigned long long)(e->usec / 1000000),
+			              (unsigned long long)(e->usec / 1000 % 1000));
+			if (!e->complete)
+				strbuf_puts(sb, " <span class=\"bad\">incomplete</span>");
+		}
+		strbuf_puts(sb, "</td></tr>\n");
+	}
+	strbuf_puts(sb, "</table></div>\n");
+}
+
 int
 timeline_html(const struct timeline *tl, char **out, size_t *len)
 {
@@ -495,54 +545,58 @@ timeline_html(const struct timeline *tl, char **out, size_t *len)
 	              tl->n_machines, tl->n_machines == 1 ? "" : "s");
 	if (tl->n_machines == 0)
 		strbuf_puts(&sb, "<p>No machine has asked to boot yet.</p>\n");
+	for (size_t i = 0; i < tl->n_machines; i++)
+		html_machine(&sb, v[i]);
+	strbuf_puts(&sb, "</body></html>\n");
+	free(v);
+	return strbuf_finish(&sb, out, len);
+}
+
+/* A profile name or path for a terminal: printable ASCII only, so a hostile
+ * name cannot move the cursor or change colours there. */
+static void
+text_safe(char *dst, size_t len, const char *src)
+{
+	size_t o = 0;
+	for (; *src && o + 1 < len; src++)
+		dst[o++] = (*src >= 0x20 && *src < 0x7f) ? *src : '?';
+	dst[o] = '\0';
+}
+
+int
+timeline_text(const struct timeline *tl, char **out, size_t *len)
+{
+	struct strbuf sb;
+	const struct tl_machine **v = sorted_machines(tl);
+	if (!v)
+		return -ENOMEM;
+	strbuf_init(&sb);
+	strbuf_printf(&sb, "%-17s  %-15s  %-13s  %-16s  %-11s  %8s  %5s  %9s  %s\n", "MAC", "IP",
+	              "FIRMWARE", "PROFILE", "STATE", "ELAPSED", "FILES", "BYTES", "LAST");
 	for (size_t i = 0; i < tl->n_machines; i++) {
 		const struct tl_machine *tm = v[i];
-		char mac[18], ip[INET_ADDRSTRLEN] = "-", started[40], bytes[32];
+		char mac[18], ip[INET_ADDRSTRLEN] = "-", bytes[32], profile[20], last[128] = "-";
 		if (tm->ip.s_addr)
 			inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
-		iso_time(tm->first_ms, started, sizeof(started));
 		human_bytes(tm->bytes, bytes, sizeof(bytes));
-		const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
-		uint64_t end = tm->handed_off ? tm->handoff_ms : tm->last_ms;
-		uint64_t ms = span(tm->first_ms, end);
-		strbuf_printf(&sb, "<div class=\"m\"><div class=\"hd\"><span class=\"mac\">%s</span>"
-		                   "<span class=\"st %s\">%s</span>",
-		              mac_format(tm->mac, mac), tm->handed_off ? "ok" : "run",
-		              tm->handed_off ? "handed off to the OS" : "booting");
-		strbuf_printf(&sb, "<span class=\"kv\">IP <b>%s</b></span><span class=\"kv\">firmware "
-		                   "<b>%s%s%s</b></span><span class=\"kv\">profile <b>",
-		              ip, firmware_kind_name(tm->kind), an ? " " : "", an ? an : "");
-		strbuf_html(&sb, tm->profile[0] ? tm->profile : "-");
-		strbuf_printf(&sb, "</b></span><span class=\"kv\"><b>%llu.%llu s</b>, <b>%u</b> files, "
-		                   "<b>%s</b></span><span class=\"kv\">since %s</span></div>\n<table>\n",
-		              (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000 / 100),
-		              tm->files, bytes, started);
-		if (first_event(tm))
-			strbuf_printf(&sb, "<tr><td class=\"t\"></td><td colspan=\"3\">(%zu earlier events "
-			                   "not shown)</td></tr>\n", first_event(tm));
-		for (size_t k = first_event(tm); k < tm->n_ev; k++) {
-			const struct tl_event *e = &tm->ev[k % TL_MAX_EVENTS];
-			uint64_t off = span(tm->first_ms, e->at_ms);
-			strbuf_printf(&sb, "<tr><td class=\"t\">+%llu.%llus</td><td class=\"k\">%s</td><td class=\"p\">",
-			              (unsigned long long)(off / 1000), (unsigned long long)(off % 1000 / 100),
-			              e->type == TL_EV_DHCP ? "DHCP" : e->proto);
-			if (e->type == TL_EV_DHCP)
-				strbuf_puts(&sb, "answer to ");
-			strbuf_html(&sb, e->what);
-			strbuf_puts(&sb, "</td><td>");
-			if (e->type == TL_EV_FILE) {
-				human_bytes(e->bytes, bytes, sizeof(bytes));
-				strbuf_printf(&sb, "%s in %llu.%03llu s", bytes,
-				              (unsigned long long)(e->usec / 1000000),
-				              (unsigned long long)(e->usec / 1000 % 1000));
-				if (!e->complete)
-					strbuf_puts(&sb, " <span class=\"bad\">incomplete</span>");
-			}
-			strbuf_puts(&sb, "</td></tr>\n");
+		text_safe(profile, sizeof(profile), tm->profile[0] ? tm->profile : "-");
+		if (tm->n_ev) {
+			const struct tl_event *e = &tm->ev[(tm->n_ev - 1) % TL_MAX_EVENTS];
+			char what[80];
+			text_safe(what, sizeof(what), e->what);
+			snprintf(last, sizeof(last), "%s %s%s", e->type == TL_EV_DHCP ? "DHCP" : e->proto, what,
+			         e->type == TL_EV_FILE && !e->complete ? " (incomplete)" : "");
 		}
-		strbuf_puts(&sb, "</table></div>\n");
+		uint64_t ms = span(tm->first_ms, tm->handed_off ? tm->handoff_ms : tm->last_ms);
+		char elapsed[24];
+		snprintf(elapsed, sizeof(elapsed), "%llu.%llus", (unsigned long long)(ms / 1000),
+		         (unsigned long long)(ms % 1000 / 100));
+		strbuf_printf(&sb, "%-17s  %-15s  %-13s  %-16s  %-11s  %8s  %5u  %9s  %s\n",
+		              mac_format(tm->mac, mac), ip, firmware_kind_name(tm->kind), profile,
+		              tm->handed_off ? "handed-off" : "booting", elapsed, tm->files, bytes, last);
 	}
-	strbuf_puts(&sb, "</body></html>\n");
+	if (tl->n_machines == 0)
+		strbuf_puts(&sb, "(no machine has asked to boot yet)\n");
 	free(v);
 	return strbuf_finish(&sb, out, len);
 }

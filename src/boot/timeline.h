@@ -55,6 +55,9 @@ void timeline_expect(struct timeline *tl, const uint8_t mac[6], const char *prof
 /* The status documents (malloc'd into *out). Return 0 or -ENOMEM. */
 int timeline_json(const struct timeline *tl, char **out, size_t *len);
 int timeline_html(const struct timeline *tl, char **out, size_t *len);
+/* The machines as a table for a terminal (`netbootd status`): one line
+ * each, printable ASCII only. */
+int timeline_text(const struct timeline *tl, char **out, size_t *len);
 
 /* Tests: replace the wall clock (milliseconds since the epoch). */
 void timeline_set_clock(struct timeline *tl, uint64_t (*now_ms)(void *ctx), void *ctx);

@@ -689,13 +689,49 @@ out:
 	return r;
 }
 
+/* The lease file as it is on disk, if there is one: read (a regular file of
+ * bounded size only, no link followed) and replayed. 0 or -errno, logged. */
+static int
+load_existing(struct lease_store *ls, const char *path, time_t now)
+{
+	int fd = openat(ls->dirfd, ls->base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		log_error("dhcp", "lease file %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LEASES_MAX_FILE) {
+		log_error("dhcp", "lease file %s: not a regular file of at most %u MiB", path,
+		          LEASES_MAX_FILE >> 20);
+		close(fd);
+		return -EINVAL;
+	}
+	char *text = malloc((size_t)st.st_size + 1);
+	size_t got = 0;
+	while (text && got < (size_t)st.st_size) {
+		ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (!text)
+		return -ENOMEM;
+	unsigned bad = leases_load_text(ls, text, got, path, now);
+	log_info("dhcp", "lease file %s: %zu active leases loaded%s", path, leases_bound_count(ls, now),
+	         bad ? " (some lines skipped, see above)" : "");
+	free(text);
+	return 0;
+}
+
 int
 leases_open(struct lease_store *ls, const char *path, uid_t owner, gid_t group, time_t now)
 {
 	int r = 0;
 	char *copy = strdup(path);
 	char *dir = NULL;
-	char *text = NULL;
 	if (!copy)
 		return -ENOMEM;
 	char *slash = strrchr(copy, '/');
@@ -746,37 +782,9 @@ leases_open(struct lease_store *ls, const char *path, uid_t owner, gid_t group, 
 	}
 	sprintf(ls->tmpname, "%s.tmp", base);
 
-	int fd = openat(ls->dirfd, base, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd >= 0) {
-		struct stat st;
-		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > LEASES_MAX_FILE) {
-			log_error("dhcp", "lease file %s: not a regular file of at most %u MiB", path,
-			          LEASES_MAX_FILE >> 20);
-			close(fd);
-			r = -EINVAL;
-			goto out;
-		}
-		text = malloc((size_t)st.st_size + 1);
-		size_t got = 0;
-		while (text && got < (size_t)st.st_size) {
-			ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-		}
-		close(fd);
-		if (!text) {
-			r = -ENOMEM;
-			goto out;
-		}
-		unsigned bad = leases_load_text(ls, text, got, path, now);
-		log_info("dhcp", "lease file %s: %zu active leases loaded%s", path,
-		         leases_bound_count(ls, now), bad ? " (some lines skipped, see above)" : "");
-	} else if (errno != ENOENT) {
-		r = -errno;
-		log_error("dhcp", "lease file %s: %s", path, strerror(errno));
+	r = load_existing(ls, path, now);
+	if (r < 0)
 		goto out;
-	}
 	/* Start from a clean, compacted file: bad lines are not carried on. */
 	r = compact(ls, now);
 	if (r < 0) {
@@ -787,7 +795,6 @@ leases_open(struct lease_store *ls, const char *path, uid_t owner, gid_t group, 
 	if (owner != (uid_t)-1 && fchown(ls->fd, owner, group) < 0)
 		log_warn("dhcp", "chown %s: %s", path, strerror(errno));
 out:
-	free(text);
 	free(dir);
 	free(copy);
 	return r;

@@ -203,6 +203,147 @@ listen_spec_parse(const char *text, struct listen_spec *out)
 	return 0;
 }
 
+/* ---- one setter per option type (set_option dispatches) ----------------- */
+
+static int
+set_strlist(struct str_list *l, const struct config_option *o, const char *value, bool append,
+            char *err, size_t errlen)
+{
+	if (!append)
+		str_list_clear(l);
+	if (value[0] == '\0') {
+		snprintf(err, errlen, "%s: empty value", o->name);
+		return -1;
+	}
+	if (l->count >= CONFIG_MAX_LIST) {
+		snprintf(err, errlen, "%s: more than %d values", o->name, CONFIG_MAX_LIST);
+		return -1;
+	}
+	if (!(l->items[l->count] = strdup(value)))
+		return -1;
+	l->count++;
+	return 0;
+}
+
+static int
+set_uint(unsigned *out, const struct config_option *o, const char *value, char *err, size_t errlen)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(value, &end, 10);
+	if (errno || value[0] == '\0' || value[0] == '-' || *end != '\0' || v < o->min || v > o->max) {
+		snprintf(err, errlen, "%s: '%s' is not a number from %u to %u", o->name, value, o->min,
+		         o->max);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* A bare flag on the command line is "yes". */
+static int
+set_flag(bool *out, const struct config_option *o, const char *value, char *err, size_t errlen)
+{
+	static const char *const yes[] = { "", "yes", "true", "1" }, *const no[] = { "no", "false", "0" };
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+		if (strcmp(value, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+	}
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++) {
+		if (strcmp(value, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: '%s' is not yes or no", o->name, value);
+	return -1;
+}
+
+static int
+set_dhcp_mode(struct config *cfg, const struct config_option *o, const char *value, char *err,
+              size_t errlen)
+{
+	if (strcmp(value, "proxy") == 0)
+		cfg->dhcp_mode = DHCP_MODE_PROXY;
+	else if (strcmp(value, "server") == 0)
+		cfg->dhcp_mode = DHCP_MODE_SERVER;
+	else if (strcmp(value, "off") == 0)
+		cfg->dhcp_mode = DHCP_MODE_OFF;
+	else {
+		snprintf(err, errlen, "%s: '%s' is not proxy, server or off", o->name, value);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_ipv4(struct config *cfg, const struct config_option *o, const char *value, char *err,
+         size_t errlen)
+{
+	struct in_addr a;
+	if (inet_pton(AF_INET, value, &a) != 1) {
+		snprintf(err, errlen, "%s: '%s' is not an IPv4 address", o->name, value);
+		return -1;
+	}
+	*(struct in_addr *)((char *)cfg + o->offset) = a;
+	if (o->offset == F(server_addr))
+		cfg->server_addr_set = true;
+	else if (o->offset == F(netmask))
+		cfg->netmask_set = true;
+	else if (o->offset == F(router))
+		cfg->router_set = true;
+	return 0;
+}
+
+static int
+set_pool(struct config *cfg, const struct config_option *o, const char *value, char *err,
+         size_t errlen)
+{
+	char first[32], last[32];
+	const char *dash = strchr(value, '-');
+	struct in_addr a, b;
+	if (dash && (size_t)(dash - value) < sizeof(first) && strlen(dash + 1) < sizeof(last)) {
+		memcpy(first, value, (size_t)(dash - value));
+		first[dash - value] = '\0';
+		snprintf(last, sizeof(last), "%s", dash + 1);
+		if (inet_pton(AF_INET, first, &a) == 1 && inet_pton(AF_INET, last, &b) == 1 &&
+		    ntohl(a.s_addr) <= ntohl(b.s_addr)) {
+			cfg->pool_first = a;
+			cfg->pool_last = b;
+			cfg->pool_set = true;
+			return 0;
+		}
+	}
+	snprintf(err, errlen, "%s: '%s' is not FIRST-LAST (IPv4, first <= last)", o->name, value);
+	return -1;
+}
+
+static int
+set_netlist(struct net_list *l, const struct config_option *o, const char *value, bool append,
+            char *err, size_t errlen)
+{
+	char bad[80];
+	if (!append)
+		l->count = 0;
+	size_t before = l->count;
+	int r = net_list_add(l, value, bad, sizeof(bad));
+	if (r == -ENOSPC) {
+		snprintf(err, errlen, "%s: more than %d networks", o->name, NETLIST_MAX);
+		return -1;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "%s: '%s' is not a network (ADDR or ADDR/BITS)", o->name, bad);
+		return -1;
+	}
+	if (l->count == before) {
+		snprintf(err, errlen, "%s: empty value", o->name);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 set_option(struct config *cfg, const struct config_option *o, const char *value,
            bool append, char *err, size_t errlen)
@@ -218,129 +359,32 @@ set_option(struct config *cfg, const struct config_option *o, const char *value,
 		free(*(char **)p);
 		*(char **)p = strdup(value);
 		return *(char **)p ? 0 : -1;
-	case OPT_STRLIST: {
-		struct str_list *l = p;
-		if (!append)
-			str_list_clear(l);
-		if (value[0] == '\0') {
-			snprintf(err, errlen, "%s: empty value", o->name);
-			return -1;
-		}
-		if (l->count >= CONFIG_MAX_LIST) {
-			snprintf(err, errlen, "%s: more than %d values", o->name, CONFIG_MAX_LIST);
-			return -1;
-		}
-		l->items[l->count] = strdup(value);
-		if (!l->items[l->count])
-			return -1;
-		l->count++;
-		return 0;
-	}
+	case OPT_STRLIST:
+		return set_strlist(p, o, value, append, err, errlen);
 	case OPT_LISTEN:
 		if (listen_spec_parse(value, p) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not ADDR:PORT or off", o->name, value);
 			return -1;
 		}
 		return 0;
-	case OPT_UINT: {
-		char *end;
-		errno = 0;
-		unsigned long v = strtoul(value, &end, 10);
-		if (errno || value[0] == '\0' || value[0] == '-' || *end != '\0' ||
-		    v < o->min || v > o->max) {
-			snprintf(err, errlen, "%s: '%s' is not a number from %u to %u",
-			         o->name, value, o->min, o->max);
-			return -1;
-		}
-		*(unsigned *)p = (unsigned)v;
-		return 0;
-	}
+	case OPT_UINT:
+		return set_uint(p, o, value, err, errlen);
 	case OPT_FLAG:
-		if (strcmp(value, "") == 0 || strcmp(value, "yes") == 0 ||
-		    strcmp(value, "true") == 0 || strcmp(value, "1") == 0) {
-			*(bool *)p = true;
-		} else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
-		           strcmp(value, "0") == 0) {
-			*(bool *)p = false;
-		} else {
-			snprintf(err, errlen, "%s: '%s' is not yes or no", o->name, value);
-			return -1;
-		}
-		return 0;
+		return set_flag(p, o, value, err, errlen);
 	case OPT_DHCP_MODE:
-		if (strcmp(value, "proxy") == 0)
-			cfg->dhcp_mode = DHCP_MODE_PROXY;
-		else if (strcmp(value, "server") == 0)
-			cfg->dhcp_mode = DHCP_MODE_SERVER;
-		else if (strcmp(value, "off") == 0)
-			cfg->dhcp_mode = DHCP_MODE_OFF;
-		else {
-			snprintf(err, errlen, "%s: '%s' is not proxy, server or off", o->name, value);
-			return -1;
-		}
-		return 0;
-	case OPT_IPV4: {
-		struct in_addr a;
-		if (inet_pton(AF_INET, value, &a) != 1) {
-			snprintf(err, errlen, "%s: '%s' is not an IPv4 address", o->name, value);
-			return -1;
-		}
-		*(struct in_addr *)p = a;
-		if (o->offset == F(server_addr))
-			cfg->server_addr_set = true;
-		else if (o->offset == F(netmask))
-			cfg->netmask_set = true;
-		else if (o->offset == F(router))
-			cfg->router_set = true;
-		return 0;
-	}
-	case OPT_POOL: {
-		char first[32], last[32];
-		const char *dash = strchr(value, '-');
-		struct in_addr a, b;
-		if (!dash || (size_t)(dash - value) >= sizeof(first) || strlen(dash + 1) >= sizeof(last))
-			goto bad_pool;
-		memcpy(first, value, (size_t)(dash - value));
-		first[dash - value] = '\0';
-		snprintf(last, sizeof(last), "%s", dash + 1);
-		if (inet_pton(AF_INET, first, &a) != 1 || inet_pton(AF_INET, last, &b) != 1 ||
-		    ntohl(a.s_addr) > ntohl(b.s_addr))
-			goto bad_pool;
-		cfg->pool_first = a;
-		cfg->pool_last = b;
-		cfg->pool_set = true;
-		return 0;
-	bad_pool:
-		snprintf(err, errlen, "%s: '%s' is not FIRST-LAST (IPv4, first <= last)", o->name, value);
-		return -1;
-	}
+		return set_dhcp_mode(cfg, o, value, err, errlen);
+	case OPT_IPV4:
+		return set_ipv4(cfg, o, value, err, errlen);
+	case OPT_POOL:
+		return set_pool(cfg, o, value, err, errlen);
 	case OPT_LOG_LEVEL:
 		if (log_level_parse(value, &cfg->log_level) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not error, warn, info or debug", o->name, value);
 			return -1;
 		}
 		return 0;
-	case OPT_NETLIST: {
-		struct net_list *l = p;
-		char bad[80];
-		if (!append)
-			l->count = 0;
-		size_t before = l->count;
-		int r = net_list_add(l, value, bad, sizeof(bad));
-		if (r == -ENOSPC) {
-			snprintf(err, errlen, "%s: more than %d networks", o->name, NETLIST_MAX);
-			return -1;
-		}
-		if (r < 0) {
-			snprintf(err, errlen, "%s: '%s' is not a network (ADDR or ADDR/BITS)", o->name, bad);
-			return -1;
-		}
-		if (l->count == before) {
-			snprintf(err, errlen, "%s: empty value", o->name);
-			return -1;
-		}
-		return 0;
-	}
+	case OPT_NETLIST:
+		return set_netlist(p, o, value, append, err, errlen);
 	}
 	return -1;
 }
@@ -377,6 +421,7 @@ config_usage(FILE *out)
 	        "       netbootd --image disk.iso\n"
 	        "       netbootd mkgrub --image FILE -o grub.efi\n"
 	        "       netbootd inspect IMAGE\n"
+	        "       netbootd status [--server URL] [--json]\n"
 	        "Boot machines over the network: proxy/full DHCP, TFTP and HTTP(S) in one daemon.\n\n");
 	for (size_t i = 0; i < N_OPTIONS; i++) {
 		char left[64];

@@ -3,10 +3,22 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level current_level = LOG_LEVEL_INFO;
+static bool to_journal;
+
+/* syslog(3) priorities, as the journal reads them from a "<N>" prefix. */
+static const char journal_priority[] = {
+	[LOG_LEVEL_ERROR] = '3',
+	[LOG_LEVEL_WARN] = '4',
+	[LOG_LEVEL_INFO] = '6',
+	[LOG_LEVEL_DEBUG] = '7',
+};
 
 static const char *const level_names[] = {
 	[LOG_LEVEL_ERROR] = "error",
@@ -27,6 +39,18 @@ log_get_level(void)
 	return current_level;
 }
 
+bool
+log_detect_journal(void)
+{
+	const char *stream = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	to_journal = stream && sscanf(stream, "%llu:%llu", &dev, &ino) == 2 &&
+	             fstat(STDERR_FILENO, &st) == 0 && (unsigned long long)st.st_dev == dev &&
+	             (unsigned long long)st.st_ino == ino;
+	return to_journal;
+}
+
 int
 log_level_parse(const char *name, enum log_level *out)
 {
@@ -45,17 +69,22 @@ log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	if (level > current_level)
 		return;
 
-	struct timespec now;
-	struct tm tm;
-	char stamp[32];
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-
 	/* Build the whole line first so concurrent writers never interleave. */
 	char line[2048];
-	int n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp,
-	                 now.tv_nsec / 1000000, level_names[level], module);
+	int n;
+	if (to_journal) {
+		/* The journal stamps the time itself; it takes the level from "<N>". */
+		n = snprintf(line, sizeof(line), "<%c>%s: ", journal_priority[level], module);
+	} else {
+		struct timespec now;
+		struct tm tm;
+		char stamp[32];
+		clock_gettime(CLOCK_REALTIME, &now);
+		gmtime_r(&now.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = snprintf(line, sizeof(line), "%s.%03ldZ %s %s: ", stamp, now.tv_nsec / 1000000,
+		             level_names[level], module);
+	}
 	if (n < 0)
 		return;
 	size_t used = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;

@@ -2,6 +2,7 @@
 #ifndef NETBOOTD_UTIL_LOG_H
 #define NETBOOTD_UTIL_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,7 +18,15 @@ enum log_level log_get_level(void);
 /* Parse "error", "warn", "info" or "debug"; returns 0 or -EINVAL. */
 int log_level_parse(const char *name, enum log_level *out);
 
-/* One line to stderr: "<time> <level> <module>: <message>". */
+/*
+ * Is stderr the systemd journal ($JOURNAL_STREAM names its device and
+ * inode)? Then lines carry a syslog priority prefix ("<4>tftp: ...") and
+ * no time stamp, so `journalctl -p warning` works. Call once at start.
+ */
+bool log_detect_journal(void);
+
+/* One line to stderr: "<time> <level> <module>: <message>", or "<N><module>:
+ * <message>" to the journal. */
 void log_msg(enum log_level level, const char *module, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

@@ -40,13 +40,48 @@ set_caps(uint64_t caps)
 	return (int)syscall(SYS_capset, &hdr, data);
 }
 
+/*
+ * Started unprivileged, as systemd's User= with AmbientCapabilities does:
+ * there is no user to switch to, but the capabilities that bound the ports
+ * and opened the packet socket go now, ambient ones too, and no exec can
+ * bring any back.
+ */
+static int
+drop_capabilities(const char *user, bool keep_bind_service)
+{
+	struct passwd *pw = getpwuid(geteuid());
+	const char *me = pw ? pw->pw_name : "?";
+	if (user && pw && strcmp(user, me) != 0 && strcmp(user, sandbox_default_user()) != 0)
+		log_warn("main", "--user %s ignored: started as %s, not root, so there is no user to "
+		         "switch from", user, me);
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+		log_error("main", "clearing ambient capabilities: %s", strerror(errno));
+		return -1;
+	}
+	uint64_t keep = keep_bind_service ? (1ull << CAP_NET_BIND_SERVICE) : 0;
+	if (set_caps(keep) < 0) {
+		/* Without CAP_NET_BIND_SERVICE to begin with, keeping it fails: keep none. */
+		if (!keep || set_caps(0) < 0) {
+			log_error("main", "dropping capabilities: %s", strerror(errno));
+			return -1;
+		}
+		keep = 0;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_error("main", "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
+		return -1;
+	}
+	log_info("main", "running as user %s (uid %u, started unprivileged): capabilities dropped%s",
+	         me, (unsigned)geteuid(), keep ? ", but CAP_NET_BIND_SERVICE to rebind DHCP on "
+	                                         "re-created interfaces" : "");
+	return 0;
+}
+
 int
 sandbox_drop_privileges(const char *user, bool keep_bind_service)
 {
-	if (geteuid() != 0) {
-		log_warn("main", "not running as root: keeping the current user (no privilege drop)");
-		return 0;
-	}
+	if (geteuid() != 0)
+		return drop_capabilities(user, keep_bind_service);
 	struct passwd *pw = getpwnam(user);
 	if (!pw) {
 		log_error("main", "cannot drop privileges: no user '%s'", user);

@@ -23,7 +23,9 @@ const char *sandbox_default_user(void);
  * setgroups/setgid/setuid to user, checked so there is no way back, and
  * no-new-privs. keep_bind_service: keep CAP_NET_BIND_SERVICE alone (to
  * bind port 67 again when an interface is re-created) and nothing else.
- * Without root: a warning, and nothing changes. Returns 0 or -1 (logged).
+ * Started without root (systemd's User= with AmbientCapabilities): every
+ * capability is dropped instead, but CAP_NET_BIND_SERVICE when asked, and
+ * no-new-privs. Returns 0 or -1 (logged).
  */
 int sandbox_drop_privileges(const char *user, bool keep_bind_service);
 

@@ -144,4 +144,45 @@ struct http_response_head {
 /* Build the status line and header fields, ending with the empty line. Returns length like snprintf. */
 size_t http_response_head_build(char *buf, size_t len, const struct http_response_head *h);
 
+/* What is known of a representation before its bytes are sent. */
+struct http_resource {
+	uint64_t size;
+	const char *etag;           /* strong, with quotes; NULL: none (generated) */
+	time_t mtime;               /* 0: none */
+};
+
+/* Which bytes of it a GET or HEAD gets, and with which status. */
+struct http_plan {
+	int status;                 /* 200, 206, 304 or 416 */
+	uint64_t first;             /* first byte of the body */
+	uint64_t length;            /* body bytes: Content-Length */
+};
+
+/*
+ * The conditional and range rules of RFC 9110 for one request and one
+ * representation: If-None-Match (weak comparison) over If-Modified-Since
+ * (13.2.2) gives 304; a Range (14.2) honoured only when If-Range still
+ * matches (13.1.5: a strong ETag, or the exact Last-Modified date) gives
+ * 206 with the clipped span, or 416 when no byte of it exists; several
+ * ranges get the whole representation in one 200 (allowed by 14.2).
+ */
+void http_response_plan(const struct http_request *req, const struct http_resource *res,
+                        struct http_plan *plan);
+
+/* ---- the client side (`netbootd status`) ---------------------------------- */
+
+struct http_url {
+	char host[256];             /* a name, an IPv4 address, or an IPv6 one without [] */
+	char port[8];               /* "80" unless given */
+	char path[512];             /* "/" unless given; the query stays with it */
+};
+
+/* "http://HOST[:PORT][/PATH]" (HOST may be [IPv6]). 0, -EPROTONOSUPPORT for
+ * another scheme, -EINVAL or -ENAMETOOLONG. */
+int http_url_parse(const char *url, struct http_url *out);
+
+/* The status code of a whole response in buf, and where its body starts
+ * (after the empty line). 0 or -EBADMSG. */
+int http_status_line_parse(const uint8_t *buf, size_t len, int *status, size_t *body);
+
 #endif

@@ -103,6 +103,41 @@ def test_status_json(booted):
     assert [m["mac"] for m in json.loads(body)["machines"]] == [MAC_DONE]
 
 
+def test_status_cli_prints_the_machines_table(booted):
+    """`netbootd status --server URL` (the operator's terminal) shows the same
+    machines as /status.json, one line each, and says plainly when the server
+    cannot be asked."""
+    nb, net = booted
+    exe = os.environ["NETBOOTD"]
+    r = net.run(net.client_ns, [exe, "status", "--server", f"http://{SERVER_IP}:{PORT}"])
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[:5] == ["MAC", "IP", "FIRMWARE", "PROFILE", "STATE"], lines
+    (row,) = [line for line in lines[1:] if line.strip()]
+    cols = row.split()
+    assert cols[:5] == [MAC_DONE, CLIENT_IP, "ipxe", "quick", "handed-off"], row
+    assert cols[6] == "3" and row.endswith("http quick/initrd0"), row
+    # --json is the document itself, for scripts.
+    r = net.run(net.client_ns, [exe, "status", "--json", "--server", f"http://{SERVER_IP}:{PORT}/"])
+    assert r.returncode == 0 and [m["mac"] for m in json.loads(r.stdout)["machines"]] == [MAC_DONE]
+    # Nobody listening: exit 1 and why; a bad URL: exit 2.
+    r = net.run(net.client_ns, [exe, "status", "--server", f"http://{SERVER_IP}:1"])
+    assert r.returncode == 1 and "Connection refused" in r.stderr, (r.returncode, r.stderr)
+    r = net.run(net.client_ns, [exe, "status", "--server", "ftp://x"])
+    assert r.returncode == 2 and "only http://" in r.stderr
+
+
+def test_status_cli_refused_outside_status_allow(tmp_path):
+    """status-allow applies to the text table too, and the client says what to do."""
+    os.chmod(tmp_path, 0o755)
+    with DhcpNet("stallow") as net:
+        with Netbootd(["--root", str(tmp_path), "--http", f"{SERVER_IP}:{PORT}", "--tftp", "off",
+                       "--dhcp", "off", "--status-allow", "127.0.0.0/8"], netns=net.server_ns):
+            r = net.run(net.client_ns, [os.environ["NETBOOTD"], "status", "--server",
+                                        f"http://{SERVER_IP}:{PORT}"])
+            assert r.returncode == 1 and "status-allow" in r.stderr, r.stderr
+
+
 def test_status_page_in_headless_chromium(booted, tmp_path):
     nb, net = booted
     # A second machine that is still booting (its DHCP and its script so far).

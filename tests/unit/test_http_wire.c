@@ -476,6 +476,108 @@ test_response_head(void **state)
 	assert_string_equal(http_status_text(431), "Request Header Fields Too Large");
 }
 
+/* http_response_plan: the conditional and range rules, one row per case. */
+static void
+test_response_plan(void **state)
+{
+	(void)state;
+	static const char etag[] = "\"abc-100-5\"";
+	const time_t mtime = 784111777; /* Sun, 06 Nov 1994 08:49:37 GMT */
+	static const struct {
+		const char *fields;
+		int status;
+		uint64_t first, length;
+	} rows[] = {
+		{ "", 200, 0, 100 },
+		{ "Range: bytes=10-19\r\n", 206, 10, 10 },
+		{ "Range: bytes=-5\r\n", 206, 95, 5 },
+		{ "Range: bytes=90-500\r\n", 206, 90, 10 },            /* clipped to the file */
+		{ "Range: bytes=100-\r\n", 416, 0, 0 },
+		{ "Range: bytes=0-1,5-6\r\n", 200, 0, 100 },           /* several: the whole file */
+		{ "Range: lines=1-2\r\n", 200, 0, 100 },               /* another unit: ignored */
+		{ "If-None-Match: \"abc-100-5\"\r\n", 304, 0, 0 },
+		{ "If-None-Match: W/\"abc-100-5\"\r\n", 304, 0, 0 },  /* weak comparison */
+		{ "If-None-Match: \"other\", *\r\n", 304, 0, 0 },
+		{ "If-None-Match: \"other\"\r\n", 200, 0, 100 },
+		/* If-None-Match wins over If-Modified-Since (13.2.2). */
+		{ "If-None-Match: \"other\"\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n", 200, 0, 100 },
+		{ "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n", 304, 0, 0 },
+		{ "If-Modified-Since: Sat, 05 Nov 1994 08:49:37 GMT\r\n", 200, 0, 100 },
+		{ "If-Modified-Since: yesterday\r\n", 200, 0, 100 },
+		/* If-Range: only a strong equal tag or the exact date keeps the range. */
+		{ "Range: bytes=0-0\r\nIf-Range: \"abc-100-5\"\r\n", 206, 0, 1 },
+		{ "Range: bytes=0-0\r\nIf-Range: W/\"abc-100-5\"\r\n", 200, 0, 100 },
+		{ "Range: bytes=0-0\r\nIf-Range: \"old\"\r\n", 200, 0, 100 },
+		{ "Range: bytes=0-0\r\nIf-Range: Sun, 06 Nov 1994 08:49:37 GMT\r\n", 206, 0, 1 },
+		{ "Range: bytes=0-0\r\nIf-Range: Sun, 06 Nov 1994 08:49:38 GMT\r\n", 200, 0, 100 },
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char head[512];
+		snprintf(head, sizeof(head), "GET /f HTTP/1.1\r\nHost: x\r\n%s\r\n", rows[i].fields);
+		struct http_request req;
+		assert_true(parse(head, &req) > 0);
+		struct http_resource res = { .size = 100, .etag = etag, .mtime = mtime };
+		struct http_plan plan;
+		http_response_plan(&req, &res, &plan);
+		if (plan.status != rows[i].status || plan.first != rows[i].first ||
+		    plan.length != rows[i].length)
+			fail_msg("row %zu (%s): got %d %llu+%llu", i, rows[i].fields, plan.status,
+			         (unsigned long long)plan.first, (unsigned long long)plan.length);
+	}
+	/* Generated documents have no validators: no 304, no If-Range match. */
+	struct http_request req;
+	assert_true(parse("GET / HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n"
+	                  "Range: bytes=0-0\r\nIf-Range: \"x\"\r\n\r\n", &req) > 0);
+	struct http_resource gen = { .size = 7 };
+	struct http_plan plan;
+	http_response_plan(&req, &gen, &plan);
+	assert_int_equal(plan.status, 200);
+	assert_int_equal(plan.length, 7);
+}
+
+/* The client side: URLs for --server, and a response's status line. */
+static void
+test_client_side(void **state)
+{
+	(void)state;
+	struct http_url u;
+	assert_int_equal(http_url_parse("http://198.18.0.1:8080/x/", &u), 0);
+	assert_string_equal(u.host, "198.18.0.1");
+	assert_string_equal(u.port, "8080");
+	assert_string_equal(u.path, "/x/");
+	assert_int_equal(http_url_parse("http://boot.example", &u), 0);
+	assert_string_equal(u.port, "80");
+	assert_string_equal(u.path, "/");
+	assert_int_equal(http_url_parse("http://[fd00::1]:81", &u), 0);
+	assert_string_equal(u.host, "fd00::1");
+	assert_string_equal(u.port, "81");
+	assert_int_equal(http_url_parse("https://x/", &u), -EPROTONOSUPPORT);
+	assert_int_equal(http_url_parse("x:80", &u), -EPROTONOSUPPORT);
+	assert_int_equal(http_url_parse("http://", &u), -EINVAL);
+	assert_int_equal(http_url_parse("http://:80/", &u), -EINVAL);
+	assert_int_equal(http_url_parse("http://h:0/", &u), -EINVAL);
+	assert_int_equal(http_url_parse("http://h:65536/", &u), -EINVAL);
+	assert_int_equal(http_url_parse("http://h:8x/", &u), -EINVAL);
+	assert_int_equal(http_url_parse("http://h:/", &u), -EINVAL);
+	assert_int_equal(http_url_parse("http://[fd00::1/", &u), -EINVAL);
+	assert_int_equal(http_url_parse("http://[fd00::1]x/", &u), -EINVAL);
+
+	int status;
+	size_t body;
+	const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi";
+	assert_int_equal(http_status_line_parse((const uint8_t *)ok, strlen(ok), &status, &body), 0);
+	assert_int_equal(status, 200);
+	assert_string_equal(ok + body, "hi");
+	const char *cut = "HTTP/1.1 403 Forbidden\r\nX: y\r\n";
+	assert_int_equal(http_status_line_parse((const uint8_t *)cut, strlen(cut), &status, &body),
+	                 -EBADMSG);
+	const char *bad[] = { "HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 20x OK\r\n\r\n", "SSH-2.0-x\r\n\r\n",
+		                  "HTTP/1.1 099 x\r\n\r\n", "" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(http_status_line_parse((const uint8_t *)bad[i], strlen(bad[i]), &status,
+		                                        &body), -EBADMSG);
+}
+
 int
 main(void)
 {
@@ -491,6 +593,8 @@ main(void)
 		cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_dates_etags),
 		cmocka_unit_test(test_response_head),
+		cmocka_unit_test(test_response_plan),
+		cmocka_unit_test(test_client_side),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -240,6 +240,16 @@ test_hostile_names_escaped(void **state)
 	assert_non_null(strstr(j, "\"path\":\"<script>alert(1)</script>\\\"\\\\\\u0001\""));
 	assert_non_null(strstr(j, "\"complete\":false"));
 	free(j);
+	/* The terminal table (netbootd status): no control byte reaches the terminal. */
+	char *t;
+	size_t tlen;
+	assert_int_equal(timeline_text(tl, &t, &tlen), 0);
+	for (size_t i = 0; i < tlen; i++)
+		assert_true(t[i] == '\n' || (t[i] >= 0x20 && t[i] < 0x7f));
+	assert_non_null(strstr(t, "52:54:00:00:00:02"));
+	assert_non_null(strstr(t, "bios-pxe"));
+	assert_non_null(strstr(t, "tftp <script>alert(1)</script>\"\\? (incomplete)"));
+	free(t);
 	timeline_free(tl);
 }
 
