@@ -380,6 +380,99 @@ sorted_machines(const struct timeline *tl)
 	return v;
 }
 
+/* A machine's state: its last file cut short and nothing since means it is
+ * stuck there; handed off means its OS has everything it asked for. */
+static enum timeline_state
+machine_state(const struct tl_machine *tm)
+{
+	if (tm->handed_off)
+		return TIMELINE_HANDED_OFF;
+	if (tm->n_ev) {
+		const struct tl_event *e = &tm->ev[(tm->n_ev - 1) % TL_MAX_EVENTS];
+		if (e->type == TL_EV_FILE && !e->complete)
+			return TIMELINE_FAILED;
+	}
+	return TIMELINE_BOOTING;
+}
+
+static uint64_t
+elapsed_ms(const struct tl_machine *tm, uint64_t t)
+{
+	return span(tm->first_ms, tm->handed_off ? tm->handoff_ms : t);
+}
+
+struct ranked {
+	const struct tl_machine *tm;
+	enum timeline_state state;
+	uint64_t elapsed;
+};
+
+/* Failed first, then booting, then handed off; the slowest first in each. */
+static int
+by_attention(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+	if (x->state != y->state)
+		return x->state < y->state ? -1 : 1;
+	if (x->elapsed != y->elapsed)
+		return x->elapsed > y->elapsed ? -1 : 1;
+	return x->tm->seq < y->tm->seq ? -1 : x->tm->seq > y->tm->seq;
+}
+
+/* The machines in the order an operator reads them (the pages and the table). */
+static const struct tl_machine **
+machines_by_attention(const struct timeline *tl)
+{
+	struct ranked *r = calloc(tl->n_machines + 1, sizeof(*r));
+	const struct tl_machine **v = calloc(tl->n_machines + 1, sizeof(*v));
+	uint64_t t = now(tl);
+	if (!r || !v) {
+		free(r);
+		free(v);
+		return NULL;
+	}
+	for (size_t i = 0; i < tl->n_machines; i++)
+		r[i] = (struct ranked){ &tl->machines[i], machine_state(&tl->machines[i]),
+			                    elapsed_ms(&tl->machines[i], t) };
+	qsort(r, tl->n_machines, sizeof(*r), by_attention);
+	for (size_t i = 0; i < tl->n_machines; i++)
+		v[i] = r[i].tm;
+	free(r);
+	return v;
+}
+
+const char *
+timeline_state_name(enum timeline_state s)
+{
+	static const char *const names[] = { "failed", "booting", "handed-off" };
+	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
+}
+
+void
+timeline_summarize(const struct timeline *tl, struct timeline_summary *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	uint64_t t = now(tl);
+	for (size_t i = 0; i < tl->n_machines; i++) {
+		const struct tl_machine *tm = &tl->machines[i];
+		enum timeline_state st = machine_state(tm);
+		sum->machines++;
+		sum->by_state[st]++;
+		if (st == TIMELINE_BOOTING) {
+			const struct tl_event *e = tm->n_ev ? &tm->ev[(tm->n_ev - 1) % TL_MAX_EVENTS] : NULL;
+			if (!e || e->type == TL_EV_DHCP)
+				sum->booting_at_dhcp++;
+			else if (strcmp(e->proto, "tftp") == 0)
+				sum->booting_at_tftp++;
+			else
+				sum->booting_at_http++;
+		}
+		uint64_t ms = elapsed_ms(tm, t);
+		if (st == TIMELINE_HANDED_OFF && ms > sum->slowest_handoff_ms)
+			sum->slowest_handoff_ms = ms;
+	}
+}
+
 static void
 iso_time(uint64_t ms, char *buf, size_t len)
 {
@@ -397,6 +490,22 @@ first_event(const struct tl_machine *tm)
 	return tm->n_ev > TL_MAX_EVENTS ? tm->n_ev - TL_MAX_EVENTS : 0;
 }
 
+/* "3 machines: 1 handed off, 1 booting (1 at DHCP, 0 at TFTP, 0 at HTTP),
+ * 1 failed; slowest hand-off 12.3 s": the top line of the pages. */
+static void
+summary_line(const struct timeline *tl, char *buf, size_t len)
+{
+	struct timeline_summary sum;
+	timeline_summarize(tl, &sum);
+	snprintf(buf, len, "%zu machine%s: %zu handed off, %zu booting (%zu at DHCP, %zu at TFTP, "
+	                   "%zu at HTTP), %zu failed; slowest hand-off %llu.%llu s",
+	         sum.machines, sum.machines == 1 ? "" : "s", sum.by_state[TIMELINE_HANDED_OFF],
+	         sum.by_state[TIMELINE_BOOTING], sum.booting_at_dhcp, sum.booting_at_tftp,
+	         sum.booting_at_http, sum.by_state[TIMELINE_FAILED],
+	         (unsigned long long)(sum.slowest_handoff_ms / 1000),
+	         (unsigned long long)(sum.slowest_handoff_ms % 1000 / 100));
+}
+
 int
 timeline_json(const struct timeline *tl, char **out, size_t *len)
 {
@@ -405,8 +514,15 @@ timeline_json(const struct timeline *tl, char **out, size_t *len)
 	if (!v)
 		return -ENOMEM;
 	uint64_t t = now(tl);
+	struct timeline_summary sum;
+	timeline_summarize(tl, &sum);
 	strbuf_init(&sb);
-	strbuf_puts(&sb, "{\"machines\":[");
+	strbuf_printf(&sb, "{\"summary\":{\"machines\":%zu,\"handed_off\":%zu,\"booting\":%zu,"
+	                   "\"failed\":%zu,\"booting_at\":{\"dhcp\":%zu,\"tftp\":%zu,\"http\":%zu},"
+	                   "\"slowest_handoff_ms\":%llu},\"machines\":[",
+	              sum.machines, sum.by_state[TIMELINE_HANDED_OFF], sum.by_state[TIMELINE_BOOTING],
+	              sum.by_state[TIMELINE_FAILED], sum.booting_at_dhcp, sum.booting_at_tftp,
+	              sum.booting_at_http, (unsigned long long)sum.slowest_handoff_ms);
 	for (size_t i = 0; i < tl->n_machines; i++) {
 		const struct tl_machine *tm = v[i];
 		char mac[18], ip[INET_ADDRSTRLEN] = "", started[40];
@@ -425,7 +541,7 @@ timeline_json(const struct timeline *tl, char **out, size_t *len)
 		strbuf_json(&sb, tm->profile);
 		strbuf_printf(&sb, "\",\"state\":\"%s\",\"started\":\"%s\",\"elapsed_ms\":%llu,"
 		                   "\"idle_ms\":%llu,\"files\":%u,\"bytes\":%llu,\"events\":[",
-		              tm->handed_off ? "handed-off" : "booting", started,
+		              timeline_state_name(machine_state(tm)), started,
 		              (unsigned long long)span(tm->first_ms, end),
 		              (unsigned long long)span(tm->last_ms, t), tm->files,
 		              (unsigned long long)tm->bytes);
@@ -477,8 +593,13 @@ html_machine(struct strbuf *sb, const struct tl_machine *tm)
 	uint64_t ms = span(tm->first_ms, end);
 	strbuf_printf(sb, "<div class=\"m\"><div class=\"hd\"><span class=\"mac\">%s</span>"
 	                   "<span class=\"st %s\">%s</span>",
-	              mac_format(tm->mac, mac), tm->handed_off ? "ok" : "run",
-	              tm->handed_off ? "handed off to the OS" : "booting");
+	              mac_format(tm->mac, mac),
+	              machine_state(tm) == TIMELINE_HANDED_OFF ? "ok"
+	              : machine_state(tm) == TIMELINE_FAILED   ? "bad"
+	                                                       : "run",
+	              machine_state(tm) == TIMELINE_HANDED_OFF ? "handed off to the OS"
+	              : machine_state(tm) == TIMELINE_FAILED   ? "failed"
+	                                                       : "booting");
 	strbuf_printf(sb, "<span class=\"kv\">IP <b>%s</b></span><span class=\"kv\">firmware "
 	                   "<b>%s%s%s</b></span><span class=\"kv\">profile <b>",
 	              ip, firmware_kind_name(tm->kind), an ? " " : "", an ? an : "");
@@ -517,7 +638,7 @@ int
 timeline_html(const struct timeline *tl, char **out, size_t *len)
 {
 	struct strbuf sb;
-	const struct tl_machine **v = sorted_machines(tl);
+	const struct tl_machine **v = machines_by_attention(tl);
 	if (!v)
 		return -ENOMEM;
 	strbuf_init(&sb);
@@ -540,9 +661,11 @@ timeline_html(const struct timeline *tl, char **out, size_t *len)
 	            "td.k{width:60px;text-transform:uppercase}\n"
 	            ".bad{color:#a1261b;font-weight:600}\n"
 	            "</style></head><body>\n<h1>netbootd: boot timelines</h1>\n");
-	strbuf_printf(&sb, "<p class=\"sub\">%zu machine%s seen. This page refreshes every 5 s; the "
-	                   "same data is at <a href=\"/status.json\">/status.json</a>.</p>\n",
-	              tl->n_machines, tl->n_machines == 1 ? "" : "s");
+	char line[256];
+	summary_line(tl, line, sizeof(line));
+	strbuf_printf(&sb, "<p class=\"sub\"><b>%s</b>. Failed and slowest first; this page "
+	                   "refreshes every 5 s; the same data is at "
+	                   "<a href=\"/status.json\">/status.json</a>.</p>\n", line);
 	if (tl->n_machines == 0)
 		strbuf_puts(&sb, "<p>No machine has asked to boot yet.</p>\n");
 	for (size_t i = 0; i < tl->n_machines; i++)
@@ -567,10 +690,13 @@ int
 timeline_text(const struct timeline *tl, char **out, size_t *len)
 {
 	struct strbuf sb;
-	const struct tl_machine **v = sorted_machines(tl);
+	const struct tl_machine **v = machines_by_attention(tl);
 	if (!v)
 		return -ENOMEM;
 	strbuf_init(&sb);
+	char line[256];
+	summary_line(tl, line, sizeof(line));
+	strbuf_printf(&sb, "%s\n", line);
 	strbuf_printf(&sb, "%-17s  %-15s  %-13s  %-16s  %-11s  %8s  %5s  %9s  %s\n", "MAC", "IP",
 	              "FIRMWARE", "PROFILE", "STATE", "ELAPSED", "FILES", "BYTES", "LAST");
 	for (size_t i = 0; i < tl->n_machines; i++) {
@@ -593,7 +719,7 @@ timeline_text(const struct timeline *tl, char **out, size_t *len)
 		         (unsigned long long)(ms % 1000 / 100));
 		strbuf_printf(&sb, "%-17s  %-15s  %-13s  %-16s  %-11s  %8s  %5u  %9s  %s\n",
 		              mac_format(tm->mac, mac), ip, firmware_kind_name(tm->kind), profile,
-		              tm->handed_off ? "handed-off" : "booting", elapsed, tm->files, bytes, last);
+		              timeline_state_name(machine_state(tm)), elapsed, tm->files, bytes, last);
 	}
 	if (tl->n_machines == 0)
 		strbuf_puts(&sb, "(no machine has asked to boot yet)\n");

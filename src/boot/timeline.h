@@ -53,6 +53,27 @@ void timeline_expect(struct timeline *tl, const uint8_t mac[6], const char *prof
                      const char *const *finals, size_t n_finals);
 
 /* The status documents (malloc'd into *out). Return 0 or -ENOMEM. */
+/* Where a machine is: in the order the pages list them (failed first). */
+enum timeline_state {
+	TIMELINE_FAILED,       /* its last file was cut short, nothing since */
+	TIMELINE_BOOTING,
+	TIMELINE_HANDED_OFF,   /* its OS got every file it fetches last */
+	TIMELINE_STATE_COUNT,
+};
+
+const char *timeline_state_name(enum timeline_state s); /* "failed", "booting", "handed-off" */
+
+/* A fleet at a glance: the top of /status, /status.txt and /status.json,
+ * and the machine gauges of /metrics. */
+struct timeline_summary {
+	size_t machines;
+	size_t by_state[TIMELINE_STATE_COUNT];
+	size_t booting_at_dhcp, booting_at_tftp, booting_at_http; /* their last step */
+	uint64_t slowest_handoff_ms;
+};
+
+void timeline_summarize(const struct timeline *tl, struct timeline_summary *sum);
+
 int timeline_json(const struct timeline *tl, char **out, size_t *len);
 int timeline_html(const struct timeline *tl, char **out, size_t *len);
 /* The machines as a table for a terminal (`netbootd status`): one line

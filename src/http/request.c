@@ -21,6 +21,7 @@
 
 #include "boot/files.h"
 #include "boot/refusal.h"
+#include "boot/timeline.h"
 #include "daemon.h"
 #include "model/machine.h"
 #include "util/log.h"
@@ -121,15 +122,42 @@ respond_source(struct http_response *resp, const struct http_request *req,
 	sink->respond(sink->ctx, resp);
 }
 
+/* The fleet at a glance for Prometheus: machines by state, and by last step. */
+static size_t
+machine_gauges(struct http_server *srv, char *buf, size_t len)
+{
+	struct timeline_summary sum;
+	if (!srv->nb->boot.timeline)
+		return 0;
+	timeline_summarize(srv->nb->boot.timeline, &sum);
+	int n = snprintf(buf, len,
+	                 "# HELP netbootd_machines Machines seen, by where they are in their boot.\n"
+	                 "# TYPE netbootd_machines gauge\n"
+	                 "netbootd_machines{state=\"handed-off\"} %zu\n"
+	                 "netbootd_machines{state=\"booting\"} %zu\n"
+	                 "netbootd_machines{state=\"failed\"} %zu\n"
+	                 "# HELP netbootd_machines_booting Booting machines, by their last step.\n"
+	                 "# TYPE netbootd_machines_booting gauge\n"
+	                 "netbootd_machines_booting{step=\"dhcp\"} %zu\n"
+	                 "netbootd_machines_booting{step=\"tftp\"} %zu\n"
+	                 "netbootd_machines_booting{step=\"http\"} %zu\n",
+	                 sum.by_state[TIMELINE_HANDED_OFF], sum.by_state[TIMELINE_BOOTING],
+	                 sum.by_state[TIMELINE_FAILED], sum.booting_at_dhcp, sum.booting_at_tftp,
+	                 sum.booting_at_http);
+	return n < 0 ? 0 : (size_t)n;
+}
+
 static void
-respond_metrics(struct http_response *resp, const struct http_request *req,
-                const struct http_sink *sink)
+respond_metrics(struct http_server *srv, struct http_response *resp,
+                const struct http_request *req, const struct http_sink *sink)
 {
 	char *buf = malloc(METRICS_BUF);
 	const char *kinds[FIRMWARE_KIND_COUNT];
 	for (int k = 0; k < FIRMWARE_KIND_COUNT; k++)
 		kinds[k] = firmware_kind_name((enum firmware_kind)k);
 	size_t n = buf ? metrics_render(buf, METRICS_BUF, kinds, FIRMWARE_KIND_COUNT) : 0;
+	if (buf && n < METRICS_BUF)
+		n += machine_gauges(srv, buf + n, METRICS_BUF - n);
 	if (!buf || n >= METRICS_BUF) {
 		free(buf);
 		respond_simple(resp, 500, NULL, sink);
@@ -171,7 +199,7 @@ respond_to(struct http_server *srv, struct http_response *resp, const struct htt
 			log_warn(proto_of(peer), "%s: /metrics refused (status-allow)", peer->text);
 			return respond_simple(resp, 403, NULL, sink);
 		}
-		return respond_metrics(resp, req, sink);
+		return respond_metrics(srv, resp, req, sink);
 	}
 	if (!srv->nb->boot.files)
 		return respond_simple(resp, 404, NULL, sink);

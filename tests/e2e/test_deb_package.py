@@ -1,27 +1,28 @@
-"""The Debian package, end to end, on this machine: build it with the
-standard tools (`make deb`: dpkg-buildpackage -us -uc -b), check it with
-lintian, install it with apt, start netbootd the way its systemd unit does,
-boot a VM through it, and purge it leaving nothing behind.
+"""The Debian package, end to end: build it with the standard tools
+(`make deb`: dpkg-buildpackage -us -uc -b), check it with lintian and that
+apt can resolve it here, then in a clean Debian 12 container (debootstrap)
+booted with systemd as its PID 1 (systemd-nspawn, in the testbed's network
+namespace): install it with dpkg, `systemctl enable --now netbootd`, boot a
+VM through the service, reload it, read its journal by priority, stop it
+and purge it, leaving nothing behind in the container.
 
-These machines have no systemd as PID 1 (`ps -p 1` is the sandbox's own
-init), so nothing can start the unit itself: the test runs the unit's
-ExecStart= as its User= with its AmbientCapabilities= (setpriv does what
-systemd would), takes READY=1 on a notify socket as systemd would, and
-checks the unit with `systemd-analyze verify`. The unit's sandboxing
-directives are rated by `systemd-analyze security` in
-tests/integration/test_systemd.py."""
+In a container, not on this machine: installing it here would create the
+user netbootd under the other e2e tests running in parallel (their daemons
+drop to it when it exists), and a purge cannot delete a user whose
+processes are running. The unit's sandbox is rated by `systemd-analyze
+security` in tests/integration/test_systemd.py."""
 import os
-import pwd
 import re
 import shutil
 import signal
-import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from boot_helpers import boot, marker_cmdline, wait_handoff
-from daemon import REPO, Netbootd
+from boot_helpers import boot, marker_cmdline
+from daemon import REPO
+from liveimage import mirror
 from testbed import Testbed
 
 UNIT = Path("/lib/systemd/system/netbootd.service")
@@ -35,28 +36,15 @@ def sh(*cmd, timeout=900, **kw):
     return r
 
 
-def installed():
-    r = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "netbootd"], capture_output=True,
-                       text=True)
-    return r.returncode == 0 and "ok installed" in r.stdout
-
-
 @pytest.fixture(scope="module")
 def deb():
-    if installed():
-        pytest.fail("a netbootd package is installed already: this test installs and purges its "
-                    "own; remove that one first (apt purge netbootd)")
     sh("make", "-C", str(REPO), "deb", timeout=1800)
     (path,) = (REPO / "build/deb").glob("netbootd_*_amd64.deb")
     return path
 
 
-def unit_setting(text, key):
-    return [m.group(1).strip() for m in re.finditer(rf"^{key}=(.*)$", text, re.M)]
-
-
-def test_package_installs_boots_a_vm_and_purges(deb, guest_images, tmp_path):
-    # lintian: no errors (warnings are listed in the log of this test, not fatal).
+def test_package_contents_lintian_and_dependencies(deb):
+    # lintian: no errors (what it says otherwise is in this test's output).
     r = subprocess.run(["lintian", "--fail-on", "error", str(deb)], capture_output=True, text=True,
                        timeout=600)
     print(r.stdout)
@@ -64,55 +52,97 @@ def test_package_installs_boots_a_vm_and_purges(deb, guest_images, tmp_path):
     contents = sh("dpkg-deb", "-c", str(deb)).stdout
     for path in SHIPPED:
         assert "." + path in contents, (path, contents)
-
-    sh("apt-get", "install", "-y", "-q", "--no-install-recommends", str(deb))
-    try:
-        user = pwd.getpwnam("netbootd")
-        assert user.pw_shell == "/usr/sbin/nologin" and user.pw_uid < 1000, user
-        for d in ("/var/lib/netbootd", "/var/cache/netbootd"):
-            st = os.stat(d)
-            assert (st.st_uid, st.st_mode & 0o777) == (user.pw_uid, 0o750), (d, st)
-        # Installed, neither enabled nor started (docs/install.md says why).
-        assert not list(Path("/etc/systemd/system").glob("*/netbootd.service"))
-        r = subprocess.run(["systemd-analyze", "verify", "--man=no", str(UNIT)],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0 and "netbootd.service" not in r.stdout + r.stderr, r.stderr
-        assert "netbootd status [--server URL]" in sh("/usr/sbin/netbootd", "--help").stdout
-        boot_through_the_unit(guest_images, tmp_path, user)
-    finally:
-        sh("apt-get", "purge", "-y", "-q", "netbootd")
-    left = [p for p in SHIPPED + ["/etc/netbootd", "/var/lib/netbootd", "/var/cache/netbootd",
-                                  "/usr/lib/netbootd"] if os.path.exists(p)]
-    assert not left, f"left behind by apt purge: {left}"
-    with pytest.raises(KeyError):
-        pwd.getpwnam("netbootd")
-    assert not installed()
+    fields = sh("dpkg-deb", "-f", str(deb), "Depends", "Recommends", "Suggests").stdout
+    assert re.search(r"^Depends: adduser, procps, .*libevent", fields, re.M), fields
+    assert "shim-signed" in fields.split("Suggests:")[1], fields
+    # apt resolves it on a Debian 12 machine (simulated: nothing is installed here).
+    r = sh("apt-get", "install", "--simulate", "-q", str(deb))
+    assert re.search(r"^Inst netbootd ", r.stdout, re.M), r.stdout
 
 
-def boot_through_the_unit(g, tmp_path, user):
-    text = UNIT.read_text()
-    (exec_start,) = unit_setting(text, "ExecStart")
-    (run_as,) = unit_setting(text, "User")
-    (ambient,) = unit_setting(text, "AmbientCapabilities")
-    assert run_as == user.pw_name and exec_start.startswith("/usr/sbin/netbootd --config "), text
-    caps = ",".join("+" + c.lower().removeprefix("cap_") for c in ambient.split())
-    conf = Path(exec_start.split("--config ")[1].split()[0])
-    assert "[server]" in conf.read_text(), "the shipped example configuration"
+# ---- in a container with systemd as PID 1 ----------------------------------
 
-    with Testbed("deb-unit") as tb:
-        root = tb.tmp / "srv"
-        root.mkdir()
-        shutil.copy(g.kernel, root / "vmlinuz")
-        shutil.copy(g.initrd, root / "initrd.img")
-        # The unit runs as netbootd: the root must be readable by it (docs/install.md).
-        for d in (tb.tmp, root):
-            os.chmod(d, 0o755)
-        for f in root.iterdir():
-            os.chmod(f, 0o644)
-        cmdline = marker_cmdline(g, "deb-unit")
-        # What an administrator writes into the shipped file before enabling the unit.
-        conf.write_text(f"""[server]
-root = {root}
+# What a booted Debian needs to run systemd, and what the package Depends on
+# (dpkg -i does not fetch dependencies; the container has no route to a mirror).
+CONTAINER_PACKAGES = ["systemd", "systemd-sysv", "dbus", "adduser", "procps",
+                      "libevent-core-2.1-7", "libevent-openssl-2.1-7", "libinih1", "libssl3"]
+
+
+class Container:
+    """A Debian 12 root booted by systemd-nspawn with systemd as PID 1, in an
+    existing network namespace. These machines have no systemd of their own:
+    --keep-unit --register=no keep nspawn from asking for one."""
+
+    def __init__(self, root, netns, log):
+        self.root, self.netns, self.log = root, netns, log
+        self.proc = None
+        self.init = None
+
+    def boot(self, timeout=120):
+        self.proc = subprocess.Popen(
+            ["systemd-nspawn", "-D", str(self.root), "--keep-unit", "--register=no",
+             "--console=passive", f"--network-namespace-path=/run/netns/{self.netns}", "-b"],
+            stdin=subprocess.DEVNULL, stdout=open(self.log, "wb"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, Path(self.log).read_text(errors="replace")
+            kids = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+            pids = kids.read_text().split() if kids.exists() else []
+            if pids:
+                self.init = int(pids[0])
+                r = self.run("systemctl", "is-system-running", check=False)
+                if r.stdout.strip() in ("running", "degraded"):
+                    return self
+            time.sleep(0.5)
+        raise AssertionError("container did not boot:\n" + Path(self.log).read_text(errors="replace"))
+
+    def run(self, *cmd, check=True, timeout=120):
+        r = subprocess.run(["nsenter", "-t", str(self.init), "-a", *cmd], capture_output=True,
+                           text=True, timeout=timeout)
+        if check:
+            assert r.returncode == 0, f"{' '.join(cmd)}: {r.returncode}\n{r.stdout}\n{r.stderr}"
+        return r
+
+    def journal(self, *args):
+        return self.run("journalctl", "--no-pager", "-u", "netbootd", "-o", "cat", *args).stdout
+
+    def shutdown(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # nspawn: an orderly poweroff
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def test_package_as_a_systemd_service_in_a_container(deb, guest_images):
+    g = guest_images
+    with Testbed("deb-nspawn") as tb:
+        root = tb.tmp / "container"
+        sh("debootstrap", "--variant=minbase", f"--include={','.join(CONTAINER_PACKAGES)}",
+           "bookworm", str(root), mirror(), timeout=1800)
+        (root / "etc/machine-id").write_text(subprocess.run(
+            ["systemd-id128", "new"], capture_output=True, text=True).stdout)
+        shutil.copy(deb, root / "root/netbootd.deb")  # /tmp is a tmpfs once it boots
+        ct = Container(root, tb.ns, tb.tmp / "container.log")
+        try:
+            ct.boot()
+            ct.run("dpkg", "-i", "/root/netbootd.deb")
+            # Installed, neither enabled nor started: it waits for its configuration.
+            assert ct.run("systemctl", "is-enabled", "netbootd", check=False).stdout.strip() == "disabled"
+            assert ct.run("systemctl", "is-active", "netbootd", check=False).stdout.strip() == "inactive"
+            ct.run("systemd-analyze", "verify", "--man=no", "/lib/systemd/system/netbootd.service")
+
+            srv = root / "srv/netboot"
+            srv.mkdir(parents=True)
+            shutil.copy(g.kernel, srv / "vmlinuz")
+            shutil.copy(g.initrd, srv / "initrd.img")
+            for f in (srv, *srv.iterdir()):
+                os.chmod(f, 0o755 if f.is_dir() else 0o644)
+            cmdline = marker_cmdline(g, "deb-systemd")
+            (root / "etc/netbootd/netbootd.conf").write_text(f"""[server]
+root = /srv/netboot
 dhcp = proxy
 interface = {tb.bridge}
 tftp = {tb.server_ip}:69
@@ -126,31 +156,49 @@ kernel = vmlinuz
 initrd = initrd.img
 cmdline = {cmdline}
 """)
-        notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        notify.bind(str(tb.tmp / "notify"))
-        os.chmod(tb.tmp / "notify", 0o777)
-        notify.settimeout(60)
-        wrapper = ["setpriv", f"--reuid={user.pw_uid}", f"--regid={user.pw_gid}", "--init-groups",
-                   f"--inh-caps={caps}", f"--ambient-caps={caps}",
-                   f"--bounding-set=-all,{caps}", "--no-new-privs"]
-        nb = Netbootd(exec_start.split()[1:], netns=tb.ns, binary=exec_start.split()[0],
-                      ready=None, env={"NOTIFY_SOCKET": str(tb.tmp / "notify")})
-        nb.command = lambda: ["ip", "netns", "exec", tb.ns] + wrapper + exec_start.split()
-        tb._netbootds.append(nb)
-        nb.start()
-        assert notify.recv(4096).startswith(b"READY=1"), nb.log()
-        log = nb.log()
-        assert f"running as user {user.pw_name}" in log and "started unprivileged" in log, log
-        tb.start_dnsmasq()
-        vm = tb.vm("bios")
-        r = boot(vm, cmdline)
-        assert r.cmdline.count("netbootd.profile=deb-unit") == 1
-        summary = wait_handoff(tb, nb, vm.mac)
-        assert "profile linux" in summary, summary
-        # The operator's view of it, from the installed binary.
-        r = tb.run(["/usr/sbin/netbootd", "status", "--server", f"http://{tb.server_ip}/"])
-        assert r.returncode == 0 and vm.mac.lower() in r.stdout and "handed-off" in r.stdout, r
-        nb.proc.send_signal(signal.SIGTERM)
-        assert notify.recv(4096) == b"STOPPING=1"
-        vm.wait_exit(60)
-        notify.close()
+            ct.run("systemctl", "enable", "--now", "netbootd")
+            # Type=notify: "active" only after READY=1, with the status it sent.
+            assert ct.run("systemctl", "is-active", "netbootd").stdout.strip() == "active"
+            show = ct.run("systemctl", "show", "netbootd", "-p", "StatusText", "-p", "User",
+                          "-p", "MainPID").stdout
+            assert "StatusText=serving" in show and "User=netbootd" in show, show
+            pid = re.search(r"MainPID=(\d+)", show).group(1)
+            status = ct.run("cat", f"/proc/{pid}/status").stdout
+            assert re.search(r"^CapEff:\s+0{16}$", status, re.M) or \
+                re.search(r"^CapEff:\s+0+400$", status, re.M), status  # bind-service with interface
+            assert re.search(r"^NoNewPrivs:\s+1$", status, re.M) and \
+                re.search(r"^Seccomp:\s+2$", status, re.M), status
+
+            tb.start_dnsmasq()
+            vm = tb.vm("bios")
+            r = boot(vm, cmdline)
+            assert r.cmdline.count("netbootd.profile=deb-systemd") == 1
+            deadline = time.monotonic() + 30
+            while f"{vm.mac.lower()}" not in ct.journal("--grep", "handed off to the OS"):
+                assert time.monotonic() < deadline, ct.journal()
+                time.sleep(0.5)
+            r = ct.run("netbootd", "status", "--server", f"http://{tb.server_ip}/")
+            assert vm.mac.lower() in r.stdout and "handed-off" in r.stdout, r.stdout
+
+            # ExecReload: SIGHUP, and the service stays up.
+            ct.run("systemctl", "reload", "netbootd")
+            assert ct.run("systemctl", "is-active", "netbootd").stdout.strip() == "active"
+            # Priorities reach the journal: -p warning has the warnings, not the info lines.
+            warnings = ct.journal("-p", "warning")
+            assert "listening on" not in warnings and "ready:" not in warnings, warnings
+            assert "listening on" in ct.journal("-p", "info")
+            ct.run("systemctl", "stop", "netbootd")
+            assert "netbootd.service: Deactivated successfully" in \
+                ct.run("journalctl", "--no-pager", "-u", "netbootd").stdout
+            vm.wait_exit(60)
+
+            ct.run("dpkg", "--purge", "netbootd")
+            left = [p for p in ("usr/sbin/netbootd", "usr/lib/netbootd", "etc/netbootd",
+                                "lib/systemd/system/netbootd.service", "var/lib/netbootd",
+                                "var/cache/netbootd",
+                                "etc/systemd/system/multi-user.target.wants/netbootd.service")
+                    if os.path.lexists(root / p)]
+            assert not left, f"left behind by dpkg --purge: {left}"
+            assert ct.run("getent", "passwd", "netbootd", check=False).returncode == 2
+        finally:
+            ct.shutdown()

@@ -112,14 +112,21 @@ def test_status_cli_prints_the_machines_table(booted):
     r = net.run(net.client_ns, [exe, "status", "--server", f"http://{SERVER_IP}:{PORT}"])
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split()[:5] == ["MAC", "IP", "FIRMWARE", "PROFILE", "STATE"], lines
-    (row,) = [line for line in lines[1:] if line.strip()]
+    assert lines[0].startswith("1 machine: 1 handed off, 0 booting"), lines
+    assert lines[1].split()[:5] == ["MAC", "IP", "FIRMWARE", "PROFILE", "STATE"], lines
+    (row,) = [line for line in lines[2:] if line.strip()]
     cols = row.split()
     assert cols[:5] == [MAC_DONE, CLIENT_IP, "ipxe", "quick", "handed-off"], row
     assert cols[6] == "3" and row.endswith("http quick/initrd0"), row
     # --json is the document itself, for scripts.
     r = net.run(net.client_ns, [exe, "status", "--json", "--server", f"http://{SERVER_IP}:{PORT}/"])
-    assert r.returncode == 0 and [m["mac"] for m in json.loads(r.stdout)["machines"]] == [MAC_DONE]
+    st = json.loads(r.stdout)
+    assert r.returncode == 0 and [m["mac"] for m in st["machines"]] == [MAC_DONE]
+    assert st["summary"]["machines"] == 1 and st["summary"]["handed_off"] == 1, st["summary"]
+    # The same at a glance for Prometheus.
+    _, body = get(net, "metrics")
+    assert b'netbootd_machines{state="handed-off"} 1\n' in body
+    assert b'netbootd_machines{state="failed"} 0\n' in body
     # Nobody listening: exit 1 and why; a bad URL: exit 2.
     r = net.run(net.client_ns, [exe, "status", "--server", f"http://{SERVER_IP}:1"])
     assert r.returncode == 1 and "Connection refused" in r.stderr, (r.returncode, r.stderr)

@@ -82,6 +82,12 @@ capture_end(int saved, int fd)
 	close(fd);
 }
 
+/* /status.json with no machine: an empty list, and a summary of zeros. */
+#define EMPTY_STATUS                                                                              \
+	"{\"summary\":{\"machines\":0,\"handed_off\":0,\"booting\":0,\"failed\":0,"                   \
+	"\"booting_at\":{\"dhcp\":0,\"tftp\":0,\"http\":0},\"slowest_handoff_ms\":0},"                  \
+	"\"machines\":[]}\n"
+
 static const uint8_t mac1[6] = { 0x52, 0x54, 0, 0, 0, 1 };
 static const uint8_t mac2[6] = { 0x52, 0x54, 0, 0, 0, 2 };
 
@@ -180,7 +186,7 @@ test_unknown_clients_ignored(void **state)
 	timeline_file(NULL, (struct sockaddr *)&c, "http", "x", 1, 1, true);
 	timeline_dhcp(NULL, NULL, NULL);
 	char *j = json(tl);
-	assert_string_equal(j, "{\"machines\":[]}\n");
+	assert_string_equal(j, EMPTY_STATUS);
 	free(j);
 	char *h = html(tl);
 	assert_non_null(strstr(h, "No machine has asked to boot yet"));
@@ -206,7 +212,7 @@ test_only_dhcp_creates_machines(void **state)
 	struct sockaddr_in c = addr("198.18.0.66");
 	timeline_file(tl, (struct sockaddr *)&c, "http", "quick/initrd0", 1, 1, true);
 	char *j = json(tl);
-	assert_string_equal(j, "{\"machines\":[]}\n");
+	assert_string_equal(j, EMPTY_STATUS);
 	free(j);
 	struct machine m = { .kind = FIRMWARE_IPXE };
 	memcpy(m.mac, mac1, 6);
@@ -319,6 +325,74 @@ test_clock_set_back(void **state)
 	timeline_free(tl);
 }
 
+/* A fleet at a glance: the summary, and the failed and slowest first. */
+static void
+test_summary_and_attention_order(void **state)
+{
+	(void)state;
+	struct timeline *tl = new_tl();
+	static const char *const ips[] = { "198.18.0.61", "198.18.0.62", "198.18.0.63", "198.18.0.64" };
+	uint8_t macs[4][6];
+	for (int i = 0; i < 4; i++) {
+		uint8_t mac[6] = { 0x52, 0x54, 0, 0, 1, (uint8_t)(i + 1) };
+		memcpy(macs[i], mac, 6);
+		struct machine m = { .kind = FIRMWARE_BIOS_PXE };
+		memcpy(m.mac, mac, 6);
+		timeline_dhcp(tl, &m, "undionly.kpxe");
+		struct in_addr ip;
+		inet_pton(AF_INET, ips[i], &ip);
+		timeline_map_ip(tl, ip, mac);
+		const char *finals[] = { "vmlinuz" };
+		timeline_expect(tl, mac, "p", finals, 1);
+		fake_now += 1000;
+	}
+	struct sockaddr_in c0 = addr(ips[0]), c1 = addr(ips[1]), c2 = addr(ips[2]);
+	/* 1: handed off; 2: failed at TFTP; 3: booting, at TFTP; 4: only DHCP so far. */
+	timeline_file(tl, (struct sockaddr *)&c0, "http", "vmlinuz", 100, 10, true);
+	timeline_file(tl, (struct sockaddr *)&c1, "tftp", "undionly.kpxe", 100, 10, false);
+	timeline_file(tl, (struct sockaddr *)&c2, "tftp", "undionly.kpxe", 100, 10, true);
+	fake_now += 5000;
+
+	struct timeline_summary sum;
+	timeline_summarize(tl, &sum);
+	assert_int_equal(sum.machines, 4);
+	assert_int_equal(sum.by_state[TIMELINE_HANDED_OFF], 1);
+	assert_int_equal(sum.by_state[TIMELINE_FAILED], 1);
+	assert_int_equal(sum.by_state[TIMELINE_BOOTING], 2);
+	assert_int_equal(sum.booting_at_tftp, 1);
+	assert_int_equal(sum.booting_at_dhcp, 1);
+	assert_int_equal(sum.booting_at_http, 0);
+	assert_int_equal(sum.slowest_handoff_ms, 4000); /* DHCP at t0, its last file at t0 + 4 s */
+
+	char *t;
+	size_t len;
+	assert_int_equal(timeline_text(tl, &t, &len), 0);
+	assert_non_null(strstr(t, "4 machines: 1 handed off, 2 booting (1 at DHCP, 1 at TFTP, 0 at "
+	                          "HTTP), 1 failed; slowest hand-off 4.0 s\n"));
+	/* Failed first, then booting slowest first (machine 3 began before 4), then done. */
+	const char *order[] = { "52:54:00:00:01:02", "52:54:00:00:01:03", "52:54:00:00:01:04",
+		                    "52:54:00:00:01:01" };
+	const char *at = t;
+	for (int i = 0; i < 4; i++) {
+		const char *p = strstr(at, order[i]);
+		assert_non_null(p);
+		at = p;
+	}
+	assert_non_null(strstr(t, "failed"));
+	free(t);
+	char *j = json(tl);
+	assert_non_null(strstr(j, "{\"summary\":{\"machines\":4,\"handed_off\":1,\"booting\":2,"
+	                          "\"failed\":1,\"booting_at\":{\"dhcp\":1,\"tftp\":1,\"http\":0},"
+	                          "\"slowest_handoff_ms\":4000},\"machines\":["));
+	assert_non_null(strstr(j, "\"state\":\"failed\""));
+	free(j);
+	char *h = html(tl);
+	assert_non_null(strstr(h, "<b>4 machines: 1 handed off"));
+	assert_true(strstr(h, "52:54:00:00:01:02") < strstr(h, "52:54:00:00:01:01"));
+	free(h);
+	timeline_free(tl);
+}
+
 int
 main(void)
 {
@@ -327,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_unknown_clients_ignored),
 		cmocka_unit_test(test_only_dhcp_creates_machines),
 		cmocka_unit_test(test_hostile_names_escaped),
+		cmocka_unit_test(test_summary_and_attention_order),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_clock_set_back),
 	};
