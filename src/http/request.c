@@ -52,12 +52,14 @@ http_response_status(struct http_response *resp, int status, const char *allow)
 	}
 }
 
-static void
+/* Returns 0, so that a rule can answer and stop in one statement. */
+static int
 respond_simple(struct http_response *resp, int status, const char *allow,
                const struct http_sink *sink)
 {
 	http_response_status(resp, status, allow);
 	sink->respond(sink->ctx, resp);
+	return 0;
 }
 
 /*
@@ -147,7 +149,7 @@ machine_gauges(struct http_server *srv, char *buf, size_t len)
 	return n < 0 ? 0 : (size_t)n;
 }
 
-static void
+static int
 respond_metrics(struct http_server *srv, struct http_response *resp,
                 const struct http_request *req, const struct http_sink *sink)
 {
@@ -160,8 +162,7 @@ respond_metrics(struct http_server *srv, struct http_response *resp,
 		n += machine_gauges(srv, buf + n, METRICS_BUF - n);
 	if (!buf || n >= METRICS_BUF) {
 		free(buf);
-		respond_simple(resp, 500, NULL, sink);
-		return;
+		return respond_simple(resp, 500, NULL, sink);
 	}
 	struct file_source src = { .fd = -1, .data = (uint8_t *)buf, .size = n,
 		                       .content_type = "text/plain; version=0.0.4; charset=utf-8" };
@@ -169,10 +170,11 @@ respond_metrics(struct http_server *srv, struct http_response *resp,
 	respond_source(resp, req, &src, sink);
 	resp->boot_file = false; /* not a boot file: keep it off the timeline */
 	free(src.data);
+	return 0;
 }
 
 /* A head that parsed: the routing rules in the order of the comment on top. */
-static void
+static int
 respond_to(struct http_server *srv, struct http_response *resp, const struct http_request *req,
            const struct http_peer *peer, const struct http_sink *sink)
 {
@@ -224,6 +226,7 @@ respond_to(struct http_server *srv, struct http_response *resp, const struct htt
 	resp->boot_file = true;
 	respond_source(resp, req, &src, sink);
 	file_source_release(&src);
+	return 0;
 }
 
 size_t
@@ -257,6 +260,6 @@ http_handle_request(struct http_server *srv, const uint8_t *buf, size_t len,
 	if (!req.keep_alive || req.has_transfer_encoding ||
 	    (req.has_content_length && req.content_length > 0))
 		resp.close_after = true;
-	respond_to(srv, &resp, &req, peer, sink);
+	(void)respond_to(srv, &resp, &req, peer, sink);
 	return (size_t)r;
 }
