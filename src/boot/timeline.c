@@ -583,6 +583,7 @@ human_bytes(uint64_t b, char *buf, size_t len)
 static void
 html_machine(struct strbuf *sb, const struct tl_machine *tm)
 {
+	enum timeline_state st = machine_state(tm);
 	char mac[18], ip[INET_ADDRSTRLEN] = "-", started[40], bytes[32];
 	if (tm->ip.s_addr)
 		inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
@@ -594,12 +595,10 @@ html_machine(struct strbuf *sb, const struct tl_machine *tm)
 	strbuf_printf(sb, "<div class=\"m\"><div class=\"hd\"><span class=\"mac\">%s</span>"
 	                   "<span class=\"st %s\">%s</span>",
 	              mac_format(tm->mac, mac),
-	              machine_state(tm) == TIMELINE_HANDED_OFF ? "ok"
-	              : machine_state(tm) == TIMELINE_FAILED   ? "bad"
-	                                                       : "run",
-	              machine_state(tm) == TIMELINE_HANDED_OFF ? "handed off to the OS"
-	              : machine_state(tm) == TIMELINE_FAILED   ? "failed"
-	                                                       : "booting");
+	              st == TIMELINE_HANDED_OFF ? "ok" : st == TIMELINE_FAILED ? "bad" : "run",
+	              st == TIMELINE_HANDED_OFF ? "handed off to the OS"
+	              : st == TIMELINE_FAILED   ? "failed"
+	                                        : "booting");
 	strbuf_printf(sb, "<span class=\"kv\">IP <b>%s</b></span><span class=\"kv\">firmware "
 	                   "<b>%s%s%s</b></span><span class=\"kv\">profile <b>",
 	              ip, firmware_kind_name(tm->kind), an ? " " : "", an ? an : "");

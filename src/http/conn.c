@@ -55,12 +55,6 @@ static void pump_pool_unref(struct pump_pool *pool);
 static void conn_process_input(struct http_conn *c);
 static void conn_arm_deadline(struct http_conn *c, unsigned seconds);
 
-static const char *
-proto_name(const struct http_conn *c)
-{
-	return c->tls ? "https" : "http";
-}
-
 /* ---- responses ---------------------------------------------------------- */
 
 /* Body bytes that have left the output buffer so far. */
@@ -94,9 +88,9 @@ response_done(struct http_conn *c, bool complete)
 		m->active--;
 		if (c->srv->nb->boot.timeline)
 			timeline_file(c->srv->nb->boot.timeline, (const struct sockaddr *)&c->addr,
-			              proto_name(c), c->path, sent, us, complete);
+			              http_proto_name(c->tls), c->path, sent, us, complete);
 	}
-	log_info(proto_name(c), "%s \"%s %s\" %d %llu %llu.%03llums%s", c->peer, c->method, c->target,
+	log_info(http_proto_name(c->tls), "%s \"%s %s\" %d %llu %llu.%03llums%s", c->peer, c->method, c->target,
 	         c->status, (unsigned long long)sent, (unsigned long long)(us / 1000),
 	         (unsigned long long)(us % 1000), complete ? "" : " (incomplete)");
 	if (c->body_fd >= 0)
@@ -438,10 +432,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {
-		log_warn(proto_name(c), "%s: client stopped reading for %us, closing", c->peer,
+		log_warn(http_proto_name(c->tls), "%s: client stopped reading for %us, closing", c->peer,
 		         c->srv->nb->boot.cfg->http_idle_timeout);
 	} else if ((what & BEV_EVENT_ERROR) && c->busy) {
-		log_info(proto_name(c), "%s: connection error: %s", c->peer,
+		log_info(http_proto_name(c->tls), "%s: connection error: %s", c->peer,
 		         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
 	}
 	conn_free(c);
@@ -459,7 +453,7 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	size_t pending = evbuffer_get_length(bufferevent_get_input(c->bev));
 	if (pending == 0 && (!c->tls || c->handshake_done)) {
-		log_debug(proto_name(c), "%s: idle keep-alive connection closed", c->peer);
+		log_debug(http_proto_name(c->tls), "%s: idle keep-alive connection closed", c->peer);
 		conn_free(c);
 		return;
 	}
@@ -471,7 +465,7 @@ conn_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	/* A request head trickling in too slowly (slowloris): 408 and close. */
-	log_warn(proto_name(c), "%s: request head not complete after %us (%zu bytes), closing", c->peer,
+	log_warn(http_proto_name(c->tls), "%s: request head not complete after %us (%zu bytes), closing", c->peer,
 	         c->srv->nb->boot.cfg->http_idle_timeout, pending);
 	metrics.proto[METRICS_HTTP].requests++;
 	bufferevent_disable(c->bev, EV_READ);

@@ -22,12 +22,6 @@
 
 #define REFUSE_BUDGET 64               /* connections over the cap that still get a 503 */
 
-static const char *
-proto_name(const struct http_conn *c)
-{
-	return c->tls ? "https" : "http";
-}
-
 /*
  * The global cap is full: close the oldest connection that has no response
  * in progress (idle keep-alive, or one still without a whole request head),
@@ -44,7 +38,7 @@ shed_oldest_idle(struct http_server *srv)
 			oldest = c;
 	if (!oldest)
 		return false;
-	log_debug(proto_name(oldest), "%s: idle connection closed to make room", oldest->peer);
+	log_debug(http_proto_name(oldest->tls), "%s: idle connection closed to make room", oldest->peer);
 	srv->shed++;
 	conn_free(oldest);
 	return true;
@@ -68,7 +62,7 @@ admit(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *sa, so
       bool tls)
 {
 	const struct config *cfg = srv->nb->boot.cfg;
-	const char *proto = tls ? "https" : "http";
+	const char *proto = http_proto_name(tls);
 	const void *key = NULL;
 	size_t keylen = 0;
 	bool loopback = true;

@@ -25,6 +25,13 @@
 
 #define LINGER_SECONDS 2               /* read and drop after an error reply */
 
+/* The log module and timeline protocol of a connection: "https" or "http". */
+static inline const char *
+http_proto_name(bool tls)
+{
+	return tls ? "https" : "http";
+}
+
 struct pump_pool;
 
 struct http_conn {

@@ -29,12 +29,6 @@
 
 #define METRICS_BUF (16 * 1024)
 
-static const char *
-proto_of(const struct http_peer *peer)
-{
-	return peer->tls ? "https" : "http";
-}
-
 void
 http_response_status(struct http_response *resp, int status, const char *allow)
 {
@@ -192,13 +186,13 @@ respond_to(struct http_server *srv, struct http_response *resp, const struct htt
 		return respond_simple(resp, 400, NULL, sink);
 	int r = http_percent_decode(path.p, path.len, decoded, sizeof(decoded), &dlen);
 	if (r < 0) {
-		log_warn(proto_of(peer), "%s: refused target %s: %s", peer->text, resp->target,
+		log_warn(http_proto_name(peer->tls), "%s: refused target %s: %s", peer->text, resp->target,
 		         r == -ENAMETOOLONG ? "too long" : "bad percent-encoding");
 		return respond_simple(resp, r == -ENAMETOOLONG ? 414 : 400, NULL, sink);
 	}
 	if (strcmp(decoded, "/metrics") == 0) {
 		if (!config_status_allowed(srv->nb->boot.cfg, peer->addr)) {
-			log_warn(proto_of(peer), "%s: /metrics refused (status-allow)", peer->text);
+			log_warn(http_proto_name(peer->tls), "%s: /metrics refused (status-allow)", peer->text);
 			return respond_simple(resp, 403, NULL, sink);
 		}
 		return respond_metrics(srv, resp, req, sink);
@@ -218,9 +212,9 @@ respond_to(struct http_server *srv, struct http_response *resp, const struct htt
 	if (r < 0) {
 		const struct refusal *why = refusal_for_errno(r);
 		if (why->denied)
-			log_warn(proto_of(peer), "%s: denied %s", peer->text, resp->target);
+			log_warn(http_proto_name(peer->tls), "%s: denied %s", peer->text, resp->target);
 		else if (why->http_status >= 500)
-			log_error(proto_of(peer), "%s: %s: %s", peer->text, resp->target, strerror(-r));
+			log_error(http_proto_name(peer->tls), "%s: %s: %s", peer->text, resp->target, strerror(-r));
 		return respond_simple(resp, why->http_status, NULL, sink);
 	}
 	resp->boot_file = true;
@@ -248,7 +242,7 @@ http_handle_request(struct http_server *srv, const uint8_t *buf, size_t len,
 	metrics.proto[METRICS_HTTP].requests++;
 
 	if (r < 0) {
-		log_warn(proto_of(peer), "%s: bad request: %s (%d)", peer->text, req.error_reason,
+		log_warn(http_proto_name(peer->tls), "%s: bad request: %s (%d)", peer->text, req.error_reason,
 		         req.error_status);
 		resp.close_after = true;
 		respond_simple(&resp, req.error_status, NULL, sink);

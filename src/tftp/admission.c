@@ -65,6 +65,7 @@ struct admission {
 	struct tftp_request req;
 	char who[64];                /* the peer, for log lines */
 	char name[160];              /* the requested name, escaped */
+	unsigned from_host;          /* transfers to this address already (repeat stage) */
 	struct tftp_transfer *t;     /* from the open stage on */
 	int err;                     /* STAGE_REFUSE: why, as -errno */
 };
@@ -296,9 +297,15 @@ stage_rate(struct admission *a)
 static enum stage_result
 stage_repeat(struct admission *a)
 {
-	struct tftp_transfer *dup = a->srv->transfers;
-	while (dup && !sockaddr_same_endpoint(&dup->peer, &a->arr->peer))
-		dup = dup->next;
+	/* One walk over the transfers serves this stage and the next. */
+	struct tftp_transfer *dup = NULL;
+	for (struct tftp_transfer *t = a->srv->transfers; t; t = t->next) {
+		if (!sockaddr_same_host(&t->peer, &a->arr->peer))
+			continue;
+		a->from_host++;
+		if (sockaddr_port(&t->peer) == sockaddr_port(&a->arr->peer))
+			dup = t;
+	}
 	if (!dup)
 		return STAGE_NEXT;
 	log_debug("tftp", "%s \"%s\": repeated request%s", a->who, a->name,
@@ -313,10 +320,7 @@ stage_capacity(struct admission *a)
 {
 	if (a->srv->active >= a->cfg->tftp_max_transfers)
 		return refuse_with(a, -EBUSY);
-	unsigned mine = 0;
-	for (const struct tftp_transfer *t = a->srv->transfers; t; t = t->next)
-		mine += sockaddr_same_host(&t->peer, &a->arr->peer);
-	return mine >= a->cfg->tftp_max_per_client ? refuse_with(a, -EUSERS) : STAGE_NEXT;
+	return a->from_host >= a->cfg->tftp_max_per_client ? refuse_with(a, -EUSERS) : STAGE_NEXT;
 }
 
 static enum stage_result
