@@ -21,6 +21,10 @@ struct netbootd {
 	struct tftp_server *tftp;
 	struct http_server *http;
 	struct dhcp_server *dhcp;
+	/* The command line, kept for a reload to read again (the file is cfg->config_file). */
+	int argc;
+	char **argv;
+	unsigned reloads;           /* applied since start */
 };
 
 #endif

@@ -24,6 +24,7 @@
 #include "dhcp/dhcp_server.h"
 #include "http/http_server.h"
 #include "model/config.h"
+#include "reload.h"
 #include "tftp/tftp_server.h"
 #include "util/log.h"
 #include "util/sandbox.h"
@@ -159,12 +160,27 @@ on_hup(evutil_socket_t sig, short events, void *arg)
 	struct netbootd *nb = arg;
 	(void)sig;
 	(void)events;
-	sdnotify("RELOADING=1");
-	if (nb->http) {
-		log_info("main", "SIGHUP: reloading TLS certificate");
-		(void)http_server_reload_tls(nb->http);
+	log_info("main", "SIGHUP: reloading the configuration");
+	(void)daemon_reload(nb);
+}
+
+/*
+ * The sandbox moves to / before serving: a reload must find the config file
+ * by the name it had at start, so a relative --config becomes absolute now.
+ */
+static int
+absolute_config_path(struct config *cfg)
+{
+	if (!cfg->config_file || cfg->config_file[0] == '/')
+		return 0;
+	char *abs = realpath(cfg->config_file, NULL);
+	if (!abs) {
+		fprintf(stderr, "netbootd: --config %s: %s\n", cfg->config_file, strerror(errno));
+		return -1;
 	}
-	sdnotify("READY=1");
+	free(cfg->config_file);
+	cfg->config_file = abs;
+	return 0;
 }
 
 /* --root, or a private empty root in quick mode without one. */
@@ -276,7 +292,7 @@ int
 main(int argc, char **argv)
 {
 	struct config cfg;
-	struct netbootd nb = { .boot = { .cfg = &cfg, .rootfd = -1 } };
+	struct netbootd nb = { .boot = { .cfg = &cfg, .rootfd = -1 }, .argc = argc, .argv = argv };
 	struct event *sigs[3] = { NULL, NULL, NULL };
 	int status = 1;
 
@@ -294,6 +310,8 @@ main(int argc, char **argv)
 		config_free(&cfg);
 		return r > 0 ? 0 : 2;
 	}
+	if (absolute_config_path(&cfg) < 0)
+		goto out;
 	if (cfg.config_file && config_load_file(&cfg, cfg.config_file) != 0) {
 		fprintf(stderr, "netbootd: %s: configuration has errors\n", cfg.config_file);
 		goto out;

@@ -323,16 +323,20 @@ quick_alias(struct boot_context *boot, const char *name, const char *host_path)
 	return 0;
 }
 
-int
-generated_quick_setup(struct boot_context *boot)
+/* The served name of quick mode's image: quick/image.iso, quick/image.img, ... */
+static void
+quick_image_name(const struct config *cfg, char *buf, size_t len)
 {
-	struct config *cfg = boot->cfg;
+	snprintf(buf, len, "quick/image%s", planner_image_ext(cfg->image));
+}
+
+int
+generated_quick_profile(const struct config *cfg, struct bootconf *bc)
+{
 	if (cfg->image) {
 		char name[32];
-		snprintf(name, sizeof(name), "quick/image%s", planner_image_ext(cfg->image));
-		if (quick_alias(boot, name, cfg->image) < 0)
-			return -1;
-		if (bootconf_add_quick_image(cfg->boot, name, cfg->method) < 0) {
+		quick_image_name(cfg, name, sizeof(name));
+		if (bootconf_add_quick_image(bc, name, cfg->method) < 0) {
 			log_error("main", "--method %s: not an image method (auto, imgboot, "
 			                  "firmware-ramdisk, memdisk, sanboot, grub-memdisk, direct, pxelinux, grub)",
 			          cfg->method ? cfg->method : "?");
@@ -347,21 +351,39 @@ generated_quick_setup(struct boot_context *boot)
 			log_error("main", "at most %d --initrd", BOOTCONF_MAX_INITRDS);
 			return -1;
 		}
-		if (quick_alias(boot, "quick/linux", cfg->kernel) < 0)
-			return -1;
 		for (size_t i = 0; i < cfg->initrds.count; i++) {
 			snprintf(names[i], sizeof(names[i]), "quick/initrd%zu", i);
-			if (quick_alias(boot, names[i], cfg->initrds.items[i]) < 0)
-				return -1;
 			initrds[i] = names[i];
 		}
-		if (bootconf_add_quick_kernel(cfg->boot, "quick/linux", initrds, cfg->initrds.count,
+		if (bootconf_add_quick_kernel(bc, "quick/linux", initrds, cfg->initrds.count,
 		                              cfg->cmdline) < 0) {
 			log_error("main", "cannot set up the quick profile");
 			return -1;
 		}
 	}
 	return 0;
+}
+
+int
+generated_quick_setup(struct boot_context *boot)
+{
+	struct config *cfg = boot->cfg;
+	if (cfg->image) {
+		char name[32];
+		quick_image_name(cfg, name, sizeof(name));
+		if (quick_alias(boot, name, cfg->image) < 0)
+			return -1;
+	} else if (cfg->kernel) {
+		if (quick_alias(boot, "quick/linux", cfg->kernel) < 0)
+			return -1;
+		for (size_t i = 0; i < cfg->initrds.count && i < BOOTCONF_MAX_INITRDS; i++) {
+			char name[48];
+			snprintf(name, sizeof(name), "quick/initrd%zu", i);
+			if (quick_alias(boot, name, cfg->initrds.items[i]) < 0)
+				return -1;
+		}
+	}
+	return generated_quick_profile(cfg, cfg->boot);
 }
 
 /* ---- --check-config ----------------------------------------------------------- */

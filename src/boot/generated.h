@@ -15,6 +15,8 @@
 #include "boot/files.h"
 
 struct boot_context;
+struct bootconf;
+struct config;
 
 /* The files_generator_fn; ctx is the struct netbootd. */
 int generated_open(void *ctx, const char *relpath, const struct file_client *client,
@@ -29,6 +31,12 @@ void generated_register(struct boot_context *boot);
  * make the "quick" profile the default. Returns 0 or -1 (logged).
  */
 int generated_quick_setup(struct boot_context *boot);
+
+/*
+ * Only the "quick" profile, into bc, for the files generated_quick_setup
+ * serves: a reload adds it to the configuration read again. 0 or -1 (logged).
+ */
+int generated_quick_profile(const struct config *cfg, struct bootconf *bc);
 
 /*
  * --check-config: every file a profile names and every boot loader a chain

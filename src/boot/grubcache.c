@@ -202,6 +202,46 @@ grubcache_setup(struct boot_context *boot)
 	return 0;
 }
 
+/*
+ * A reload builds nothing: the sandbox has no exec, and a build takes
+ * seconds of a serving daemon's time. A profile that was built at start-up
+ * keeps its binary; one that would need a new build refuses the reload.
+ */
+static int
+carry_built_grub(const struct bootconf *running, struct bootconf *fresh, size_t idx,
+                 const struct boot_profile *p)
+{
+	char built[BOOTCONF_NAME_MAX + 32];
+	snprintf(built, sizeof(built), "cache/%s-grub.efi", p->name);
+	const struct boot_profile *q = bootconf_profile(running, p->name);
+	if (q && q->kind == PROFILE_IMAGE && q->grub && strcmp(q->grub, built) == 0 &&
+	    strcmp(q->image, p->image) == 0)
+		return bootconf_set_profile_grub(fresh, idx, built) < 0 ? -1 : 0;
+	log_error("reload", "profile %s: method grub-memdisk builds its GRUB binary at start-up, "
+	                    "which a reload does not do: restart netbootd to apply it, or give "
+	                    "grub = FILE (made by netbootd mkgrub)", p->name);
+	return -1;
+}
+
+static bool needs_grub_net(const struct bootconf *bc);
+
+int
+grubcache_reload(const struct bootconf *running, struct bootconf *fresh)
+{
+	for (size_t i = 0; i < bootconf_profile_count(fresh); i++) {
+		const struct boot_profile *p = bootconf_profile_at(fresh, i);
+		if (p->kind == PROFILE_IMAGE && p->method == BOOT_METHOD_GRUB_MEMDISK && !p->grub &&
+		    carry_built_grub(running, fresh, i, p) < 0)
+			return -1;
+	}
+	if (needs_grub_net(fresh) && !needs_grub_net(running)) {
+		log_error("reload", "method grub: GRUB's network images are built at start-up, and "
+		                    "none were (no profile used method grub): restart netbootd to apply");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- GRUB network images (method = grub) ---------------------------------- */
 
 struct grub_platform {

@@ -13,10 +13,20 @@
 
 #include "boot/context.h"
 
+struct bootconf;
+
 #define GRUBCACHE_DEFAULT_DIR "/var/cache/netbootd"
 
 /* Before the privilege drop. Returns 0, or -1 after logging why (start-up stops). */
 int grubcache_setup(struct boot_context *boot);
+
+/*
+ * A reload: the new configuration's grub-memdisk profiles take the binaries
+ * built at start-up for the same profile and image. Returns 0, or -1 after
+ * logging why a restart is needed (a new build, or method grub's network
+ * images when none were built).
+ */
+int grubcache_reload(const struct bootconf *running, struct bootconf *fresh);
 
 /*
  * GRUB network boot without grub-mknetdir. Profiles with `method = grub` and

@@ -21,6 +21,12 @@ int dhcp_server_start(struct netbootd *nb, struct dhcp_server **out);
 /* Close every socket and session; safe on NULL. */
 void dhcp_server_free(struct dhcp_server *srv);
 
+/*
+ * After a reload changed the settings in place: the new-client rate and
+ * the [host] fixed addresses take effect; leases are kept. NULL is a no-op.
+ */
+void dhcp_server_apply_settings(struct dhcp_server *srv);
+
 /* ---- the message handler, without sockets (unit tests, fuzzer) ---------- */
 
 /* Where a request came from: the socket's port role and IP_PKTINFO. */

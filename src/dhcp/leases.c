@@ -208,6 +208,14 @@ leases_reserve(struct lease_store *ls, struct in_addr ip, const uint8_t mac[6])
 	return 0;
 }
 
+void
+leases_clear_reservations(struct lease_store *ls)
+{
+	for (size_t i = 0; i < ls->nreserved; i++)
+		ls->slots[ls->reserved[i]].reserved = false;
+	ls->nreserved = 0;
+}
+
 bool
 leases_in_pool(const struct lease_store *ls, struct in_addr ip)
 {

@@ -51,6 +51,12 @@ unsigned leases_load_text(struct lease_store *ls, const char *text, size_t len, 
  */
 int leases_reserve(struct lease_store *ls, struct in_addr ip, const uint8_t mac[6]);
 
+/*
+ * Forget every reservation (a reload makes them again from the new [host]
+ * sections). Leases themselves, bound or offered, are kept.
+ */
+void leases_clear_reservations(struct lease_store *ls);
+
 bool leases_in_pool(const struct lease_store *ls, struct in_addr ip);
 
 /* The address this MAC holds or was offered (not expired); 0 or -ENOENT. */

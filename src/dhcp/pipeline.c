@@ -366,6 +366,33 @@ dhcp_server_commit(struct dhcp_server *srv)
 	return leases_commit(srv->leases, dhcp_now(srv));
 }
 
+/* Fixed addresses inside the pool are kept for their hosts. */
+static void
+reserve_fixed_addresses(struct dhcp_server *srv)
+{
+	const struct bootconf *bc = srv->cfg->boot;
+	for (size_t i = 0; bc && i < bootconf_host_count(bc); i++) {
+		const struct boot_host *h = bootconf_host_at(bc, i);
+		if (h->address_set && leases_in_pool(srv->leases, h->address))
+			(void)leases_reserve(srv->leases, h->address, h->mac);
+	}
+}
+
+void
+dhcp_server_apply_settings(struct dhcp_server *srv)
+{
+	if (!srv)
+		return;
+	const struct config *cfg = srv->cfg;
+	if (srv->new_leases.rate != cfg->dhcp_lease_rate)
+		ratelimit_init(&srv->new_leases, cfg->dhcp_lease_rate,
+		               cfg->dhcp_lease_rate * DHCP_LEASE_BURST_SECONDS);
+	if (srv->leases) {
+		leases_clear_reservations(srv->leases);
+		reserve_fixed_addresses(srv);
+	}
+}
+
 struct dhcp_server *
 dhcp_server_new(struct netbootd *nb, bool open_leases)
 {
@@ -387,12 +414,7 @@ dhcp_server_new(struct netbootd *nb, bool open_leases)
 		log_error("dhcp", "--pool: empty, reversed or larger than 1M addresses");
 		goto fail;
 	}
-	/* Fixed addresses inside the pool are kept for their hosts. */
-	for (size_t i = 0; cfg->boot && i < bootconf_host_count(cfg->boot); i++) {
-		const struct boot_host *h = bootconf_host_at(cfg->boot, i);
-		if (h->address_set && leases_in_pool(srv->leases, h->address))
-			(void)leases_reserve(srv->leases, h->address, h->mac);
-	}
+	reserve_fixed_addresses(srv);
 	if (open_leases && cfg->lease_file) {
 		uid_t uid = (uid_t)-1;
 		gid_t gid = (gid_t)-1;

@@ -143,7 +143,6 @@ listen_on(struct http_server *srv, const struct listen_spec *spec, const char *w
 struct http_server *
 http_server_new(struct netbootd *nb)
 {
-	const struct config *cfg = nb->boot.cfg;
 	struct http_server *srv = calloc(1, sizeof(*srv));
 	if (!srv)
 		return NULL;
@@ -153,9 +152,18 @@ http_server_new(struct netbootd *nb)
 		free(srv);
 		return NULL;
 	}
+	http_server_apply_settings(srv);
+	return srv;
+}
+
+void
+http_server_apply_settings(struct http_server *srv)
+{
+	if (!srv)
+		return;
+	const struct config *cfg = srv->nb->boot.cfg;
 	srv->limits.max_header_bytes = cfg->http_max_header_bytes;
 	srv->limits.max_headers = cfg->http_max_headers;
-	return srv;
 }
 
 int

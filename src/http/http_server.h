@@ -39,6 +39,13 @@ int http_server_adopt(struct http_server *srv, int fd, const struct sockaddr *sa
 /* Close every socket and session; safe on NULL. */
 void http_server_free(struct http_server *srv);
 
+/*
+ * After a reload changed the settings in place: the header limits take
+ * effect for new requests (the other limits are read per connection).
+ * NULL is a no-op.
+ */
+void http_server_apply_settings(struct http_server *srv);
+
 /* ---- the request handler, without sockets (unit tests) ------------------ */
 
 /* The client of one request. */

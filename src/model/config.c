@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <ini.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,72 +32,80 @@ struct config_option {
 	unsigned min, max;   /* OPT_UINT */
 	const char *arg;     /* shown in --help */
 	const char *help;
+	/*
+	 * A reload (SIGHUP) applies it to the running daemon. The others are
+	 * bound into sockets, the sandbox or start-up builds, and keep their
+	 * running value until a restart (the reload says so).
+	 */
+	bool live;
 };
 
 #define F(field) offsetof(struct config, field)
+#define LIVE true     /* a reload applies it */
+#define RESTART false /* a reload leaves it until the next start */
 
 /*
  * Every setting, once. The order is the order of --help. Keys of the
  * [server] section are these names without the leading dashes.
  */
 static const struct config_option options[] = {
-	{ "root", OPT_STRING, F(root), 0, 0, "DIR", "serve files from beneath DIR (required unless quick mode)" },
-	{ "tftp", OPT_LISTEN, F(tftp), 0, 0, "ADDR:PORT|off", "TFTP listener (default 0.0.0.0:69)" },
-	{ "http", OPT_LISTEN, F(http), 0, 0, "ADDR:PORT|off", "HTTP listener (default 0.0.0.0:80)" },
-	{ "https", OPT_LISTEN, F(https), 0, 0, "ADDR:PORT", "HTTPS listener (needs --tls-cert and --tls-key)" },
-	{ "tls-cert", OPT_STRING, F(tls_cert), 0, 0, "PEM", "certificate chain for HTTPS" },
-	{ "tls-key", OPT_STRING, F(tls_key), 0, 0, "PEM", "private key for HTTPS" },
-	{ "http-boot-https", OPT_FLAG, F(http_boot_https), 0, 0, NULL, "offer UEFI HTTP boot clients https:// URLs (needs --https; the firmware needs the CA)" },
-	{ "dhcp", OPT_DHCP_MODE, F(dhcp_mode), 0, 0, "proxy|server|off", "DHCP role (default proxy)" },
-	{ "interface", OPT_STRLIST, F(interfaces), 0, 0, "IFACE", "answer DHCP on IFACE (repeatable; default all)" },
-	{ "dhcp-port", OPT_UINT, F(dhcp_port), 1, 65535, "N", "DHCP server port (default 67)" },
-	{ "pxe-port", OPT_UINT, F(pxe_port), 1, 65535, "N", "PXE boot server port (default 4011)" },
-	{ "pool", OPT_POOL, F(pool_first), 0, 0, "FIRST-LAST", "addresses to lease in server mode" },
-	{ "lease-file", OPT_STRING, F(lease_file), 0, 0, "FILE", "where leases are kept (server mode)" },
-	{ "server-addr", OPT_IPV4, F(server_addr), 0, 0, "ADDR", "address clients reach this server at" },
-	{ "image", OPT_STRING, F(image), 0, 0, "FILE", "quick mode: boot this disk image (ISO or raw disk)" },
-	{ "method", OPT_STRING, F(method), 0, 0, "METHOD", "image boot method: auto|direct|pxelinux|grub|imgboot|firmware-ramdisk|memdisk|sanboot|grub-memdisk" },
-	{ "kernel", OPT_STRING, F(kernel), 0, 0, "FILE", "quick mode: boot this Linux kernel" },
-	{ "initrd", OPT_STRLIST, F(initrds), 0, 0, "FILE", "initrd for --kernel (repeatable)" },
-	{ "cmdline", OPT_STRING, F(cmdline), 0, 0, "STRING", "kernel command line for --kernel" },
-	{ "config", OPT_STRING, F(config_file), 0, 0, "FILE", "read settings from an INI file" },
-	{ "check-config", OPT_FLAG, F(check_config), 0, 0, NULL, "validate the configuration and exit 0 or 1" },
-	{ "user", OPT_STRING, F(user), 0, 0, "NAME", "drop privileges to NAME after binding (default netbootd, else nobody)" },
-	{ "no-seccomp", OPT_FLAG, F(no_seccomp), 0, 0, NULL, "run without the system call allow-list (for debugging; see docs/security.md)" },
-	{ "log-level", OPT_LOG_LEVEL, F(log_level), 0, 0, "LEVEL", "error|warn|info|debug (default info)" },
+	{ "root", OPT_STRING, F(root), 0, 0, "DIR", "serve files from beneath DIR (required unless quick mode)", RESTART },
+	{ "tftp", OPT_LISTEN, F(tftp), 0, 0, "ADDR:PORT|off", "TFTP listener (default 0.0.0.0:69)", RESTART },
+	{ "http", OPT_LISTEN, F(http), 0, 0, "ADDR:PORT|off", "HTTP listener (default 0.0.0.0:80)", RESTART },
+	{ "https", OPT_LISTEN, F(https), 0, 0, "ADDR:PORT", "HTTPS listener (needs --tls-cert and --tls-key)", RESTART },
+	{ "tls-cert", OPT_STRING, F(tls_cert), 0, 0, "PEM", "certificate chain for HTTPS", RESTART },
+	{ "tls-key", OPT_STRING, F(tls_key), 0, 0, "PEM", "private key for HTTPS", RESTART },
+	{ "http-boot-https", OPT_FLAG, F(http_boot_https), 0, 0, NULL, "offer UEFI HTTP boot clients https:// URLs (needs --https; the firmware needs the CA)", LIVE },
+	{ "dhcp", OPT_DHCP_MODE, F(dhcp_mode), 0, 0, "proxy|server|off", "DHCP role (default proxy)", RESTART },
+	{ "interface", OPT_STRLIST, F(interfaces), 0, 0, "IFACE", "answer DHCP on IFACE (repeatable; default all)", RESTART },
+	{ "dhcp-port", OPT_UINT, F(dhcp_port), 1, 65535, "N", "DHCP server port (default 67)", RESTART },
+	{ "pxe-port", OPT_UINT, F(pxe_port), 1, 65535, "N", "PXE boot server port (default 4011)", RESTART },
+	{ "pool", OPT_POOL, F(pool_first), 0, 0, "FIRST-LAST", "addresses to lease in server mode", RESTART },
+	{ "lease-file", OPT_STRING, F(lease_file), 0, 0, "FILE", "where leases are kept (server mode)", RESTART },
+	{ "server-addr", OPT_IPV4, F(server_addr), 0, 0, "ADDR", "address clients reach this server at", RESTART },
+	{ "image", OPT_STRING, F(image), 0, 0, "FILE", "quick mode: boot this disk image (ISO or raw disk)", RESTART },
+	{ "method", OPT_STRING, F(method), 0, 0, "METHOD", "image boot method: auto|direct|pxelinux|grub|imgboot|firmware-ramdisk|memdisk|sanboot|grub-memdisk", RESTART },
+	{ "kernel", OPT_STRING, F(kernel), 0, 0, "FILE", "quick mode: boot this Linux kernel", RESTART },
+	{ "initrd", OPT_STRLIST, F(initrds), 0, 0, "FILE", "initrd for --kernel (repeatable)", RESTART },
+	{ "cmdline", OPT_STRING, F(cmdline), 0, 0, "STRING", "kernel command line for --kernel", RESTART },
+	{ "config", OPT_STRING, F(config_file), 0, 0, "FILE", "read settings from an INI file", RESTART },
+	{ "check-config", OPT_FLAG, F(check_config), 0, 0, NULL, "validate the configuration and exit 0 or 1", RESTART },
+	{ "user", OPT_STRING, F(user), 0, 0, "NAME", "drop privileges to NAME after binding (default netbootd, else nobody)", RESTART },
+	{ "no-seccomp", OPT_FLAG, F(no_seccomp), 0, 0, NULL, "run without the system call allow-list (for debugging; see docs/security.md)", RESTART },
+	{ "log-level", OPT_LOG_LEVEL, F(log_level), 0, 0, "LEVEL", "error|warn|info|debug (default info)", LIVE },
 
-	{ "tftp-max-blksize", OPT_UINT, F(tftp_max_blksize), 0, 65464, "N", "cap on TFTP blksize (default: path MTU)" },
-	{ "tftp-max-windowsize", OPT_UINT, F(tftp_max_windowsize), 1, 65535, "N", "cap on TFTP windowsize (default 64)" },
-	{ "tftp-max-transfers", OPT_UINT, F(tftp_max_transfers), 1, 1000000, "N", "concurrent TFTP transfers (default 2000)" },
-	{ "tftp-max-per-client", OPT_UINT, F(tftp_max_per_client), 1, 1000000, "N", "concurrent TFTP transfers per client address (default 32)" },
-	{ "tftp-timeout", OPT_UINT, F(tftp_timeout), 1, 255, "SECONDS", "first TFTP retransmit timeout (default 1)" },
-	{ "tftp-retries", OPT_UINT, F(tftp_retries), 1, 100, "N", "TFTP retransmits before giving up (default 6)" },
-	{ "tftp-rate", OPT_UINT, F(tftp_rate), 0, 100000, "N", "new TFTP requests a second per client address, bursts of twice that (default 50; 0: no limit; loopback never limited)" },
+	{ "tftp-max-blksize", OPT_UINT, F(tftp_max_blksize), 0, 65464, "N", "cap on TFTP blksize (default: path MTU)", LIVE },
+	{ "tftp-max-windowsize", OPT_UINT, F(tftp_max_windowsize), 1, 65535, "N", "cap on TFTP windowsize (default 64)", LIVE },
+	{ "tftp-max-transfers", OPT_UINT, F(tftp_max_transfers), 1, 1000000, "N", "concurrent TFTP transfers (default 2000)", RESTART },
+	{ "tftp-max-per-client", OPT_UINT, F(tftp_max_per_client), 1, 1000000, "N", "concurrent TFTP transfers per client address (default 32)", LIVE },
+	{ "tftp-timeout", OPT_UINT, F(tftp_timeout), 1, 255, "SECONDS", "first TFTP retransmit timeout (default 1)", LIVE },
+	{ "tftp-retries", OPT_UINT, F(tftp_retries), 1, 100, "N", "TFTP retransmits before giving up (default 6)", LIVE },
+	{ "tftp-rate", OPT_UINT, F(tftp_rate), 0, 100000, "N", "new TFTP requests a second per client address, bursts of twice that (default 50; 0: no limit; loopback never limited)", LIVE },
 
-	{ "http-max-connections", OPT_UINT, F(http_max_connections), 1, 1000000, "N", "concurrent HTTP connections (default 4096; when full, the oldest idle one is closed)" },
-	{ "status-allow", OPT_NETLIST, F(status_allow), 0, 0, "NETS", "networks that may read /status, /status.json and /metrics (ADDR/BITS, comma-separated, repeatable; default: everyone)" },
-	{ "http-max-per-client", OPT_UINT, F(http_max_per_client), 1, 1000000, "N", "concurrent HTTP connections per client address (default 64; loopback not limited)" },
-	{ "http-idle-timeout", OPT_UINT, F(http_idle_timeout), 1, 86400, "SECONDS", "idle/slow HTTP client timeout (default 30)" },
-	{ "http-max-header-bytes", OPT_UINT, F(http_max_header_bytes), 256, 1048576, "N", "request header size limit (default 8192)" },
-	{ "http-max-headers", OPT_UINT, F(http_max_headers), 1, 1000, "N", "request header count limit (default 64)" },
+	{ "http-max-connections", OPT_UINT, F(http_max_connections), 1, 1000000, "N", "concurrent HTTP connections (default 4096; when full, the oldest idle one is closed)", LIVE },
+	{ "status-allow", OPT_NETLIST, F(status_allow), 0, 0, "NETS", "networks that may read /status, /status.json and /metrics (ADDR/BITS, comma-separated, repeatable; default: everyone)", LIVE },
+	{ "http-max-per-client", OPT_UINT, F(http_max_per_client), 1, 1000000, "N", "concurrent HTTP connections per client address (default 64; loopback not limited)", LIVE },
+	{ "http-idle-timeout", OPT_UINT, F(http_idle_timeout), 1, 86400, "SECONDS", "idle/slow HTTP client timeout (default 30)", LIVE },
+	{ "http-max-header-bytes", OPT_UINT, F(http_max_header_bytes), 256, 1048576, "N", "request header size limit (default 8192)", LIVE },
+	{ "http-max-headers", OPT_UINT, F(http_max_headers), 1, 1000, "N", "request header count limit (default 64)", LIVE },
 
-	{ "netmask", OPT_IPV4, F(netmask), 0, 0, "ADDR", "subnet mask handed out in server mode" },
-	{ "router", OPT_IPV4, F(router), 0, 0, "ADDR", "default gateway handed out in server mode" },
-	{ "dns", OPT_STRLIST, F(dns), 0, 0, "ADDR", "DNS server handed out in server mode (repeatable)" },
-	{ "dhcp-lease-rate", OPT_UINT, F(dhcp_lease_rate), 0, 1000000, "N", "server mode: new clients a second per relay or interface, bursts of ten seconds' worth (default 100; 0: no limit)" },
-	{ "dhcp-known-only", OPT_FLAG, F(dhcp_known_only), 0, 0, NULL, "answer only machines with a [host MAC] section (server and proxy mode)" },
-	{ "lease-time", OPT_UINT, F(lease_time), 60, 31536000, "SECONDS", "lease time in server mode (default 3600)" },
-	{ "domain", OPT_STRING, F(domain), 0, 0, "NAME", "domain name handed out in server mode" },
+	{ "netmask", OPT_IPV4, F(netmask), 0, 0, "ADDR", "subnet mask handed out in server mode", LIVE },
+	{ "router", OPT_IPV4, F(router), 0, 0, "ADDR", "default gateway handed out in server mode", LIVE },
+	{ "dns", OPT_STRLIST, F(dns), 0, 0, "ADDR", "DNS server handed out in server mode (repeatable)", LIVE },
+	{ "dhcp-lease-rate", OPT_UINT, F(dhcp_lease_rate), 0, 1000000, "N", "server mode: new clients a second per relay or interface, bursts of ten seconds' worth (default 100; 0: no limit)", LIVE },
+	{ "dhcp-known-only", OPT_FLAG, F(dhcp_known_only), 0, 0, NULL, "answer only machines with a [host MAC] section (server and proxy mode)", LIVE },
+	{ "lease-time", OPT_UINT, F(lease_time), 60, 31536000, "SECONDS", "lease time in server mode (default 3600)", LIVE },
+	{ "domain", OPT_STRING, F(domain), 0, 0, "NAME", "domain name handed out in server mode", LIVE },
 
-	{ "ipxe-dir", OPT_STRING, F(ipxe_dir), 0, 0, "DIR", "iPXE binaries (default /usr/lib/ipxe)" },
-	{ "syslinux-dir", OPT_STRING, F(syslinux_dir), 0, 0, "DIR", "syslinux modules and memdisk (default /usr/lib/syslinux)" },
-	{ "pxelinux-dir", OPT_STRING, F(pxelinux_dir), 0, 0, "DIR", "pxelinux.0 (default /usr/lib/PXELINUX)" },
-	{ "grub-dir", OPT_STRING, F(grub_dir), 0, 0, "DIR", "GRUB modules (default /usr/lib/grub)" },
-	{ "imgboot-efi", OPT_STRING, F(imgboot_efi), 0, 0, "FILE", "imgboot.efi to serve" },
-	{ "shim-efi", OPT_STRING, F(shim_efi), 0, 0, "FILE", "Secure Boot: the signed shim served as shimx64.efi (default /usr/lib/shim/shimx64.efi.signed)" },
-	{ "signed-grub-efi", OPT_STRING, F(signed_grub_efi), 0, 0, "FILE", "Secure Boot: the signed network GRUB served as grubx64.efi (default /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed)" },
-	{ "cache-dir", OPT_STRING, F(cache_dir), 0, 0, "DIR", "where start-up builds (grub-memdisk binaries, GRUB network images) are kept (default /var/cache/netbootd)" },
-	{ "memdisk-max-mb", OPT_UINT, F(memdisk_max_mb), 1, 1048576, "MIB", "largest image sent via memdisk (default 1024)" },
+	{ "ipxe-dir", OPT_STRING, F(ipxe_dir), 0, 0, "DIR", "iPXE binaries (default /usr/lib/ipxe)", RESTART },
+	{ "syslinux-dir", OPT_STRING, F(syslinux_dir), 0, 0, "DIR", "syslinux modules and memdisk (default /usr/lib/syslinux)", RESTART },
+	{ "pxelinux-dir", OPT_STRING, F(pxelinux_dir), 0, 0, "DIR", "pxelinux.0 (default /usr/lib/PXELINUX)", RESTART },
+	{ "grub-dir", OPT_STRING, F(grub_dir), 0, 0, "DIR", "GRUB modules (default /usr/lib/grub)", RESTART },
+	{ "imgboot-efi", OPT_STRING, F(imgboot_efi), 0, 0, "FILE", "imgboot.efi to serve", RESTART },
+	{ "shim-efi", OPT_STRING, F(shim_efi), 0, 0, "FILE", "Secure Boot: the signed shim served as shimx64.efi (default /usr/lib/shim/shimx64.efi.signed)", RESTART },
+	{ "signed-grub-efi", OPT_STRING, F(signed_grub_efi), 0, 0, "FILE", "Secure Boot: the signed network GRUB served as grubx64.efi (default /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed)", RESTART },
+	{ "cache-dir", OPT_STRING, F(cache_dir), 0, 0, "DIR", "where start-up builds (grub-memdisk binaries, GRUB network images) are kept (default /var/cache/netbootd)", RESTART },
+	{ "memdisk-max-mb", OPT_UINT, F(memdisk_max_mb), 1, 1048576, "MIB", "largest image sent via memdisk (default 1024)", LIVE },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -491,6 +500,25 @@ config_parse_args(struct config *cfg, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * A problem in the settings: at start-up a compiler-style line on stderr
+ * ("file:line: message"), during a reload an error in the log, where the
+ * operator who sent SIGHUP looks (the journal).
+ */
+static void __attribute__((format(printf, 2, 3)))
+config_error(const struct config *cfg, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (cfg->errors_to_log)
+		log_error("config", "%s", msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
 struct ini_ctx {
 	struct config *cfg;
 	const char *path;
@@ -521,20 +549,20 @@ config_entry_handler(void *user, const char *section, const char *key, const cha
 		size_t i;
 		const struct config_option *o = option_find(key, &i);
 		if (!o || strcmp(key, "check-config") == 0) {
-			fprintf(stderr, "%s:%d: [server]: unknown key '%s'\n", ctx->path, ctx->line, key);
+			config_error(ctx->cfg, "%s:%d: [server]: unknown key '%s'", ctx->path, ctx->line, key);
 			ctx->errors++;
 			return 1;
 		}
 		if (strcmp(key, "config") == 0) {
-			fprintf(stderr, "%s:%d: [server]: 'config' cannot be set inside a config file\n",
-			        ctx->path, ctx->line);
+			config_error(ctx->cfg, "%s:%d: [server]: 'config' cannot be set inside a config file",
+			             ctx->path, ctx->line);
 			ctx->errors++;
 			return 1;
 		}
 		if (ctx->cfg->set_by_cli[i / 64] & (1ULL << (i % 64)))
 			return 1; /* the command line wins */
 		if (set_option(ctx->cfg, o, value, ctx->file_list_reset[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "%s:%d: [server]: %s\n", ctx->path, ctx->line, err);
+			config_error(ctx->cfg, "%s:%d: [server]: %s", ctx->path, ctx->line, err);
 			ctx->errors++;
 		}
 		ctx->file_list_reset[i] = true;
@@ -542,7 +570,7 @@ config_entry_handler(void *user, const char *section, const char *key, const cha
 	}
 	bootconf_note_line(ctx->cfg->boot, ctx->line);
 	if (bootconf_ini_entry(ctx->cfg->boot, section, key, value, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s:%d: [%s]: %s\n", ctx->path, ctx->line, section, err);
+		config_error(ctx->cfg, "%s:%d: [%s]: %s", ctx->path, ctx->line, section, err);
 		ctx->errors++;
 	}
 	return 1;
@@ -551,8 +579,7 @@ config_entry_handler(void *user, const char *section, const char *key, const cha
 static void
 print_problem(void *ctx, const char *path, int line, const char *msg)
 {
-	(void)ctx;
-	fprintf(stderr, "%s:%d: %s\n", path, line, msg);
+	config_error(ctx, "%s:%d: %s", path, line, msg);
 }
 
 int
@@ -561,20 +588,20 @@ config_load_file(struct config *cfg, const char *path)
 	struct ini_ctx ctx = { .cfg = cfg, .path = path };
 	ctx.fp = fopen(path, "r");
 	if (!ctx.fp) {
-		fprintf(stderr, "%s: cannot open config file: %s\n", path, strerror(errno));
+		config_error(cfg, "%s: cannot open config file: %s", path, strerror(errno));
 		return 1;
 	}
 	int r = ini_parse_stream((ini_reader)config_line_reader, &ctx, config_entry_handler, &ctx);
 	fclose(ctx.fp);
 	if (r > 0) {
 		/* inih reports only syntax errors this way; ours were printed already. */
-		fprintf(stderr, "%s:%d: syntax error (expected [section] or key = value)\n", path, r);
+		config_error(cfg, "%s:%d: syntax error (expected [section] or key = value)", path, r);
 		ctx.errors++;
 	} else if (r < 0) {
-		fprintf(stderr, "%s: cannot read config file\n", path);
+		config_error(cfg, "%s: cannot read config file", path);
 		ctx.errors++;
 	}
-	if (bootconf_finish(cfg->boot, path, print_problem, NULL) < 0)
+	if (bootconf_finish(cfg->boot, path, print_problem, cfg) < 0)
 		ctx.errors++;
 	log_set_level(cfg->log_level);
 	return ctx.errors;
@@ -584,7 +611,7 @@ int
 config_validate(const struct config *cfg)
 {
 	int problems = 0;
-#define PROBLEM(...) do { fprintf(stderr, "netbootd: " __VA_ARGS__); fputc('\n', stderr); problems++; } while (0)
+#define PROBLEM(...) do { config_error(cfg, "netbootd: " __VA_ARGS__); problems++; } while (0)
 	if (cfg->https.enabled && (!cfg->tls_cert || !cfg->tls_key))
 		PROBLEM("--https needs --tls-cert and --tls-key");
 	if (!cfg->https.enabled && (cfg->tls_cert || cfg->tls_key))
@@ -605,6 +632,125 @@ config_validate(const struct config *cfg)
 		PROBLEM("--dhcp-port and --pxe-port must differ");
 #undef PROBLEM
 	return problems;
+}
+
+/* ---- reload ----------------------------------------------------------------- */
+
+/* The "was it given" flag beside an IPv4 setting, or NULL. */
+static bool *
+ipv4_set_flag(struct config *cfg, const struct config_option *o)
+{
+	if (o->offset == F(server_addr))
+		return &cfg->server_addr_set;
+	if (o->offset == F(netmask))
+		return &cfg->netmask_set;
+	if (o->offset == F(router))
+		return &cfg->router_set;
+	return NULL;
+}
+
+static bool
+same_string(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+static bool
+same_str_list(const struct str_list *a, const struct str_list *b)
+{
+	if (a->count != b->count)
+		return false;
+	for (size_t i = 0; i < a->count; i++) {
+		if (strcmp(a->items[i], b->items[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+static bool
+same_net_list(const struct net_list *a, const struct net_list *b)
+{
+	return a->count == b->count && memcmp(a->items, b->items, a->count * sizeof(a->items[0])) == 0;
+}
+
+/* Does option o hold the same value in a and b? */
+static bool
+option_same(struct config *a, struct config *b, const struct config_option *o)
+{
+	const void *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
+	switch (o->type) {
+	case OPT_STRING:
+		return same_string(*(char *const *)pa, *(char *const *)pb);
+	case OPT_STRLIST:
+		return same_str_list(pa, pb);
+	case OPT_LISTEN: {
+		const struct listen_spec *la = pa, *lb = pb;
+		return la->enabled == lb->enabled && strcmp(la->text, lb->text) == 0;
+	}
+	case OPT_UINT:
+		return *(const unsigned *)pa == *(const unsigned *)pb;
+	case OPT_FLAG:
+		return *(const bool *)pa == *(const bool *)pb;
+	case OPT_DHCP_MODE:
+		return a->dhcp_mode == b->dhcp_mode;
+	case OPT_LOG_LEVEL:
+		return a->log_level == b->log_level;
+	case OPT_IPV4:
+		return *ipv4_set_flag(a, o) == *ipv4_set_flag(b, o) &&
+		       ((const struct in_addr *)pa)->s_addr == ((const struct in_addr *)pb)->s_addr;
+	case OPT_POOL:
+		return a->pool_set == b->pool_set && a->pool_first.s_addr == b->pool_first.s_addr &&
+		       a->pool_last.s_addr == b->pool_last.s_addr;
+	case OPT_NETLIST:
+		return same_net_list(pa, pb);
+	}
+	return false;
+}
+
+static void
+swap_bytes(void *a, void *b, size_t n)
+{
+	unsigned char tmp[sizeof(struct net_list)];
+	_Static_assert(sizeof(struct net_list) >= sizeof(struct str_list), "swap buffer");
+	memcpy(tmp, a, n);
+	memcpy(a, b, n);
+	memcpy(b, tmp, n);
+}
+
+/* Exchange option o's value (and what it owns) between a and b; live types only. */
+static void
+option_swap(struct config *a, struct config *b, const struct config_option *o)
+{
+	static const size_t size[] = {
+		[OPT_STRING] = sizeof(char *),       [OPT_STRLIST] = sizeof(struct str_list),
+		[OPT_UINT] = sizeof(unsigned),       [OPT_FLAG] = sizeof(bool),
+		[OPT_IPV4] = sizeof(struct in_addr), [OPT_LOG_LEVEL] = sizeof(enum log_level),
+		[OPT_NETLIST] = sizeof(struct net_list),
+	};
+	swap_bytes((char *)a + o->offset, (char *)b + o->offset, size[o->type]);
+	if (o->type == OPT_IPV4)
+		swap_bytes(ipv4_set_flag(a, o), ipv4_set_flag(b, o), sizeof(bool));
+}
+
+int
+config_take_live(struct config *cfg, struct config *fresh, config_restart_fn restart, void *ctx)
+{
+	int changed = 0;
+	for (size_t i = 0; i < N_OPTIONS; i++) {
+		const struct config_option *o = &options[i];
+		if (option_same(cfg, fresh, o))
+			continue;
+		if (o->live) {
+			option_swap(cfg, fresh, o);
+			changed++;
+		} else if (restart) {
+			restart(ctx, o->name);
+		}
+	}
+	struct bootconf *old = cfg->boot;
+	cfg->boot = fresh->boot;
+	fresh->boot = old;
+	return changed;
 }
 
 bool

@@ -113,6 +113,9 @@ struct config {
 	/* Profiles, hosts, arches: owned by the planner's config. */
 	struct bootconf *boot;
 
+	/* A reload: problems go to the log (the journal), not only to stderr. */
+	bool errors_to_log;
+
 	/* Which table entries the command line set (the file must not override). */
 	uint64_t set_by_cli[2];
 };
@@ -148,6 +151,20 @@ int config_set(struct config *cfg, const char *key, const char *value, char *err
 int listen_spec_parse(const char *text, struct listen_spec *out);
 
 void config_usage(FILE *out);
+
+/* Told the name of each [server] key whose new value waits for a restart. */
+typedef void (*config_restart_fn)(void *ctx, const char *key);
+
+/*
+ * A reload: fresh is the configuration read again (command line, then the
+ * file, validated). Move into cfg what a running daemon can change: the
+ * planner's sections ([default], [profile], [host], [arch]) and the [server]
+ * keys marked live (limits, timeouts, DHCP options, log level); tell
+ * restart of every other key whose value differs, which keeps its running
+ * value. fresh is left with cfg's old values, for config_free. Returns how
+ * many live [server] keys changed.
+ */
+int config_take_live(struct config *cfg, struct config *fresh, config_restart_fn restart, void *ctx);
 
 /*
  * Whether a client may read the status pages (/status, /status.json,

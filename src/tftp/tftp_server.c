@@ -182,6 +182,16 @@ raise_fd_limit(unsigned want)
 		         "excess requests will be refused", (unsigned long long)rl.rlim_cur, want);
 }
 
+void
+tftp_server_apply_settings(struct tftp_server *srv)
+{
+	if (!srv)
+		return;
+	unsigned rate = srv->nb->boot.cfg->tftp_rate;
+	if (srv->requests_per_source.rate != rate)
+		ratelimit_init(&srv->requests_per_source, rate, 2 * rate);
+}
+
 struct tftp_server *
 tftp_server_new(struct netbootd *nb)
 {

@@ -26,6 +26,12 @@ int tftp_server_start(struct netbootd *nb, struct tftp_server **out);
 /* Close every socket and transfer; safe on NULL. */
 void tftp_server_free(struct tftp_server *srv);
 
+/*
+ * After a reload changed the settings in place: a new tftp-rate takes
+ * effect (the other limits are read per request). NULL is a no-op.
+ */
+void tftp_server_apply_settings(struct tftp_server *srv);
+
 /* ---- the request handler, without sockets (unit tests) ------------------ */
 
 /* Who asked, and which of our addresses they wrote to (IP_PKTINFO). */

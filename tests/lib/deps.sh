@@ -18,7 +18,7 @@ curl tftp-hpa atftp kea-admin kea-dhcp4-server dnsmasq-base
 tftpd-hpa nginx-light wrk openssl iproute2 procps
 chromium
 debootstrap squashfs-tools debian-installer-12-netboot-amd64
-debhelper lintian fakeroot systemd util-linux
+debhelper lintian fakeroot systemd systemd-container util-linux
 "
 
 # shim-signed is fetched, not installed: on a machine booted by UEFI its

@@ -3,7 +3,7 @@
 headers of its own directory or of a lower layer, never a higher one or a
 sibling. Exit 1 with one line per upward or sideways include.
 
-    util  <  wire, image  <  model  <  boot  <  dhcp, tftp, http, cli (+ daemon.h)  <  main.c
+    util  <  wire, image  <  model  <  boot  <  dhcp, tftp, http, cli (+ daemon.h)  <  reload  <  main.c
 """
 import re
 import sys
@@ -11,13 +11,16 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 RANK = {"util": 0, "wire": 1, "image": 1, "model": 2, "boot": 3,
-        "dhcp": 4, "tftp": 4, "http": 4, "cli": 4, "daemon.h": 4, "main.c": 5}
+        "dhcp": 4, "tftp": 4, "http": 4, "cli": 4, "daemon.h": 4, "reload": 5,
+        "main.c": 6}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
 
 def unit(path):
     """The layer a file of src/ belongs to: its directory, or its own name at the top."""
     rel = path.relative_to(SRC) if path.is_absolute() else Path(path)
+    if len(rel.parts) == 1 and rel.stem == "reload":
+        return "reload"  # reload.c and reload.h: one unit at the top, below main.c
     return rel.parts[0]
 
 

@@ -224,6 +224,61 @@ test_status_allow(void **state)
 	config_free(&cfg);
 }
 
+/* Restart keys a reload named, in order, for the test below. */
+static char restart_names[256];
+
+static void
+note_restart(void *ctx, const char *key)
+{
+	(void)ctx;
+	strncat(restart_names, key, sizeof(restart_names) - strlen(restart_names) - 2);
+	strcat(restart_names, " ");
+}
+
+static void
+test_take_live(void **state)
+{
+	(void)state;
+	struct config cfg, fresh;
+	char err[128];
+	config_init(&cfg);
+	config_init(&fresh);
+	assert_int_equal(config_set(&cfg, "root", "/srv/a", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&cfg, "tftp-rate", "50", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&cfg, "dns", "198.18.0.53", err, sizeof(err)), 0);
+	/* fresh: a new root and TFTP address (restart), new limits and DNS (live). */
+	assert_int_equal(config_set(&fresh, "root", "/srv/b", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&fresh, "tftp", "127.0.0.1:69", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&fresh, "tftp-rate", "7", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&fresh, "dns", "198.18.0.54", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&fresh, "dns", "198.18.0.55", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&fresh, "router", "198.18.0.1", err, sizeof(err)), 0);
+	struct bootconf *old_boot = cfg.boot, *new_boot = fresh.boot;
+
+	restart_names[0] = '\0';
+	assert_int_equal(config_take_live(&cfg, &fresh, note_restart, NULL), 3);
+	assert_string_equal(restart_names, "root tftp ");
+	assert_string_equal(cfg.root, "/srv/a");
+	assert_string_equal(cfg.tftp.text, "0.0.0.0:69");
+	assert_int_equal(cfg.tftp_rate, 7);
+	assert_int_equal(cfg.dns.count, 2);
+	assert_string_equal(cfg.dns.items[1], "198.18.0.55");
+	assert_true(cfg.router_set);
+	/* fresh holds what cfg had, to be freed: nothing is owned twice. */
+	assert_int_equal(fresh.dns.count, 1);
+	assert_string_equal(fresh.dns.items[0], "198.18.0.53");
+	assert_false(fresh.router_set);
+	assert_ptr_equal(cfg.boot, new_boot);
+	assert_ptr_equal(fresh.boot, old_boot);
+
+	/* The same file again changes nothing and names nothing. */
+	restart_names[0] = '\0';
+	assert_int_equal(config_take_live(&cfg, &cfg, note_restart, NULL), 0);
+	assert_string_equal(restart_names, "");
+	config_free(&fresh);
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -236,6 +291,7 @@ main(void)
 		cmocka_unit_test(test_file_errors_counted),
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_status_allow),
+		cmocka_unit_test(test_take_live),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
