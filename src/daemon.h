@@ -15,6 +15,21 @@ struct tftp_server;
 struct http_server;
 struct dhcp_server;
 
+/*
+ * The loop's two priorities. A DHCP or TFTP packet is answered before the
+ * next HTTP body chunk: under a boot storm a thousand sendfile()s in one
+ * loop turn held lock-step TFTP to one block per turn (bench/storm.sh:
+ * TFTP p99 7.7 s against dnsmasq's 1.1 s), and DHCP answers past the
+ * firmware's first retransmit. HTTP runs at EVENT_PRIORITY_BULK, and the
+ * loop looks for datagrams again every DAEMON_BULK_SLICE_USEC of it.
+ */
+enum {
+	EVENT_PRIORITY_DATAGRAM = 0, /* DHCP, TFTP: small, latency-bound, lock-step */
+	EVENT_PRIORITY_BULK = 1,     /* HTTP(S), signals, everything else */
+	EVENT_PRIORITIES = 2,
+};
+#define DAEMON_BULK_SLICE_USEC 2000
+
 struct netbootd {
 	struct event_base *base;
 	struct boot_context boot;   /* settings, root, files, timeline: what boot/ sees */

@@ -183,6 +183,28 @@ absolute_config_path(struct config *cfg)
 	return 0;
 }
 
+/*
+ * The loop, with two priorities (daemon.h): datagrams first, and a look
+ * for new ones every DAEMON_BULK_SLICE_USEC while HTTP callbacks run.
+ */
+static struct event_base *
+new_event_base(void)
+{
+	struct event_config *ec = event_config_new();
+	if (!ec)
+		return NULL;
+	struct timeval slice = { .tv_sec = 0, .tv_usec = DAEMON_BULK_SLICE_USEC };
+	struct event_base *base = NULL;
+	if (event_config_set_max_dispatch_interval(ec, &slice, -1, EVENT_PRIORITY_BULK) == 0)
+		base = event_base_new_with_config(ec);
+	event_config_free(ec);
+	if (base && event_base_priority_init(base, EVENT_PRIORITIES) < 0) {
+		event_base_free(base);
+		base = NULL;
+	}
+	return base;
+}
+
 /* --root, or a private empty root in quick mode without one. */
 static int
 open_root(struct netbootd *nb)
@@ -207,7 +229,7 @@ static int
 prepare_boot(struct netbootd *nb)
 {
 	const struct config *cfg = nb->boot.cfg;
-	nb->base = event_base_new();
+	nb->base = new_event_base();
 	nb->boot.files = files_new(nb->boot.rootfd);
 	nb->boot.timeline = timeline_new();
 	if (!nb->base || !nb->boot.files || !nb->boot.timeline) {

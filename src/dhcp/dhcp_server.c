@@ -257,7 +257,8 @@ listener_arm(struct dhcp_listener *l)
 	if (fd < 0)
 		return fd;
 	l->ev = event_new(l->srv->nb->base, fd, EV_READ | EV_PERSIST, on_readable, l);
-	if (!l->ev || event_add(l->ev, NULL) < 0) {
+	if (!l->ev || event_priority_set(l->ev, EVENT_PRIORITY_DATAGRAM) < 0 ||
+	    event_add(l->ev, NULL) < 0) {
 		if (l->ev)
 			event_free(l->ev);
 		l->ev = NULL;

@@ -66,7 +66,11 @@ sink_start(void *ctx, struct tftp_transfer *t, const struct tftp_arrival *arr)
 	t->ev_read = event_new(srv->nb->base, t->fd, EV_READ | EV_PERSIST, transfer_on_readable, t);
 	t->ev_write = event_new(srv->nb->base, t->fd, EV_WRITE, transfer_on_writable, t);
 	t->ev_timer = evtimer_new(srv->nb->base, transfer_on_timeout, t);
-	if (!t->ev_read || !t->ev_write || !t->ev_timer || event_add(t->ev_read, NULL) < 0)
+	if (!t->ev_read || !t->ev_write || !t->ev_timer ||
+	    event_priority_set(t->ev_read, EVENT_PRIORITY_DATAGRAM) < 0 ||
+	    event_priority_set(t->ev_write, EVENT_PRIORITY_DATAGRAM) < 0 ||
+	    event_priority_set(t->ev_timer, EVENT_PRIORITY_DATAGRAM) < 0 ||
+	    event_add(t->ev_read, NULL) < 0)
 		return -ENOMEM; /* the handler releases t with what it holds */
 	transfer_link(t);
 	transfer_begin(t); /* may end (free) t */
@@ -243,7 +247,8 @@ tftp_server_start(struct netbootd *nb, struct tftp_server **out)
 		goto fail;
 	}
 	srv->ev = event_new(nb->base, srv->fd, EV_READ | EV_PERSIST, on_listener_readable, srv);
-	if (!srv->ev || event_add(srv->ev, NULL) < 0) {
+	if (!srv->ev || event_priority_set(srv->ev, EVENT_PRIORITY_DATAGRAM) < 0 ||
+	    event_add(srv->ev, NULL) < 0) {
 		r = -ENOMEM;
 		log_error("tftp", "cannot register the listener");
 		goto fail;
