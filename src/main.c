@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "boot/bootonce.h"
 #include "boot/files.h"
 #include "boot/generated.h"
 #include "boot/grubcache.h"
@@ -23,6 +25,7 @@
 #include "daemon.h"
 #include "dhcp/dhcp_server.h"
 #include "http/http_server.h"
+#include "model/bootconf.h"
 #include "model/config.h"
 #include "reload.h"
 #include "tftp/tftp_server.h"
@@ -260,6 +263,48 @@ check_only(struct netbootd *nb)
 	return 0;
 }
 
+/* Whether any [host] says boot-once. */
+static bool
+any_boot_once(const struct bootconf *bc)
+{
+	for (size_t i = 0; i < bootconf_host_count(bc); i++)
+		if (bootconf_host_at(bc, i)->boot_once)
+			return true;
+	return false;
+}
+
+/*
+ * The boot-once records, opened before the privilege drop (the directory
+ * may need making) and owned by the run user, who rewrites the file.
+ */
+static int
+open_bootonce(struct netbootd *nb)
+{
+	const struct config *cfg = nb->boot.cfg;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	struct passwd *pw = geteuid() == 0 && cfg->user ? getpwnam(cfg->user) : NULL;
+	if (pw) {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	}
+	char err[256];
+	nb->boot.bootonce = bootonce_open(cfg->boot_once_file, uid, gid, err, sizeof(err));
+	if (!nb->boot.bootonce) {
+		log_error("main", "boot-once-file %s: %s", cfg->boot_once_file, err);
+		return -1;
+	}
+	(void)bootonce_prune(nb->boot.bootonce, cfg->boot);
+	if (!cfg->boot_once_file && any_boot_once(cfg->boot))
+		log_warn("main", "[host] boot-once without boot-once-file: which machines booted is "
+		                 "kept in memory only, and a restart network-boots them again");
+	else if (cfg->boot_once_file)
+		log_info("main", "boot-once: %zu machine%s booted already (%s)",
+		         bootonce_count(nb->boot.bootonce),
+		         bootonce_count(nb->boot.bootonce) == 1 ? "" : "s", cfg->boot_once_file);
+	return 0;
+}
+
 /* Bind every enabled server (still privileged), then drop to --user. */
 static int
 start_servers(struct netbootd *nb)
@@ -267,6 +312,8 @@ start_servers(struct netbootd *nb)
 	struct config *cfg = nb->boot.cfg;
 	/* Everything created from here on (lease journal, cache) belongs to the run user. */
 	if (!cfg->user && !(cfg->user = strdup(sandbox_default_user())))
+		return -1;
+	if (open_bootonce(nb) < 0)
 		return -1;
 	if (cfg->tftp.enabled && tftp_server_start(nb, &nb->tftp) < 0)
 		return -1;
@@ -373,6 +420,7 @@ out:
 	http_server_free(nb.http);
 	tftp_server_free(nb.tftp);
 	timeline_free(nb.boot.timeline);
+	bootonce_free(nb.boot.bootonce);
 	files_free(nb.boot.files);
 	if (nb.base)
 		event_base_free(nb.base);

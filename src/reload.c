@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot/bootonce.h"
 #include "boot/generated.h"
 #include "boot/grubcache.h"
 #include "boot/imagefiles.h"
@@ -76,6 +77,7 @@ apply(struct netbootd *nb, struct config *fresh)
 	tftp_server_apply_settings(nb->tftp);
 	http_server_apply_settings(nb->http);
 	dhcp_server_apply_settings(nb->dhcp);
+	(void)bootonce_prune(nb->boot.bootonce, cfg->boot);
 	nb->reloads++;
 	log_info("reload", "%s applied: %zu profile%s, %zu host%s, %d [server] setting%s changed "
 	                   "(reload %u); transfers in flight carry on",

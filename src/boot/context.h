@@ -6,6 +6,7 @@
 #ifndef NETBOOTD_BOOT_CONTEXT_H
 #define NETBOOTD_BOOT_CONTEXT_H
 
+struct bootonce;
 struct config;
 struct files;
 struct timeline;
@@ -15,6 +16,7 @@ struct boot_context {
 	int rootfd;                 /* --root, opened once; every file is opened beneath it */
 	struct files *files;        /* name -> generated document, file under root, or boot loader */
 	struct timeline *timeline;  /* per-machine boot progress; NULL in some tests */
+	struct bootonce *bootonce;  /* boot-once machines that booted; NULL: none recorded */
 };
 
 #endif

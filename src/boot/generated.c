@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "boot/context.h"
+#include "boot/bootonce.h"
 #include "boot/imagefiles.h"
 #include "boot/planner.h"
 #include "boot/scripts.h"
@@ -155,11 +156,15 @@ serve_doc(struct boot_context *boot, const uint8_t mac[6], const struct file_cli
 		.mac = mac_format(mac, macs),
 		.image_size = image_size,
 		.size_ctx = boot,
+		.local_disk = bootonce_local_disk(boot, mac),
 	};
 	int r = fn(&env, p, &out, &len);
 	if (r < 0)
 		return r;
-	expect_finals(boot, mac, p);
+	if (env.local_disk)
+		log_info("boot", "%s: boot-once: it booted already, so its local disk", env.mac);
+	else
+		expect_finals(boot, mac, p);
 	if (fn == scripts_ipxe && p && p->kind == PROFILE_IMAGE)
 		log_image_choice(boot, macs, mac, p);
 	log_debug("boot", "%s: generated %zu bytes for profile %s", macs, len, p ? p->name : "(none)");

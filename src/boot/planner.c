@@ -257,6 +257,9 @@ static int
 answer_bios_pxe(const struct asker *a, struct boot_answer *out)
 {
 	const struct boot_profile *p = a->p;
+	if (a->m->local_disk) /* iPXE's script boots the first disk, whatever the method */
+		return answer_file(out, LOADER_BIOS_IPXE, "boot-once: it booted already, so iPXE "
+		                   "boots its local disk%s", "");
 	if (a->arch_loader)
 		return answer_file(out, a->arch_loader, "BIOS PXE gets the [arch] loader%s", "");
 	if (p && p->method == BOOT_METHOD_PXELINUX)
@@ -357,6 +360,16 @@ planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct bo
 	a.pname = a.p ? a.p->name : "(none)";
 	if (m->arch_set && m->kind != FIRMWARE_IPXE)
 		a.arch_loader = bootconf_arch_loader(cfg->boot, m->arch);
+	/*
+	 * boot-once, booted: UEFI firmware gets no offer and goes on to its next
+	 * boot option (the disk); BIOS PXE still chains iPXE, whose script then
+	 * boots the first disk (a BIOS ROM without an offer waits a minute).
+	 */
+	if (m->local_disk && (m->kind == FIRMWARE_UEFI_PXE || m->kind == FIRMWARE_UEFI_HTTP)) {
+		snprintf(out->reason, sizeof(out->reason), "boot-once: it booted already, so no offer: "
+		                                           "its firmware goes on to the local disk");
+		return 0;
+	}
 
 	switch (m->kind) {
 	case FIRMWARE_IPXE:

@@ -216,6 +216,15 @@ scripts_ipxe(const struct script_env *env, const struct boot_profile *p, char **
 {
 	struct strbuf sb;
 	strbuf_init(&sb);
+	if (env->local_disk) {
+		/* BIOS: the first hard disk (exit would try the next boot device too,
+		 * after a delay); UEFI: back to the boot manager's next option. */
+		strbuf_printf(&sb, "#!ipxe\n# netbootd: %s, boot-once: booted already\n"
+		                   "echo netbootd: %s has booted once: starting its local disk\n"
+		                   "iseq ${platform} pcbios && sanboot --no-describe --drive 0x80 ||\n"
+		                   "exit\n", env->mac, env->mac);
+		return strbuf_finish(&sb, out, len);
+	}
 	strbuf_printf(&sb, "#!ipxe\n# netbootd: %s, profile %s\n", env->mac, p ? p->name : "(none)");
 	if (!p) {
 		strbuf_printf(&sb, "echo netbootd: no profile for %s: add [host %s] profile = NAME "
@@ -258,6 +267,13 @@ scripts_pxelinux(const struct script_env *env, const struct boot_profile *p, cha
                  size_t *len)
 {
 	struct boot_files bf;
+	if (env->local_disk) {
+		struct strbuf lb;
+		strbuf_init(&lb);
+		strbuf_printf(&lb, "# netbootd: %s, boot-once: booted already\nDEFAULT local\n"
+		                   "LABEL local\n  LOCALBOOT 0\n", env->mac);
+		return strbuf_finish(&lb, out, len);
+	}
 	if (!p || boot_files_of(env, p, &bf) < 0)
 		return -ENOENT;
 	/* pxelinux.0 speaks TFTP only; lpxelinux.0 also fetches http:// URLs. */
@@ -314,6 +330,13 @@ int
 scripts_grub(const struct script_env *env, const struct boot_profile *p, char **out, size_t *len)
 {
 	struct boot_files bf;
+	if (env->local_disk) {
+		struct strbuf lb;
+		strbuf_init(&lb);
+		strbuf_printf(&lb, "# netbootd: %s, boot-once: booted already: back to the firmware, "
+		                   "which starts the next boot option\nexit\n", env->mac);
+		return strbuf_finish(&lb, out, len);
+	}
 	if (!p || boot_files_of(env, p, &bf) < 0)
 		return -ENOENT;
 	struct strbuf sb;
@@ -344,7 +367,7 @@ int
 scripts_imgboot(const struct script_env *env, const struct boot_profile *p, char **out,
                 size_t *len)
 {
-	if (!p || p->kind != PROFILE_IMAGE)
+	if (!p || p->kind != PROFILE_IMAGE || env->local_disk)
 		return -ENOENT;
 	struct strbuf sb;
 	strbuf_init(&sb);

@@ -6,6 +6,7 @@
 #ifndef NETBOOTD_BOOT_SCRIPTS_H
 #define NETBOOTD_BOOT_SCRIPTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ struct script_env {
 	const char *mac;           /* aa:bb:cc:dd:ee:ff */
 	script_size_fn image_size; /* may be NULL */
 	void *size_ctx;
+	bool local_disk;           /* boot-once, booted already: every document boots the disk */
 };
 
 /*

@@ -42,8 +42,9 @@ struct tl_machine {
 	char profile[64];
 	char finals[TL_MAX_FINALS][128];
 	size_t n_finals;
-	uint64_t first_ms, last_ms, handoff_ms;
+	uint64_t first_ms, last_ms, handoff_ms, up_ms;
 	bool handed_off;
+	bool up;                           /* its OS reported in (/api/v1/booted) */
 	unsigned files;
 	uint64_t bytes;
 	struct tl_event ev[TL_MAX_EVENTS]; /* ring: the newest TL_MAX_EVENTS */
@@ -182,7 +183,7 @@ timeline_dhcp(struct timeline *tl, const struct machine *m, const char *offered)
 	uint64_t t = now(tl);
 	struct tl_machine *tm = machine_get(tl, m->mac, t);
 	/* A machine that already reached its OS, or went quiet, is booting again. */
-	if (tm->handed_off || span(tm->last_ms, t) > TL_NEW_BOOT_MS)
+	if (tm->handed_off || tm->up || span(tm->last_ms, t) > TL_NEW_BOOT_MS)
 		machine_reset(tl, tm, m->mac, t);
 	/* Keep the firmware's own view (PXE ROM, UEFI) rather than the iPXE it chains. */
 	if (tm->kind == FIRMWARE_UNKNOWN || m->kind != FIRMWARE_IPXE) {
@@ -295,6 +296,25 @@ timeline_expect(struct timeline *tl, const uint8_t mac[6], const char *profile,
 	}
 }
 
+bool
+timeline_up(struct timeline *tl, const uint8_t mac[6])
+{
+	struct tl_machine *tm = tl ? machine_find(tl, mac) : NULL;
+	if (!tm)
+		return false;
+	uint64_t t = now(tl);
+	char m[18];
+	if (!tm->up)
+		log_info("boot", "%s up: its OS reported in, %llu.%03llu s after its first DHCP%s",
+		         mac_format(mac, m), (unsigned long long)(span(tm->first_ms, t) / 1000),
+		         (unsigned long long)(span(tm->first_ms, t) % 1000),
+		         tm->handed_off ? "" : " (no hand-off was seen: booted from elsewhere?)");
+	tm->up = true;
+	tm->up_ms = t;
+	tm->last_ms = t;
+	return true;
+}
+
 static bool
 is_final(const struct tl_machine *tm, const char *path)
 {
@@ -385,6 +405,8 @@ sorted_machines(const struct timeline *tl)
 static enum timeline_state
 machine_state(const struct tl_machine *tm)
 {
+	if (tm->up)
+		return TIMELINE_UP;
 	if (tm->handed_off)
 		return TIMELINE_HANDED_OFF;
 	if (tm->n_ev) {
@@ -444,7 +466,7 @@ machines_by_attention(const struct timeline *tl)
 const char *
 timeline_state_name(enum timeline_state s)
 {
-	static const char *const names[] = { "failed", "booting", "handed-off" };
+	static const char *const names[] = { "failed", "booting", "handed-off", "up" };
 	return (unsigned)s < sizeof(names) / sizeof(names[0]) ? names[s] : "unknown";
 }
 
@@ -468,7 +490,8 @@ timeline_summarize(const struct timeline *tl, struct timeline_summary *sum)
 				sum->booting_at_http++;
 		}
 		uint64_t ms = elapsed_ms(tm, t);
-		if (st == TIMELINE_HANDED_OFF && ms > sum->slowest_handoff_ms)
+		if ((st == TIMELINE_HANDED_OFF || (st == TIMELINE_UP && tm->handed_off)) &&
+		    ms > sum->slowest_handoff_ms)
 			sum->slowest_handoff_ms = ms;
 	}
 }
@@ -497,9 +520,10 @@ summary_line(const struct timeline *tl, char *buf, size_t len)
 {
 	struct timeline_summary sum;
 	timeline_summarize(tl, &sum);
-	snprintf(buf, len, "%zu machine%s: %zu handed off, %zu booting (%zu at DHCP, %zu at TFTP, "
-	                   "%zu at HTTP), %zu failed; slowest hand-off %llu.%llu s",
-	         sum.machines, sum.machines == 1 ? "" : "s", sum.by_state[TIMELINE_HANDED_OFF],
+	snprintf(buf, len, "%zu machine%s: %zu up, %zu handed off, %zu booting (%zu at DHCP, %zu at "
+	                   "TFTP, %zu at HTTP), %zu failed; slowest hand-off %llu.%llu s",
+	         sum.machines, sum.machines == 1 ? "" : "s", sum.by_state[TIMELINE_UP],
+	         sum.by_state[TIMELINE_HANDED_OFF],
 	         sum.by_state[TIMELINE_BOOTING], sum.booting_at_dhcp, sum.booting_at_tftp,
 	         sum.booting_at_http, sum.by_state[TIMELINE_FAILED],
 	         (unsigned long long)(sum.slowest_handoff_ms / 1000),
@@ -517,10 +541,11 @@ timeline_json(const struct timeline *tl, char **out, size_t *len)
 	struct timeline_summary sum;
 	timeline_summarize(tl, &sum);
 	strbuf_init(&sb);
-	strbuf_printf(&sb, "{\"summary\":{\"machines\":%zu,\"handed_off\":%zu,\"booting\":%zu,"
-	                   "\"failed\":%zu,\"booting_at\":{\"dhcp\":%zu,\"tftp\":%zu,\"http\":%zu},"
-	                   "\"slowest_handoff_ms\":%llu},\"machines\":[",
-	              sum.machines, sum.by_state[TIMELINE_HANDED_OFF], sum.by_state[TIMELINE_BOOTING],
+	strbuf_printf(&sb, "{\"summary\":{\"machines\":%zu,\"up\":%zu,\"handed_off\":%zu,"
+	                   "\"booting\":%zu,\"failed\":%zu,\"booting_at\":{\"dhcp\":%zu,\"tftp\":%zu,"
+	                   "\"http\":%zu},\"slowest_handoff_ms\":%llu},\"machines\":[",
+	              sum.machines, sum.by_state[TIMELINE_UP], sum.by_state[TIMELINE_HANDED_OFF],
+	              sum.by_state[TIMELINE_BOOTING],
 	              sum.by_state[TIMELINE_FAILED], sum.booting_at_dhcp, sum.booting_at_tftp,
 	              sum.booting_at_http, (unsigned long long)sum.slowest_handoff_ms);
 	for (size_t i = 0; i < tl->n_machines; i++) {
@@ -595,10 +620,13 @@ html_machine(struct strbuf *sb, const struct tl_machine *tm)
 	strbuf_printf(sb, "<div class=\"m\"><div class=\"hd\"><span class=\"mac\">%s</span>"
 	                   "<span class=\"st %s\">%s</span>",
 	              mac_format(tm->mac, mac),
-	              st == TIMELINE_HANDED_OFF ? "ok" : st == TIMELINE_FAILED ? "bad" : "run",
-	              st == TIMELINE_HANDED_OFF ? "handed off to the OS"
-	              : st == TIMELINE_FAILED   ? "failed"
-	                                        : "booting");
+	              st == TIMELINE_HANDED_OFF || st == TIMELINE_UP ? "ok"
+	              : st == TIMELINE_FAILED                        ? "bad"
+	                                                             : "run",
+	              st == TIMELINE_UP           ? "up: its OS reported in"
+	              : st == TIMELINE_HANDED_OFF ? "handed off to the OS"
+	              : st == TIMELINE_FAILED     ? "failed"
+	                                          : "booting");
 	strbuf_printf(sb, "<span class=\"kv\">IP <b>%s</b></span><span class=\"kv\">firmware "
 	                   "<b>%s%s%s</b></span><span class=\"kv\">profile <b>",
 	              ip, firmware_kind_name(tm->kind), an ? " " : "", an ? an : "");

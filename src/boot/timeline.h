@@ -58,10 +58,17 @@ enum timeline_state {
 	TIMELINE_FAILED,       /* its last file was cut short, nothing since */
 	TIMELINE_BOOTING,
 	TIMELINE_HANDED_OFF,   /* its OS got every file it fetches last */
+	TIMELINE_UP,           /* its OS reported in (GET /api/v1/booted) */
 	TIMELINE_STATE_COUNT,
 };
 
-const char *timeline_state_name(enum timeline_state s); /* "failed", "booting", "handed-off" */
+const char *timeline_state_name(enum timeline_state s); /* "failed", "booting", "handed-off", "up" */
+
+/*
+ * The booted OS reported in: the machine is up (until its next boot).
+ * False when the timeline has no such machine (DHCP never saw it).
+ */
+bool timeline_up(struct timeline *tl, const uint8_t mac[6]);
 
 /* A fleet at a glance: the top of /status, /status.txt and /status.json,
  * and the machine gauges of /metrics. */

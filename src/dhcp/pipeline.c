@@ -18,6 +18,7 @@
 #include "boot/timeline.h"
 #include "daemon.h"
 #include "dhcp/leases.h"
+#include "boot/bootonce.h"
 #include "model/bootconf.h"
 #include "util/metrics.h"
 #include "util/netaddr.h"
@@ -336,6 +337,7 @@ dhcp_handle_message(struct dhcp_server *srv, const uint8_t *buf, size_t len,
 		timeline_map_ip(srv->nb->boot.timeline, rq.m.client_ip, rq.m.mac);
 
 	if (rq.boot_client) {
+		rq.m.local_disk = bootonce_local_disk(&srv->nb->boot, rq.m.mac);
 		planner_dhcp_answer(srv->cfg, &rq.m, &rq.ans);
 		if (rq.ans.answer && strlen(rq.ans.bootfile) > 255) {
 			/* Option 67 holds 255 bytes; a cut URL would boot the wrong thing. */

@@ -2,10 +2,12 @@
  * An HTTP request, from the bytes of its head to one decided response,
  * without sockets. In order:
  *   head        malformed: its error status, and the connection closes
- *   method      GET and HEAD only (405 with Allow)
+ *   method      GET and HEAD (and DELETE for the API; else 405 with Allow)
  *   framing     an unknown Transfer-Encoding: 501 (RFC 9112 6.1); a body
  *               we will not read: the connection closes after the answer
  *   target      split and strictly percent-decoded (400, 414)
+ *   /api/v1/booted[/MAC]  the booted OS reports in (GET), boot-once reset
+ *               (DELETE, status-allow only); DELETE elsewhere: 405
  *   /metrics    for addresses in status-allow only (403)
  *   files       the files resolver; a failure through the table that the
  *               TFTP server answers from too (boot/refusal.c)
@@ -18,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "boot/bootonce.h"
 #include "boot/files.h"
 #include "boot/refusal.h"
 #include "boot/timeline.h"
@@ -129,6 +133,7 @@ machine_gauges(struct http_server *srv, char *buf, size_t len)
 	int n = snprintf(buf, len,
 	                 "# HELP netbootd_machines Machines seen, by where they are in their boot.\n"
 	                 "# TYPE netbootd_machines gauge\n"
+	                 "netbootd_machines{state=\"up\"} %zu\n"
 	                 "netbootd_machines{state=\"handed-off\"} %zu\n"
 	                 "netbootd_machines{state=\"booting\"} %zu\n"
 	                 "netbootd_machines{state=\"failed\"} %zu\n"
@@ -137,8 +142,8 @@ machine_gauges(struct http_server *srv, char *buf, size_t len)
 	                 "netbootd_machines_booting{step=\"dhcp\"} %zu\n"
 	                 "netbootd_machines_booting{step=\"tftp\"} %zu\n"
 	                 "netbootd_machines_booting{step=\"http\"} %zu\n",
-	                 sum.by_state[TIMELINE_HANDED_OFF], sum.by_state[TIMELINE_BOOTING],
-	                 sum.by_state[TIMELINE_FAILED], sum.booting_at_dhcp, sum.booting_at_tftp,
+	                 sum.by_state[TIMELINE_UP], sum.by_state[TIMELINE_HANDED_OFF],
+	                 sum.by_state[TIMELINE_BOOTING], sum.by_state[TIMELINE_FAILED], sum.booting_at_dhcp, sum.booting_at_tftp,
 	                 sum.booting_at_http);
 	return n < 0 ? 0 : (size_t)n;
 }
@@ -167,6 +172,122 @@ respond_metrics(struct http_server *srv, struct http_response *resp,
 	return 0;
 }
 
+/* ---- the fleet API: /api/v1/booted ------------------------------------------ */
+
+/* A small JSON answer with its own status, kept off the timeline. */
+static int
+respond_json(struct http_response *resp, int status, const char *json, const struct http_sink *sink)
+{
+	size_t n = strlen(json);
+	struct http_response_head *h = &resp->head;
+	h->status = status;
+	h->content_type = "application/json";
+	h->content_length = n;
+	h->keep_alive = !resp->close_after;
+	h->no_store = true;
+	snprintf(resp->path, sizeof(resp->path), "api");
+	if (!resp->is_head) {
+		if ((resp->data = malloc(n)) != NULL) {
+			memcpy(resp->data, json, n);
+			resp->body = HTTP_BODY_MEMORY;
+			resp->length = n;
+		} else {
+			resp->close_after = true; /* the promised length cannot be kept */
+		}
+	}
+	sink->respond(sink->ctx, resp);
+	return 0;
+}
+
+/* The caller's IPv4 address, if it has one (IPv4-mapped IPv6 counts). */
+static bool
+peer_ipv4(const struct http_peer *peer, struct in_addr *ip)
+{
+	if (peer->addr->sa_family == AF_INET) {
+		*ip = ((const struct sockaddr_in *)peer->addr)->sin_addr;
+		return true;
+	}
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)peer->addr;
+	if (peer->addr->sa_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		memcpy(&ip->s_addr, s6->sin6_addr.s6_addr + 12, 4);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Which machine a call is about: the MAC in the path, else the caller's own
+ * (its address as DHCP saw it). Sets *own when the caller is that machine.
+ */
+static bool
+api_machine(struct http_server *srv, const char *rest, const struct http_peer *peer,
+            uint8_t mac[6], bool *own)
+{
+	struct in_addr ip;
+	uint8_t by_ip[6];
+	bool mapped = peer_ipv4(peer, &ip) && timeline_lookup_ip(srv->nb->boot.timeline, ip, by_ip);
+	if (*rest == '\0') {
+		if (!mapped)
+			return false;
+		memcpy(mac, by_ip, 6);
+	} else if (*rest != '/' || mac_parse(rest + 1, mac) < 0) {
+		return false;
+	}
+	*own = mapped && memcmp(mac, by_ip, 6) == 0;
+	return true;
+}
+
+/*
+ * GET /api/v1/booted[/MAC]: the booted OS reports in (the machine itself, or
+ * a status-allow network). DELETE /api/v1/booted/MAC: boot-once is reset,
+ * so the machine network-boots again; only from a network status-allow
+ * names (never from everyone: a reset can reinstall a machine).
+ */
+static int
+respond_booted(struct http_server *srv, struct http_response *resp, const struct http_request *req,
+               const char *rest, const struct http_peer *peer, const struct http_sink *sink)
+{
+	const struct config *cfg = srv->nb->boot.cfg;
+	const char *proto = http_proto_name(peer->tls);
+	uint8_t mac[6];
+	bool own = false;
+	char macs[18], json[256];
+	if (!api_machine(srv, rest, peer, mac, &own))
+		return respond_json(resp, 404, "{\"error\":\"no such machine: give /api/v1/booted/MAC, "
+		                    "or call from the address DHCP gave the machine\"}\n", sink);
+	mac_format(mac, macs);
+	if (req->method == HTTP_METHOD_DELETE) {
+		if (cfg->status_allow.count == 0 || !config_status_allowed(cfg, peer->addr)) {
+			log_warn(proto, "%s: boot-once reset of %s refused: only from a status-allow network",
+			         peer->text, macs);
+			return respond_json(resp, 403, "{\"error\":\"a reset needs status-allow to name "
+			                    "the caller's network\"}\n", sink);
+		}
+		int r = bootonce_reset(srv->nb->boot.bootonce, mac);
+		if (r < 0 && r != -ENOENT)
+			return respond_json(resp, 500, "{\"error\":\"cannot write boot-once-file\"}\n", sink);
+		log_info(proto, "%s: boot-once reset for %s: it network-boots again", peer->text, macs);
+		snprintf(json, sizeof(json), "{\"mac\":\"%s\",\"booted\":false,\"was_booted\":%s}\n", macs,
+		         r == 0 ? "true" : "false");
+		return respond_json(resp, 200, json, sink);
+	}
+	if (!own && !config_status_allowed(cfg, peer->addr)) {
+		log_warn(proto, "%s: booted report for %s refused: not its address, not status-allow",
+		         peer->text, macs);
+		return respond_json(resp, 403, "{\"error\":\"not the machine's address\"}\n", sink);
+	}
+	bool recorded = false;
+	int r = resp->is_head ? 0 : bootonce_report_booted(&srv->nb->boot, mac, time(NULL), &recorded);
+	if (r == -ENOENT)
+		return respond_json(resp, 404, "{\"error\":\"netbootd has not seen this machine\"}\n",
+		                    sink);
+	if (r < 0)
+		return respond_json(resp, 500, "{\"error\":\"cannot record the boot\"}\n", sink);
+	snprintf(json, sizeof(json), "{\"mac\":\"%s\",\"state\":\"up\",\"boot_once\":%s}\n", macs,
+	         recorded ? "true" : "false");
+	return respond_json(resp, 200, json, sink);
+}
+
 /* A head that parsed: the routing rules in the order of the comment on top. */
 static int
 respond_to(struct http_server *srv, struct http_response *resp, const struct http_request *req,
@@ -190,6 +311,10 @@ respond_to(struct http_server *srv, struct http_response *resp, const struct htt
 		         r == -ENAMETOOLONG ? "too long" : "bad percent-encoding");
 		return respond_simple(resp, r == -ENAMETOOLONG ? 414 : 400, NULL, sink);
 	}
+	if (strncmp(decoded, "/api/v1/booted", 14) == 0 && (decoded[14] == '\0' || decoded[14] == '/'))
+		return respond_booted(srv, resp, req, decoded + 14, peer, sink);
+	if (req->method == HTTP_METHOD_DELETE)
+		return respond_simple(resp, 405, "GET, HEAD", sink);
 	if (strcmp(decoded, "/metrics") == 0) {
 		if (!config_status_allowed(srv->nb->boot.cfg, peer->addr)) {
 			log_warn(http_proto_name(peer->tls), "%s: /metrics refused (status-allow)", peer->text);

@@ -96,6 +96,11 @@ struct boot_host {
 	char *hostname;
 	bool address_set;
 	struct in_addr address;     /* fixed address in server mode */
+	/*
+	 * Network-boot once: after the booted OS reports in (/api/v1/booted),
+	 * the machine is sent to its local disk until that is reset.
+	 */
+	bool boot_once;
 	int line;
 	int profile_line;
 };

@@ -7,7 +7,7 @@
  *   [default]       profile
  *   [profile NAME]  kernel initrd cmdline image method efi chain menu
  *                   menu-default menu-timeout title pxelinux grub
- *   [host MAC]      profile hostname address
+ *   [host MAC]      profile hostname address boot-once
  *   [arch NAME]     loader
  */
 #include "model/bootconf_internal.h"
@@ -244,6 +244,22 @@ set_address(void *field, const char *key, const char *value, char *err, size_t e
 	return 0;
 }
 
+static int
+set_boot_once(void *field, const char *key, const char *value, char *err, size_t errlen)
+{
+	bool *on = field;
+	(void)key;
+	if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 || strcmp(value, "1") == 0)
+		*on = true;
+	else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 || strcmp(value, "0") == 0)
+		*on = false;
+	else {
+		snprintf(err, errlen, "boot-once: '%s' is not yes or no", value);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- the tables --------------------------------------------------------- */
 
 #define PROFILE(name, set, field) { name, set, offsetof(struct boot_profile, field) }
@@ -268,6 +284,7 @@ static const struct key_row host_keys[] = {
 	HOST("profile", set_profile_name, profile),
 	HOST("hostname", set_hostname, hostname),
 	HOST("address", set_address, address),
+	HOST("boot-once", set_boot_once, boot_once),
 };
 
 #define COUNT(t) (sizeof(t) / sizeof((t)[0]))

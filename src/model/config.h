@@ -109,6 +109,7 @@ struct config {
 	unsigned memdisk_max_mb;
 	bool http_boot_https;    /* UEFI HTTP boot offers get https:// URLs */
 	char *cache_dir;         /* start-up builds (grub-memdisk); NULL: /var/cache/netbootd */
+	char *boot_once_file;    /* [host] boot-once records; NULL: in memory only */
 
 	/* Profiles, hosts, arches: owned by the planner's config. */
 	struct bootconf *boot;

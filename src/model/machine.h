@@ -48,6 +48,7 @@ struct machine {
 	struct in_addr client_ip;/* the address the client has or asked for, 0 if unknown */
 	struct in_addr server_ip;/* our address on the arrival interface */
 	bool https;              /* the client can do https (UEFI HTTP boot with a CA) */
+	bool local_disk;         /* boot-once, booted already: send it to its local disk */
 };
 
 const char *firmware_kind_name(enum firmware_kind kind);

@@ -47,6 +47,8 @@ parse_request_line(const uint8_t *p, size_t len, struct http_request *req)
 		req->method = HTTP_METHOD_GET;
 	else if (span_eq(p, i, "HEAD") && memcmp(p, "HEAD", 4) == 0)
 		req->method = HTTP_METHOD_HEAD;
+	else if (span_eq(p, i, "DELETE") && memcmp(p, "DELETE", 6) == 0)
+		req->method = HTTP_METHOD_DELETE;
 	else
 		req->method = HTTP_METHOD_OTHER; /* methods are case-sensitive (§9.1) */
 	i++;

@@ -16,7 +16,8 @@
 enum http_method {
 	HTTP_METHOD_GET,
 	HTTP_METHOD_HEAD,
-	HTTP_METHOD_OTHER, /* a valid token we do not serve: 405 */
+	HTTP_METHOD_DELETE, /* only the API takes it (/api/v1/booted/MAC) */
+	HTTP_METHOD_OTHER,  /* a valid token we do not serve: 405 */
 };
 
 /* A byte span inside the buffer that was parsed (never NUL-terminated). */

@@ -112,7 +112,7 @@ def test_status_cli_prints_the_machines_table(booted):
     r = net.run(net.client_ns, [exe, "status", "--server", f"http://{SERVER_IP}:{PORT}"])
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("1 machine: 1 handed off, 0 booting"), lines
+    assert lines[0].startswith("1 machine: 0 up, 1 handed off, 0 booting"), lines
     assert lines[1].split()[:5] == ["MAC", "IP", "FIRMWARE", "PROFILE", "STATE"], lines
     (row,) = [line for line in lines[2:] if line.strip()]
     cols = row.split()

@@ -11,7 +11,10 @@ Every guest runs the same /init: it prints `NETBOOT-OK <cmdline>` and
 `NETBOOT-FIRMWARE uefi|bios` on ttyS0, loads
 the block/fs drivers shipped in the initramfs, looks for /netboot-marker.txt on
 every pmem/sr/sd/vd device and partition, prints `NETBOOT-MARKER <token>` (or
-`NETBOOT-NO-MARKER` after ~10 s), then powers off (QEMU exits under -no-reboot).
+`NETBOOT-NO-MARKER` after ~10 s); with `netboot.booted=URL` on its command
+line it then brings up eth0 with DHCP and GETs URL, as a booted OS reporting
+to netbootd does (`NETBOOT-BOOTED-REPORTED <reply>`); then it powers off
+(QEMU exits under -no-reboot).
 
 The cache key is the kernel version plus a hash of this file, so editing the
 builder rebuilds. Two pytest-xdist workers building at once serialise on an
@@ -55,6 +58,8 @@ MODULES = [
     "virtio_pci", "virtio_blk", "virtio_scsi",
     "ata_piix", "ahci", "sd_mod", "sr_mod", "cdrom",
     "isofs", "vfat", "nls_cp437", "nls_ascii", "nls_iso8859-1",
+    # The NICs of the testbed's VMs, for netboot.booted= (the OS reporting in).
+    "e1000", "virtio_net",
 ]
 
 INIT = r"""#!/bin/busybox sh
@@ -94,6 +99,22 @@ while [ -z "$found" ] && [ $i -lt 20 ]; do
 done
 [ -n "$found" ] || echo "NETBOOT-NO-MARKER"
 echo "NETBOOT-DEVICES $(cd /dev && echo pmem* sr* sd* vd*)"
+# netboot.booted=URL: report in as a booted OS does (DHCP on eth0, then GET URL).
+booted=""
+for w in $(cat /proc/cmdline); do
+    case "$w" in netboot.booted=*) booted="${w#netboot.booted=}" ;; esac
+done
+if [ -n "$booted" ]; then
+    printf '#!/bin/busybox sh\n[ "$1" = bound ] && ip addr add "$ip/${mask:-24}" dev "$interface"\nexit 0\n' >/tmp/udhcpc.sh
+    chmod 755 /tmp/udhcpc.sh
+    ip link set eth0 up
+    if udhcpc -i eth0 -n -q -t 10 -T 2 -s /tmp/udhcpc.sh >/dev/null 2>&1 &&
+        reply="$(wget -q -O - "$booted")"; then
+        echo "NETBOOT-BOOTED-REPORTED $reply"
+    else
+        echo "NETBOOT-BOOTED-FAILED"
+    fi
+fi
 sync
 poweroff -f
 """.replace("MARKERFILE", MARKER_FILE)

@@ -265,6 +265,41 @@ test_final_files(void **state)
 	config_free(&cfg);
 }
 
+/* boot-once, booted: UEFI firmware gets no offer, BIOS PXE iPXE whatever the method,
+ * iPXE its script (which boots the disk). */
+static void
+test_local_disk(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, conf);
+	static const struct {
+		uint8_t host;
+		enum firmware_kind kind;
+		int arch;
+		bool answer;
+		const char *bootfile;
+	} cases[] = {
+		{ 1, FIRMWARE_UEFI_PXE, 7, false, "" },
+		{ 1, FIRMWARE_UEFI_HTTP, 16, false, "" },
+		{ 5, FIRMWARE_BIOS_PXE, 0, true, "undionly.kpxe" }, /* method pxelinux otherwise */
+		{ 6, FIRMWARE_BIOS_PXE, 0, true, "undionly.kpxe" }, /* method grub otherwise */
+		{ 1, FIRMWARE_IPXE, 7, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:01.ipxe" },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct machine m = { .mac = { 0x52, 0x54, 0, 0, 0, cases[i].host }, .kind = cases[i].kind,
+			                 .arch_set = true, .arch = (uint16_t)cases[i].arch, .local_disk = true };
+		inet_pton(AF_INET, "198.18.0.1", &m.server_ip);
+		struct boot_answer a;
+		assert_int_equal(planner_dhcp_answer(&cfg, &m, &a), 0);
+		if (a.answer != cases[i].answer || strcmp(a.bootfile, cases[i].bootfile) != 0)
+			fail_msg("case %zu: got answer=%d '%s' (%s)", i, a.answer, a.bootfile, a.reason);
+		if (cases[i].kind != FIRMWARE_IPXE) /* iPXE's answer is the usual one; its script differs */
+			assert_non_null(strstr(a.reason, "boot-once"));
+	}
+	config_free(&cfg);
+}
+
 int
 main(void)
 {
@@ -275,6 +310,7 @@ main(void)
 		cmocka_unit_test(test_image_methods),
 		cmocka_unit_test(test_http_boot_file),
 		cmocka_unit_test(test_final_files),
+		cmocka_unit_test(test_local_disk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

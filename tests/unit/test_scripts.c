@@ -219,6 +219,32 @@ test_imgboot(void **state)
 	doc = NULL;
 }
 
+/* boot-once, booted: every document sends the machine to its own disk. */
+static void
+test_local_disk(void **state)
+{
+	(void)state;
+	struct script_env local = env;
+	local.local_disk = true;
+	const struct boot_profile *p = bootconf_profile(cfg.boot, "linux");
+	char *out;
+	size_t len;
+	assert_int_equal(scripts_ipxe(&local, p, &out, &len), 0);
+	assert_non_null(strstr(out, "iseq ${platform} pcbios && sanboot --no-describe --drive 0x80 ||\nexit\n"));
+	assert_null(strstr(out, "kernel"));
+	free(out);
+	assert_int_equal(scripts_pxelinux(&local, p, &out, &len), 0);
+	assert_non_null(strstr(out, "LOCALBOOT 0"));
+	assert_null(strstr(out, "KERNEL"));
+	free(out);
+	assert_int_equal(scripts_grub(&local, p, &out, &len), 0);
+	assert_non_null(strstr(out, "\nexit\n"));
+	assert_null(strstr(out, "linux "));
+	free(out);
+	assert_int_equal(scripts_imgboot(&local, bootconf_profile(cfg.boot, "linux"), &out, &len),
+	                 -ENOENT);
+}
+
 int
 main(void)
 {
@@ -231,6 +257,7 @@ main(void)
 		cmocka_unit_test(test_pxelinux),
 		cmocka_unit_test(test_grub),
 		cmocka_unit_test(test_imgboot),
+		cmocka_unit_test(test_local_disk),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -84,7 +84,7 @@ capture_end(int saved, int fd)
 
 /* /status.json with no machine: an empty list, and a summary of zeros. */
 #define EMPTY_STATUS                                                                              \
-	"{\"summary\":{\"machines\":0,\"handed_off\":0,\"booting\":0,\"failed\":0,"                   \
+	"{\"summary\":{\"machines\":0,\"up\":0,\"handed_off\":0,\"booting\":0,\"failed\":0,"          \
 	"\"booting_at\":{\"dhcp\":0,\"tftp\":0,\"http\":0},\"slowest_handoff_ms\":0},"                  \
 	"\"machines\":[]}\n"
 
@@ -367,8 +367,8 @@ test_summary_and_attention_order(void **state)
 	char *t;
 	size_t len;
 	assert_int_equal(timeline_text(tl, &t, &len), 0);
-	assert_non_null(strstr(t, "4 machines: 1 handed off, 2 booting (1 at DHCP, 1 at TFTP, 0 at "
-	                          "HTTP), 1 failed; slowest hand-off 4.0 s\n"));
+	assert_non_null(strstr(t, "4 machines: 0 up, 1 handed off, 2 booting (1 at DHCP, 1 at TFTP, "
+	                          "0 at HTTP), 1 failed; slowest hand-off 4.0 s\n"));
 	/* Failed first, then booting slowest first (machine 3 began before 4), then done. */
 	const char *order[] = { "52:54:00:00:01:02", "52:54:00:00:01:03", "52:54:00:00:01:04",
 		                    "52:54:00:00:01:01" };
@@ -381,15 +381,41 @@ test_summary_and_attention_order(void **state)
 	assert_non_null(strstr(t, "failed"));
 	free(t);
 	char *j = json(tl);
-	assert_non_null(strstr(j, "{\"summary\":{\"machines\":4,\"handed_off\":1,\"booting\":2,"
-	                          "\"failed\":1,\"booting_at\":{\"dhcp\":1,\"tftp\":1,\"http\":0},"
-	                          "\"slowest_handoff_ms\":4000},\"machines\":["));
+	assert_non_null(strstr(j, "{\"summary\":{\"machines\":4,\"up\":0,\"handed_off\":1,"
+	                          "\"booting\":2,\"failed\":1,\"booting_at\":{\"dhcp\":1,\"tftp\":1,"
+	                          "\"http\":0},\"slowest_handoff_ms\":4000},\"machines\":["));
 	assert_non_null(strstr(j, "\"state\":\"failed\""));
 	free(j);
 	char *h = html(tl);
-	assert_non_null(strstr(h, "<b>4 machines: 1 handed off"));
+	assert_non_null(strstr(h, "<b>4 machines: 0 up, 1 handed off"));
 	assert_true(strstr(h, "52:54:00:00:01:02") < strstr(h, "52:54:00:00:01:01"));
 	free(h);
+
+	/* Machine 1's OS reports in: up, listed last, its hand-off still the slowest. */
+	uint8_t stranger[6] = { 0x52, 0x54, 0, 0, 9, 9 };
+	assert_false(timeline_up(tl, stranger)); /* DHCP never saw it: no timeline made */
+	assert_true(timeline_up(tl, macs[0]));
+	timeline_summarize(tl, &sum);
+	assert_int_equal(sum.machines, 4);
+	assert_int_equal(sum.by_state[TIMELINE_UP], 1);
+	assert_int_equal(sum.by_state[TIMELINE_HANDED_OFF], 0);
+	assert_int_equal(sum.slowest_handoff_ms, 4000);
+	j = json(tl);
+	assert_non_null(strstr(j, "\"up\":1,\"handed_off\":0,"));
+	assert_non_null(strstr(j, "\"mac\":\"52:54:00:00:01:01\",\"ip\":\"198.18.0.61\""));
+	assert_non_null(strstr(j, "\"state\":\"up\""));
+	free(j);
+	assert_int_equal(timeline_text(tl, &t, &len), 0);
+	assert_true(strstr(t, "52:54:00:00:01:04") < strstr(t, "52:54:00:00:01:01"));
+	assert_non_null(strstr(t, "  up  "));
+	free(t);
+	/* Its next DHCP is a new boot: no longer up. */
+	struct machine again = { .kind = FIRMWARE_BIOS_PXE };
+	memcpy(again.mac, macs[0], 6);
+	timeline_dhcp(tl, &again, "undionly.kpxe");
+	timeline_summarize(tl, &sum);
+	assert_int_equal(sum.by_state[TIMELINE_UP], 0);
+	assert_int_equal(sum.by_state[TIMELINE_BOOTING], 3);
 	timeline_free(tl);
 }
 
