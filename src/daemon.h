@@ -40,6 +40,9 @@ struct netbootd {
 	int argc;
 	char **argv;
 	unsigned reloads;           /* applied since start */
+	int hosts_watch_fd;         /* inotify on hosts-dir; -1: none */
+	struct event *hosts_watch;  /* its reads */
+	struct event *hosts_settle; /* a reload once the directory has been quiet a moment */
 };
 
 #endif

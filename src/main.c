@@ -361,7 +361,8 @@ int
 main(int argc, char **argv)
 {
 	struct config cfg;
-	struct netbootd nb = { .boot = { .cfg = &cfg, .rootfd = -1 }, .argc = argc, .argv = argv };
+	struct netbootd nb = { .boot = { .cfg = &cfg, .rootfd = -1 }, .argc = argc, .argv = argv,
+	                       .hosts_watch_fd = -1 };
 	struct event *sigs[3] = { NULL, NULL, NULL };
 	int status = 1;
 
@@ -385,6 +386,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "netbootd: %s: configuration has errors\n", cfg.config_file);
 		goto out;
 	}
+	if (!cfg.config_file && cfg.hosts_dir && config_load_hosts_dir(&cfg) != 0) {
+		fprintf(stderr, "netbootd: %s: hosts-dir has errors\n", cfg.hosts_dir);
+		goto out;
+	}
 	if (config_validate(&cfg) != 0 || open_root(&nb) < 0)
 		goto out;
 	signal(SIGPIPE, SIG_IGN);
@@ -399,7 +404,7 @@ main(int argc, char **argv)
 	if (problems)
 		log_warn("main", "%d missing file%s or boot loader%s (listed above; see --check-config)",
 		         problems, problems == 1 ? "" : "s", problems == 1 ? "" : "s");
-	if (start_servers(&nb) < 0 || install_signals(&nb, sigs) < 0)
+	if (start_servers(&nb) < 0 || install_signals(&nb, sigs) < 0 || reload_watch_hosts_dir(&nb) < 0)
 		goto out;
 	(void)sdnotify_open(); /* before the sandbox: no AF_UNIX socket after it */
 	if (sandbox_enter(!cfg.no_seccomp) < 0)
@@ -416,6 +421,7 @@ out:
 	for (int i = 0; i < 3; i++)
 		if (sigs[i])
 			event_free(sigs[i]);
+	reload_unwatch(&nb);
 	dhcp_server_free(nb.dhcp);
 	http_server_free(nb.http);
 	tftp_server_free(nb.tftp);

@@ -10,8 +10,12 @@
  */
 #include "reload.h"
 
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <unistd.h>
 
 #include "boot/bootonce.h"
 #include "boot/generated.h"
@@ -34,11 +38,16 @@ read_again(struct netbootd *nb, struct config *fresh)
 	fresh->errors_to_log = true;
 	if (!fresh->boot || config_parse_args(fresh, nb->argc, nb->argv) != 0)
 		return 1; /* the same command line parsed at start: only memory fails here */
-	/* The file start-up read, by the absolute name main() gave it (cwd is / now). */
-	free(fresh->config_file);
-	if (!(fresh->config_file = strdup(cfg->config_file)))
-		return 1;
-	int problems = config_load_file(fresh, fresh->config_file);
+	int problems;
+	if (cfg->config_file) {
+		/* The file start-up read, by the absolute name main() gave it (cwd is / now). */
+		free(fresh->config_file);
+		if (!(fresh->config_file = strdup(cfg->config_file)))
+			return 1;
+		problems = config_load_file(fresh, fresh->config_file);
+	} else {
+		problems = config_load_hosts_dir(fresh);
+	}
 	problems += config_validate(fresh);
 	/* What start-up filled in by itself is no change. */
 	if (!fresh->user && cfg->user)
@@ -81,7 +90,7 @@ apply(struct netbootd *nb, struct config *fresh)
 	nb->reloads++;
 	log_info("reload", "%s applied: %zu profile%s, %zu host%s, %d [server] setting%s changed "
 	                   "(reload %u); transfers in flight carry on",
-	         cfg->config_file, bootconf_profile_count(cfg->boot),
+	         cfg->config_file ? cfg->config_file : cfg->hosts_dir, bootconf_profile_count(cfg->boot),
 	         bootconf_profile_count(cfg->boot) == 1 ? "" : "s", bootconf_host_count(cfg->boot),
 	         bootconf_host_count(cfg->boot) == 1 ? "" : "s", live, live == 1 ? "" : "s",
 	         nb->reloads);
@@ -96,21 +105,22 @@ daemon_reload(struct netbootd *nb)
 	sdnotify("RELOADING=1");
 	if (nb->http)
 		(void)http_server_reload_tls(nb->http);
-	if (!cfg->config_file) {
+	const char *what = cfg->config_file ? cfg->config_file : cfg->hosts_dir;
+	if (!what) {
 		log_info("reload", "no config file (--config): only the TLS certificate is read again");
 		sdnotify("READY=1");
 		return 0;
 	}
-	log_info("reload", "reading %s again", cfg->config_file);
+	log_info("reload", "reading %s again", what);
 	struct config fresh;
 	int problems = read_again(nb, &fresh);
 	if (problems != 0) {
 		log_error("reload", "%s: %d problem%s (above): refused; the previous configuration "
-		                    "keeps serving", cfg->config_file, problems, problems == 1 ? "" : "s");
+		                    "keeps serving", what, problems, problems == 1 ? "" : "s");
 		ok = -1;
 	} else if (prepare_fresh(nb, &fresh) < 0) {
 		log_error("reload", "%s: refused (above); the previous configuration keeps serving",
-		          cfg->config_file);
+		          what);
 		ok = -1;
 	} else {
 		apply(nb, &fresh);
@@ -126,4 +136,84 @@ daemon_reload(struct netbootd *nb)
 	}
 	sdnotify("READY=1");
 	return ok;
+}
+
+/* ---- hosts-dir: a change there is a reload ----------------------------------- */
+
+static void
+on_hosts_settled(evutil_socket_t fd, short events, void *arg)
+{
+	struct netbootd *nb = arg;
+	(void)fd;
+	(void)events;
+	log_info("reload", "%s changed", nb->boot.cfg->hosts_dir);
+	(void)daemon_reload(nb);
+}
+
+static void
+on_hosts_changed(evutil_socket_t fd, short events, void *arg)
+{
+	struct netbootd *nb = arg;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool relevant = false;
+	(void)events;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const struct inotify_event *)p;
+			if (e->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF))
+				log_warn("reload", "%s was deleted or moved: no longer watched; restart "
+				                   "netbootd once it is back", nb->boot.cfg->hosts_dir);
+			else if (e->len && e->name[0] != '.')
+				relevant = true; /* editors' hidden temp files are not machines */
+			p += sizeof(*e) + e->len;
+		}
+	}
+	/* Editors and tools write in bursts: reload once, when it is quiet. */
+	struct timeval settle = { .tv_sec = 0, .tv_usec = RELOAD_SETTLE_MS * 1000 };
+	if (relevant)
+		evtimer_add(nb->hosts_settle, &settle);
+}
+
+int
+reload_watch_hosts_dir(struct netbootd *nb)
+{
+	const char *dir = nb->boot.cfg->hosts_dir;
+	nb->hosts_watch_fd = -1;
+	if (!dir)
+		return 0;
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0 || inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+	                                             IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		log_error("main", "hosts-dir %s: cannot watch it: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	nb->hosts_watch_fd = fd;
+	nb->hosts_watch = event_new(nb->base, fd, EV_READ | EV_PERSIST, on_hosts_changed, nb);
+	nb->hosts_settle = evtimer_new(nb->base, on_hosts_settled, nb);
+	if (!nb->hosts_watch || !nb->hosts_settle || event_add(nb->hosts_watch, NULL) < 0) {
+		log_error("main", "hosts-dir %s: cannot watch it: out of memory", dir);
+		return -1;
+	}
+	log_info("main", "hosts-dir %s: %zu host%s; a change there reloads", dir,
+	         bootconf_host_count(nb->boot.cfg->boot),
+	         bootconf_host_count(nb->boot.cfg->boot) == 1 ? "" : "s");
+	return 0;
+}
+
+void
+reload_unwatch(struct netbootd *nb)
+{
+	if (nb->hosts_watch)
+		event_free(nb->hosts_watch);
+	if (nb->hosts_settle)
+		event_free(nb->hosts_settle);
+	if (nb->hosts_watch_fd >= 0)
+		close(nb->hosts_watch_fd);
+	nb->hosts_watch = nb->hosts_settle = NULL;
+	nb->hosts_watch_fd = -1;
 }

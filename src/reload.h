@@ -18,4 +18,14 @@
  */
 int daemon_reload(struct netbootd *nb);
 
+/*
+ * hosts-dir: watch the directory (inotify, opened before the sandbox) and
+ * reload once it has been quiet for RELOAD_SETTLE_MS after a file in it was
+ * written, moved in or out, or deleted. 0 (also when there is no hosts-dir),
+ * or -1 after logging why.
+ */
+#define RELOAD_SETTLE_MS 300
+int reload_watch_hosts_dir(struct netbootd *nb);
+void reload_unwatch(struct netbootd *nb);
+
 #endif

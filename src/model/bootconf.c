@@ -115,7 +115,26 @@ bootconf_free(struct bootconf *bc)
 	free(bc->arches);
 	free(bc->default_profile);
 	free(bc->quick_profile);
+	for (size_t i = 0; i < bc->n_files; i++)
+		free(bc->files[i]);
+	free(bc->files);
 	free(bc);
+}
+
+int
+bootconf_note_file(struct bootconf *bc, const char *path)
+{
+	if (!path) {
+		bc->file = NULL;
+		return 0;
+	}
+	char *copy = strdup(path);
+	if (!copy || bootconf_ptr_push((void ***)&bc->files, &bc->n_files, copy) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	bc->file = copy;
+	return 0;
 }
 
 void
@@ -238,6 +257,7 @@ bootconf_host_get(struct bootconf *bc, const uint8_t mac[6])
 		return NULL;
 	memcpy(h->mac, mac, 6);
 	h->line = bc->line;
+	h->file = bc->file;
 	if (bootconf_ptr_push((void ***)&bc->hosts, &bc->n_hosts, h) < 0) {
 		free(h);
 		return NULL;

@@ -101,6 +101,7 @@ struct boot_host {
 	 * the machine is sent to its local disk until that is reset.
 	 */
 	bool boot_once;
+	const char *file;           /* the hosts-dir file it came from; NULL: the config file */
 	int line;
 	int profile_line;
 };
@@ -118,6 +119,11 @@ void bootconf_free(struct bootconf *bc);
 
 /* config.c tells us the line of the entry it is about to hand over. */
 void bootconf_note_line(struct bootconf *bc, int line);
+/*
+ * ... and the file, when it is not the config file (NULL): a hosts-dir
+ * file. A [host] may be in one file only. Returns 0 or -ENOMEM.
+ */
+int bootconf_note_file(struct bootconf *bc, const char *path);
 
 /* One INI entry. Returns 0, or -1 with a message in err (config.c adds file:line). */
 int bootconf_ini_entry(struct bootconf *bc, const char *section, const char *key,

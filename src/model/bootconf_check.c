@@ -110,10 +110,13 @@ bootconf_finish(struct bootconf *bc, const char *path, bootconf_report_fn report
 	for (size_t i = 0; i < bc->n_hosts; i++) {
 		const struct boot_host *h = bc->hosts[i];
 		char mac[18];
+		/* A hosts-dir host is reported at its own file's line. */
+		fr->path = h->file ? h->file : path;
 		if (h->profile && !bootconf_profile(bc, h->profile))
 			FINISH_ERR(h->profile_line, "[host %s]: profile: no profile '%s'",
 			           mac_format(h->mac, mac), h->profile);
 	}
+	fr->path = path;
 	if (bc->default_profile && !bootconf_profile(bc, bc->default_profile))
 		FINISH_ERR(bc->default_line, "[default]: profile: no profile '%s'", bc->default_profile);
 	return fr->errors ? -1 : 0;

@@ -25,6 +25,9 @@ struct bootconf {
 	int default_line;
 	char *quick_profile;   /* quick mode: wins over [default] */
 	int line;              /* of the entry being parsed */
+	const char *file;      /* hosts-dir file being parsed; NULL: the config file */
+	char **files;          /* every such file's name (hosts point into them) */
+	size_t n_files;
 };
 
 /* Append ptr to a growable pointer array; 0, -ENOMEM or -ENOSPC. */

@@ -318,6 +318,13 @@ host_entry(struct bootconf *bc, const char *macstr, const char *key, const char 
 		snprintf(err, errlen, "'%s' is not a MAC address (aa:bb:cc:dd:ee:ff)", macstr);
 		return -1;
 	}
+	const struct boot_host *seen = bootconf_host(bc, mac);
+	if (seen && seen->file != bc->file) {
+		/* Two files saying what one machine boots: neither is right. */
+		snprintf(err, errlen, "[host %s] is in %s already (line %d): one file per machine",
+		         macstr, seen->file ? seen->file : "the config file", seen->line);
+		return -1;
+	}
 	struct boot_host *h = bootconf_host_get(bc, mac);
 	if (!h)
 		return stored(-ENOMEM, err, errlen);

@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <ini.h>
@@ -104,6 +105,7 @@ static const struct config_option options[] = {
 	{ "imgboot-efi", OPT_STRING, F(imgboot_efi), 0, 0, "FILE", "imgboot.efi to serve", RESTART },
 	{ "shim-efi", OPT_STRING, F(shim_efi), 0, 0, "FILE", "Secure Boot: the signed shim served as shimx64.efi (default /usr/lib/shim/shimx64.efi.signed)", RESTART },
 	{ "signed-grub-efi", OPT_STRING, F(signed_grub_efi), 0, 0, "FILE", "Secure Boot: the signed network GRUB served as grubx64.efi (default /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed)", RESTART },
+	{ "hosts-dir", OPT_STRING, F(hosts_dir), 0, 0, "DIR", "one file per machine: every DIR/*.conf holds [host MAC] sections; a change there reloads (absolute path)", RESTART },
 	{ "boot-once-file", OPT_STRING, F(boot_once_file), 0, 0, "FILE", "where the machines that booted once are kept ([host] boot-once; default: in memory only)", RESTART },
 	{ "cache-dir", OPT_STRING, F(cache_dir), 0, 0, "DIR", "where start-up builds (grub-memdisk binaries, GRUB network images) are kept (default /var/cache/netbootd)", RESTART },
 	{ "memdisk-max-mb", OPT_UINT, F(memdisk_max_mb), 1, 1048576, "MIB", "largest image sent via memdisk (default 1024)", LIVE },
@@ -523,6 +525,7 @@ config_error(const struct config *cfg, const char *fmt, ...)
 struct ini_ctx {
 	struct config *cfg;
 	const char *path;
+	bool hosts_only;     /* a hosts-dir file: [host MAC] sections only */
 	FILE *fp;
 	int line;
 	int errors;
@@ -546,6 +549,12 @@ config_entry_handler(void *user, const char *section, const char *key, const cha
 	struct ini_ctx *ctx = user;
 	char err[512] = "";
 
+	if (ctx->hosts_only && strncmp(section, "host ", 5) != 0) {
+		config_error(ctx->cfg, "%s:%d: [%s]: a hosts-dir file holds [host MAC] sections only",
+		             ctx->path, ctx->line, section);
+		ctx->errors++;
+		return 1;
+	}
 	if (strcmp(section, "server") == 0) {
 		size_t i;
 		const struct config_option *o = option_find(key, &i);
@@ -583,13 +592,15 @@ print_problem(void *ctx, const char *path, int line, const char *msg)
 	config_error(ctx, "%s:%d: %s", path, line, msg);
 }
 
-int
-config_load_file(struct config *cfg, const char *path)
+/* One INI file through handler; the number of errors (each reported). */
+static int
+parse_ini_file(struct config *cfg, const char *path, bool hosts_only)
 {
-	struct ini_ctx ctx = { .cfg = cfg, .path = path };
+	struct ini_ctx ctx = { .cfg = cfg, .path = path, .hosts_only = hosts_only };
 	ctx.fp = fopen(path, "r");
 	if (!ctx.fp) {
-		config_error(cfg, "%s: cannot open config file: %s", path, strerror(errno));
+		config_error(cfg, "%s: cannot open %s: %s", path,
+		             hosts_only ? "hosts-dir file" : "config file", strerror(errno));
 		return 1;
 	}
 	int r = ini_parse_stream((ini_reader)config_line_reader, &ctx, config_entry_handler, &ctx);
@@ -599,13 +610,90 @@ config_load_file(struct config *cfg, const char *path)
 		config_error(cfg, "%s:%d: syntax error (expected [section] or key = value)", path, r);
 		ctx.errors++;
 	} else if (r < 0) {
-		config_error(cfg, "%s: cannot read config file", path);
+		config_error(cfg, "%s: cannot read %s", path, hosts_only ? "hosts-dir file" : "config file");
 		ctx.errors++;
 	}
-	if (bootconf_finish(cfg->boot, path, print_problem, cfg) < 0)
-		ctx.errors++;
-	log_set_level(cfg->log_level);
 	return ctx.errors;
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A hosts-dir file: NAME.conf, not hidden (editors' temp files are). */
+static bool
+hosts_file_name(const char *name)
+{
+	size_t n = strlen(name);
+	return name[0] != '.' && n > 5 && strcmp(name + n - 5, ".conf") == 0;
+}
+
+/* Every hosts-dir file, in name order; the number of errors. */
+static int
+parse_hosts_dir(struct config *cfg)
+{
+	DIR *d = opendir(cfg->hosts_dir);
+	if (!d) {
+		config_error(cfg, "%s: cannot read hosts-dir: %s", cfg->hosts_dir, strerror(errno));
+		return 1;
+	}
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int errors = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!hosts_file_name(e->d_name))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			char **grown = cap <= CONFIG_MAX_HOSTS_FILES ? realloc(names, cap * sizeof(*names)) : NULL;
+			if (!grown) {
+				config_error(cfg, "%s: more than %d files", cfg->hosts_dir, CONFIG_MAX_HOSTS_FILES);
+				errors++;
+				break;
+			}
+			names = grown;
+		}
+		if (asprintf(&names[n], "%s/%s", cfg->hosts_dir, e->d_name) < 0)
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), by_name);
+	for (size_t i = 0; i < n; i++) {
+		if (bootconf_note_file(cfg->boot, names[i]) < 0)
+			errors++;
+		else
+			errors += parse_ini_file(cfg, names[i], true);
+		free(names[i]);
+	}
+	free(names);
+	(void)bootconf_note_file(cfg->boot, NULL);
+	return errors;
+}
+
+int
+config_load_file(struct config *cfg, const char *path)
+{
+	int errors = parse_ini_file(cfg, path, false);
+	if (cfg->hosts_dir && cfg->hosts_dir[0] == '/')
+		errors += parse_hosts_dir(cfg);
+	if (bootconf_finish(cfg->boot, path, print_problem, cfg) < 0)
+		errors++;
+	log_set_level(cfg->log_level);
+	return errors;
+}
+
+int
+config_load_hosts_dir(struct config *cfg)
+{
+	int errors = cfg->hosts_dir && cfg->hosts_dir[0] == '/' ? parse_hosts_dir(cfg) : 0;
+	if (bootconf_finish(cfg->boot, "command line", print_problem, cfg) < 0)
+		errors++;
+	return errors;
 }
 
 int
@@ -631,6 +719,9 @@ config_validate(const struct config *cfg)
 		PROBLEM("--root DIR is required (or a quick mode: --image, --kernel)");
 	if (cfg->dhcp_port == cfg->pxe_port)
 		PROBLEM("--dhcp-port and --pxe-port must differ");
+	if (cfg->hosts_dir && cfg->hosts_dir[0] != '/')
+		PROBLEM("--hosts-dir %s: give an absolute path (a reload reads it again from /)",
+		        cfg->hosts_dir);
 #undef PROBLEM
 	return problems;
 }

@@ -110,6 +110,7 @@ struct config {
 	bool http_boot_https;    /* UEFI HTTP boot offers get https:// URLs */
 	char *cache_dir;         /* start-up builds (grub-memdisk); NULL: /var/cache/netbootd */
 	char *boot_once_file;    /* [host] boot-once records; NULL: in memory only */
+	char *hosts_dir;         /* one file per machine ([host MAC] sections); NULL: none */
 
 	/* Profiles, hosts, arches: owned by the planner's config. */
 	struct bootconf *boot;
@@ -137,6 +138,16 @@ int config_parse_args(struct config *cfg, int argc, char **argv);
  * Returns 0 or the number of errors.
  */
 int config_load_file(struct config *cfg, const char *path);
+
+#define CONFIG_MAX_HOSTS_FILES 65536
+
+/*
+ * hosts-dir (also read by config_load_file): every DIR/NAME.conf in name
+ * order, each holding [host MAC] sections only, a machine in one file
+ * only; errors as "file:line: message". For a daemon run without a config
+ * file. Returns 0 or the number of errors.
+ */
+int config_load_hosts_dir(struct config *cfg);
 
 /*
  * Cross-field checks after everything is loaded (e.g. --https needs

@@ -270,3 +270,50 @@ def test_reload_dhcp_answers_use_new_arch_loader_and_leases_survive(root, tmp_pa
             ip2, _ = dora(OTHER)
             assert ip2 == "198.18.0.99", "the reloaded [host] fixed address is not honoured"
             assert f"{MAC[-5:]}" and nb.proc.poll() is None
+
+
+def test_hosts_dir_is_picked_up_without_a_signal(root, tmp_path):
+    """One file per machine: a file written into hosts-dir applies within a
+    second, with no SIGHUP; a bad one is refused with its file:line and the
+    machines keep their profiles; a file removed takes its machine away."""
+    hosts = tmp_path / "hosts"
+    hosts.mkdir()
+    hosts.chmod(0o755)
+    conf = tmp_path / "netbootd.conf"
+    write_conf(conf, root, word="hd", server=f"hosts-dir = {hosts}")
+    http = free_port(__import__("socket").SOCK_STREAM)
+
+    def settled(nb, n):
+        deadline = time.monotonic() + 20
+        while sum(outcomes(nb)) < n:
+            assert time.monotonic() < deadline, nb.log()[-3000:]
+            time.sleep(0.05)
+
+    with Netbootd(daemon_args(conf, http)) as nb:
+        assert "profile linux" in script(http, OTHER)
+        # Written the way tools do it: a temp file, then a rename into place.
+        tmp = hosts / ".node2.conf.tmp"
+        tmp.write_text(f"[host {OTHER}]\nprofile = shell\n")
+        tmp.chmod(0o644)
+        tmp.rename(hosts / "node2.conf")
+        settled(nb, 1)
+        assert outcomes(nb) == (1, 0)
+        assert "profile shell" in script(http, OTHER)
+
+        bad = hosts / "node3.conf"
+        bad.write_text(f"[host {MAC}]\nprofile = nosuch\n")
+        bad.chmod(0o644)
+        settled(nb, 2)
+        assert outcomes(nb) == (1, 1)
+        assert f"{bad}:2: [host {MAC}]: profile: no profile 'nosuch'" in nb.log()
+        assert "profile shell" in script(http, OTHER), "a refused hosts file changed what is served"
+        bad.unlink()
+        settled(nb, 3)
+        (hosts / "node2.conf").unlink()
+        settled(nb, 4)
+        assert outcomes(nb) == (3, 1)
+        assert "profile linux" in script(http, OTHER)
+        # An editor's hidden swap file is nobody's machine: no reload.
+        (hosts / ".node9.conf.swp").write_text("junk")
+        time.sleep(1.0)
+        assert outcomes(nb) == (3, 1)

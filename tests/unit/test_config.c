@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "model/bootconf.h"
 #include "model/config.h"
 
 static int
@@ -279,6 +280,78 @@ test_take_live(void **state)
 	config_free(&cfg);
 }
 
+/* hosts-dir: one file per machine, [host] only, a machine in one file. */
+static void
+test_hosts_dir(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/netbootd-hosts-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	static const struct {
+		const char *name, *text;
+	} files[] = {
+		{ "a.conf", "[host 52:54:00:00:00:0a]\nprofile = linux\nboot-once = yes\n" },
+		{ "b.conf", "[host 52:54:00:00:00:0b]\nprofile = linux\n" },
+		{ ".b.conf.swp", "not ini at all" }, /* hidden: an editor's */
+		{ "notes.txt", "[server]\nroot = /\n" }, /* not NAME.conf */
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		FILE *f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(files[i].text, f);
+		fclose(f);
+	}
+	const char *conf = write_tmp("[profile linux]\nkernel = vmlinuz\n");
+	char conf_path[64];
+	snprintf(conf_path, sizeof(conf_path), "%s", conf);
+	struct config cfg;
+	char err[128];
+	config_init(&cfg);
+	assert_int_equal(config_set(&cfg, "hosts-dir", dir, err, sizeof(err)), 0);
+	assert_int_equal(config_load_file(&cfg, conf_path), 0);
+	assert_int_equal(bootconf_host_count(cfg.boot), 2);
+	const uint8_t a[6] = { 0x52, 0x54, 0, 0, 0, 0x0a };
+	const struct boot_host *h = bootconf_host(cfg.boot, a);
+	assert_non_null(h);
+	assert_true(h->boot_once);
+	assert_non_null(strstr(h->file, "/a.conf"));
+	config_free(&cfg);
+
+	/* The same machine in two files, a section that is not [host], a profile
+	 * that does not exist: each an error, the whole load refused. */
+	snprintf(path, sizeof(path), "%s/c.conf", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("[host 52:54:00:00:00:0b]\nhostname = twin\n[default]\nprofile = linux\n"
+	      "[host 52:54:00:00:00:0c]\nprofile = nope\n", f);
+	fclose(f);
+	config_init(&cfg);
+	assert_int_equal(config_set(&cfg, "hosts-dir", dir, err, sizeof(err)), 0);
+	assert_int_equal(config_load_file(&cfg, conf_path), 3);
+	config_free(&cfg);
+
+	/* Without a config file; a relative directory is refused. */
+	unlink(path);
+	config_init(&cfg);
+	assert_int_equal(config_set(&cfg, "hosts-dir", dir, err, sizeof(err)), 0);
+	assert_int_equal(config_load_hosts_dir(&cfg), 1); /* hosts name profile linux, absent here */
+	config_free(&cfg);
+	config_init(&cfg);
+	assert_int_equal(config_set(&cfg, "hosts-dir", "relative/hosts", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&cfg, "root", "/srv", err, sizeof(err)), 0);
+	assert_int_equal(config_validate(&cfg), 1);
+	config_free(&cfg);
+
+	unlink(conf_path);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i].name);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -292,6 +365,7 @@ main(void)
 		cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_status_allow),
 		cmocka_unit_test(test_take_live),
+		cmocka_unit_test(test_hosts_dir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
