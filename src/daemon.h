@@ -14,6 +14,7 @@
 struct tftp_server;
 struct http_server;
 struct dhcp_server;
+struct decision_client;
 
 /*
  * The loop's two priorities. A DHCP or TFTP packet is answered before the
@@ -36,6 +37,7 @@ struct netbootd {
 	struct tftp_server *tftp;
 	struct http_server *http;
 	struct dhcp_server *dhcp;
+	struct decision_client *decide; /* decision-api; NULL: none */
 	/* The command line, kept for a reload to read again (the file is cfg->config_file). */
 	int argc;
 	char **argv;

@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "api/decision_client.h"
 #include "boot/bootonce.h"
 #include "boot/files.h"
 #include "boot/generated.h"
@@ -313,7 +314,7 @@ start_servers(struct netbootd *nb)
 	/* Everything created from here on (lease journal, cache) belongs to the run user. */
 	if (!cfg->user && !(cfg->user = strdup(sandbox_default_user())))
 		return -1;
-	if (open_bootonce(nb) < 0)
+	if (open_bootonce(nb) < 0 || decision_client_start(nb) < 0)
 		return -1;
 	if (cfg->tftp.enabled && tftp_server_start(nb, &nb->tftp) < 0)
 		return -1;
@@ -422,6 +423,7 @@ out:
 		if (sigs[i])
 			event_free(sigs[i]);
 	reload_unwatch(&nb);
+	decision_client_free(&nb);
 	dhcp_server_free(nb.dhcp);
 	http_server_free(nb.http);
 	tftp_server_free(nb.tftp);

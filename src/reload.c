@@ -17,6 +17,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include "api/decision_client.h"
 #include "boot/bootonce.h"
 #include "boot/generated.h"
 #include "boot/grubcache.h"
@@ -87,6 +88,7 @@ apply(struct netbootd *nb, struct config *fresh)
 	http_server_apply_settings(nb->http);
 	dhcp_server_apply_settings(nb->dhcp);
 	(void)bootonce_prune(nb->boot.bootonce, cfg->boot);
+	decision_client_rebind(nb);
 	nb->reloads++;
 	log_info("reload", "%s applied: %zu profile%s, %zu host%s, %d [server] setting%s changed "
 	                   "(reload %u); transfers in flight carry on",

@@ -8,6 +8,7 @@
 
 struct bootonce;
 struct config;
+struct decisions;
 struct files;
 struct timeline;
 
@@ -17,6 +18,7 @@ struct boot_context {
 	struct files *files;        /* name -> generated document, file under root, or boot loader */
 	struct timeline *timeline;  /* per-machine boot progress; NULL in some tests */
 	struct bootonce *bootonce;  /* boot-once machines that booted; NULL: none recorded */
+	struct decisions *decisions;/* the decision API's answers; NULL: no decision-api */
 };
 
 #endif

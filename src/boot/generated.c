@@ -10,6 +10,7 @@
 
 #include "boot/context.h"
 #include "boot/bootonce.h"
+#include "boot/decision.h"
 #include "boot/imagefiles.h"
 #include "boot/planner.h"
 #include "boot/scripts.h"
@@ -139,6 +140,23 @@ log_image_choice(struct boot_context *boot, const char *macs, const uint8_t mac[
 typedef int (*doc_fn)(const struct script_env *env, const struct boot_profile *p, char **out,
                       size_t *len);
 
+/*
+ * The decision API has not answered yet: iPXE asks again in a second (the
+ * API's answer, or the config's after decision-api-timeout).
+ */
+static int
+decision_wait_script(const struct script_env *env, char **out, size_t *len)
+{
+	int n = asprintf(out, "#!ipxe\n# netbootd: %s, waiting for the decision API\n"
+	                      "echo netbootd: asking the decision API about %s...\nsleep 1\n"
+	                      "chain --replace --autofree %s/boot/%s.ipxe\n",
+	                 env->mac, env->mac, env->base, env->mac);
+	if (n < 0)
+		return -ENOMEM;
+	*len = (size_t)n;
+	return 0;
+}
+
 static int
 serve_doc(struct boot_context *boot, const uint8_t mac[6], const struct file_client *client, doc_fn fn,
           const char *type, struct file_source *src)
@@ -158,7 +176,9 @@ serve_doc(struct boot_context *boot, const uint8_t mac[6], const struct file_cli
 		.size_ctx = boot,
 		.local_disk = bootonce_local_disk(boot, mac),
 	};
-	int r = fn(&env, p, &out, &len);
+	int r = fn == scripts_ipxe && decisions_pending(boot->decisions, mac)
+	            ? decision_wait_script(&env, &out, &len)
+	            : fn(&env, p, &out, &len);
 	if (r < 0)
 		return r;
 	if (env.local_disk)

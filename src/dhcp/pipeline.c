@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "dhcp/leases.h"
 #include "boot/bootonce.h"
+#include "boot/decision.h"
 #include "model/bootconf.h"
 #include "util/metrics.h"
 #include "util/netaddr.h"
@@ -338,6 +339,7 @@ dhcp_handle_message(struct dhcp_server *srv, const uint8_t *buf, size_t len,
 
 	if (rq.boot_client) {
 		rq.m.local_disk = bootonce_local_disk(&srv->nb->boot, rq.m.mac);
+		decisions_prefetch(srv->nb->boot.decisions, rq.m.mac, rq.m.arch_set ? rq.m.arch : -1);
 		planner_dhcp_answer(srv->cfg, &rq.m, &rq.ans);
 		if (rq.ans.answer && strlen(rq.ans.bootfile) > 255) {
 			/* Option 67 holds 255 bytes; a cut URL would boot the wrong thing. */

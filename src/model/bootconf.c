@@ -355,11 +355,23 @@ bootconf_add_quick_image(struct bootconf *bc, const char *image, const char *met
 	return 0;
 }
 
+void
+bootconf_set_override(struct bootconf *bc, bootconf_override_fn fn, void *ctx)
+{
+	if (bc) {
+		bc->override = fn;
+		bc->override_ctx = ctx;
+	}
+}
+
 const struct boot_profile *
 bootconf_profile_for(const struct bootconf *bc, const uint8_t mac[6])
 {
 	if (!bc)
 		return NULL;
+	const struct boot_profile *decided = bc->override ? bc->override(bc->override_ctx, bc, mac) : NULL;
+	if (decided)
+		return decided;
 	const struct boot_host *h = bootconf_host(bc, mac);
 	if (h && h->profile)
 		return bootconf_profile(bc, h->profile);

@@ -151,8 +151,17 @@ int bootconf_add_quick_image(struct bootconf *bc, const char *image, const char 
 /* Lookups; NULL when absent. */
 const struct boot_profile *bootconf_profile(const struct bootconf *bc, const char *name);
 const struct boot_host *bootconf_host(const struct bootconf *bc, const uint8_t mac[6]);
-/* The host's profile, else [default] profile, else NULL. */
+/* The host's profile, else [default] profile, else NULL (an override first, when set). */
 const struct boot_profile *bootconf_profile_for(const struct bootconf *bc, const uint8_t mac[6]);
+
+/*
+ * Someone who decides before the config does (the decision API): its
+ * profile for mac, or NULL to let the config decide. bc is the bootconf
+ * asked, for profiles named by the decision.
+ */
+typedef const struct boot_profile *(*bootconf_override_fn)(void *ctx, const struct bootconf *bc,
+                                                          const uint8_t mac[6]);
+void bootconf_set_override(struct bootconf *bc, bootconf_override_fn fn, void *ctx);
 /* [arch] loader for this option 93 value (9 falls back to 7's), or NULL. */
 const char *bootconf_arch_loader(const struct bootconf *bc, uint16_t arch);
 

@@ -28,6 +28,8 @@ struct bootconf {
 	const char *file;      /* hosts-dir file being parsed; NULL: the config file */
 	char **files;          /* every such file's name (hosts point into them) */
 	size_t n_files;
+	bootconf_override_fn override; /* asked first by bootconf_profile_for (the decision API) */
+	void *override_ctx;
 };
 
 /* Append ptr to a growable pointer array; 0, -ENOMEM or -ENOSPC. */

@@ -105,6 +105,9 @@ static const struct config_option options[] = {
 	{ "imgboot-efi", OPT_STRING, F(imgboot_efi), 0, 0, "FILE", "imgboot.efi to serve", RESTART },
 	{ "shim-efi", OPT_STRING, F(shim_efi), 0, 0, "FILE", "Secure Boot: the signed shim served as shimx64.efi (default /usr/lib/shim/shimx64.efi.signed)", RESTART },
 	{ "signed-grub-efi", OPT_STRING, F(signed_grub_efi), 0, 0, "FILE", "Secure Boot: the signed network GRUB served as grubx64.efi (default /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed)", RESTART },
+	{ "decision-api", OPT_STRING, F(decision_api), 0, 0, "URL", "ask http://ADDR:PORT[/PREFIX]/v1/boot/MAC what a machine boots before the config (docs/fleet.md)", RESTART },
+	{ "decision-api-ttl", OPT_UINT, F(decision_api_ttl), 0, 86400, "SECONDS", "keep a decision API answer this long (default 60)", LIVE },
+	{ "decision-api-timeout", OPT_UINT, F(decision_api_timeout), 1, 60, "SECONDS", "wait this long for the decision API, then the config decides (default 2)", RESTART },
 	{ "hosts-dir", OPT_STRING, F(hosts_dir), 0, 0, "DIR", "one file per machine: every DIR/*.conf holds [host MAC] sections; a change there reloads (absolute path)", RESTART },
 	{ "boot-once-file", OPT_STRING, F(boot_once_file), 0, 0, "FILE", "where the machines that booted once are kept ([host] boot-once; default: in memory only)", RESTART },
 	{ "cache-dir", OPT_STRING, F(cache_dir), 0, 0, "DIR", "where start-up builds (grub-memdisk binaries, GRUB network images) are kept (default /var/cache/netbootd)", RESTART },
@@ -138,6 +141,8 @@ config_init(struct config *cfg)
 	cfg->http_max_headers = 64;
 	cfg->lease_time = 3600;
 	cfg->memdisk_max_mb = 1024;
+	cfg->decision_api_ttl = 60;
+	cfg->decision_api_timeout = 2;
 	cfg->boot = bootconf_new();
 }
 

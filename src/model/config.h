@@ -111,6 +111,9 @@ struct config {
 	char *cache_dir;         /* start-up builds (grub-memdisk); NULL: /var/cache/netbootd */
 	char *boot_once_file;    /* [host] boot-once records; NULL: in memory only */
 	char *hosts_dir;         /* one file per machine ([host MAC] sections); NULL: none */
+	char *decision_api;      /* http://ADDR:PORT[/PREFIX]: asked before the config; NULL: none */
+	unsigned decision_api_ttl;     /* seconds an answer is kept */
+	unsigned decision_api_timeout; /* seconds to wait for one */
 
 	/* Profiles, hosts, arches: owned by the planner's config. */
 	struct bootconf *boot;

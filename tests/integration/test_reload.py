@@ -2,10 +2,10 @@
 without a restart; a bad file is refused with file:line and the running
 configuration keeps serving; TFTP and HTTP transfers in flight and DHCP leases
 survive every reload."""
-import hashlib
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools"))
 from daemon import Netbootd, free_port  # noqa: E402
 from dhcpnet import SERVER_IP, DhcpNet  # noqa: E402
-from tftp_helpers import tftpc_binary  # noqa: E402
+from tftp_helpers import sha256, tftpc_binary  # noqa: E402
 
 MAC = "52:54:00:ee:00:01"
 OTHER = "52:54:00:ee:00:02"
@@ -90,7 +90,7 @@ def daemon_args(conf, http, tftp="off"):
 def test_reload_applies_profiles_hosts_and_refuses_a_bad_file(root, tmp_path):
     conf = tmp_path / "netbootd.conf"
     write_conf(conf, root, word="first")
-    http = free_port(__import__("socket").SOCK_STREAM)
+    http = free_port(socket.SOCK_STREAM)
     with Netbootd(daemon_args(conf, http)) as nb:
         assert "console=ttyS0 first" in script(http)
         assert "profile linux" in script(http, OTHER)
@@ -128,7 +128,7 @@ def test_reload_live_keys_apply_and_restart_keys_wait(root, tmp_path):
     other_root = tmp_path / "elsewhere"
     other_root.mkdir()
     write_conf(conf, root)
-    http = free_port(__import__("socket").SOCK_STREAM)
+    http = free_port(socket.SOCK_STREAM)
     with Netbootd(daemon_args(conf, http)) as nb:
         with urllib.request.urlopen(f"http://127.0.0.1:{http}/status.json", timeout=10) as r:
             assert r.status == 200
@@ -156,7 +156,7 @@ def test_reload_relative_config_path(root, tmp_path):
     must still be found by a reload."""
     conf = tmp_path / "netbootd.conf"
     write_conf(conf, root, word="rel1")
-    http = free_port(__import__("socket").SOCK_STREAM)
+    http = free_port(socket.SOCK_STREAM)
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
@@ -173,7 +173,7 @@ def test_reload_relative_config_path(root, tmp_path):
 
 
 def test_reload_without_config_file(root):
-    http = free_port(__import__("socket").SOCK_STREAM)
+    http = free_port(socket.SOCK_STREAM)
     with Netbootd(["--root", str(root), "--tftp", "off", "--http", f"127.0.0.1:{http}",
                    "--dhcp", "off"]) as nb:
         nb.proc.send_signal(signal.SIGHUP)
@@ -182,14 +182,6 @@ def test_reload_without_config_file(root):
             assert time.monotonic() < deadline, nb.log()
             time.sleep(0.02)
         assert nb.proc.poll() is None
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def test_transfers_in_flight_survive_ten_reloads(root, tmp_path):
@@ -201,10 +193,10 @@ def test_transfers_in_flight_survive_ten_reloads(root, tmp_path):
     with open(big, "wb") as f:
         f.write(os.urandom(24 << 20))
     os.chmod(big, 0o644)
-    want = sha256_file(big)
+    want = sha256(big)
     conf = tmp_path / "netbootd.conf"
     write_conf(conf, root, word="r0", server="tftp-max-per-client = 64")
-    http = free_port(__import__("socket").SOCK_STREAM)
+    http = free_port(socket.SOCK_STREAM)
     tftp = free_port()
     with Netbootd(daemon_args(conf, http, tftp=f"127.0.0.1:{tftp}")) as nb:
         tftp_clients = subprocess.Popen(
@@ -234,7 +226,7 @@ def test_transfers_in_flight_survive_ten_reloads(root, tmp_path):
         assert "ok=20 failed=0 " in out and " mismatches=0 " in out, out
         for c, o in zip(curls, outs):
             assert c.wait(timeout=600) == 0, c.stderr.read()
-            assert sha256_file(o) == want, f"{o}: bytes changed during reloads"
+            assert sha256(o) == want, f"{o}: bytes changed during reloads"
         assert nb.proc.poll() is None
 
 
@@ -281,7 +273,7 @@ def test_hosts_dir_is_picked_up_without_a_signal(root, tmp_path):
     hosts.chmod(0o755)
     conf = tmp_path / "netbootd.conf"
     write_conf(conf, root, word="hd", server=f"hosts-dir = {hosts}")
-    http = free_port(__import__("socket").SOCK_STREAM)
+    http = free_port(socket.SOCK_STREAM)
 
     def settled(nb, n):
         deadline = time.monotonic() + 20

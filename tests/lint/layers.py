@@ -3,7 +3,7 @@
 headers of its own directory or of a lower layer, never a higher one or a
 sibling. Exit 1 with one line per upward or sideways include.
 
-    util  <  wire, image  <  model  <  boot  <  dhcp, tftp, http, cli (+ daemon.h)  <  reload  <  main.c
+    util  <  wire, image  <  model  <  boot  <  dhcp, tftp, http, cli, api (+ daemon.h)  <  reload  <  main.c
 """
 import re
 import sys
@@ -11,7 +11,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 RANK = {"util": 0, "wire": 1, "image": 1, "model": 2, "boot": 3,
-        "dhcp": 4, "tftp": 4, "http": 4, "cli": 4, "daemon.h": 4, "reload": 5,
+        "dhcp": 4, "tftp": 4, "http": 4, "cli": 4, "api": 4, "daemon.h": 4, "reload": 5,
         "main.c": 6}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 
