@@ -22,6 +22,7 @@ NAMED_MAC = "52:54:00:de:00:02"
 UNKNOWN_MAC = "52:54:00:de:00:03"
 GARBAGE_MAC = "52:54:00:de:00:04"
 IMAGE_MAC = "52:54:00:de:00:05"
+SLOW_MAC = "52:54:00:de:00:06"
 
 ANSWERS = {
     KERNEL_MAC: (200, {"kernel": "vmlinuz", "initrd": ["initrd.img"], "cmdline": "from=api",
@@ -38,13 +39,18 @@ class Inventory(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 (the stdlib's name)
         Inventory.asked.append(self.path)
         mac = self.path.split("/v1/boot/", 1)[-1].split("?", 1)[0]
+        if mac == SLOW_MAC:
+            time.sleep(4)  # past decision-api-timeout
         code, body = ANSWERS.get(mac, (404, {"error": "unknown"}))
         data = (body if isinstance(body, str) else json.dumps(body)).encode()
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        try:
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except BrokenPipeError:
+            pass  # netbootd gave up waiting (the slow answer): that is the point
 
     def log_message(self, *args):
         pass
@@ -130,6 +136,13 @@ def test_decisions_cache_and_fallback(tmp_path):
             assert "from=config" in script(http, GARBAGE_MAC, "from=config")
             assert f"{GARBAGE_MAC}: the API's answer cannot be used: not a flat JSON object" in nb.log()
 
+            # Too slow: iPXE is told to wait meanwhile, then the config decides.
+            with urllib.request.urlopen(f"http://127.0.0.1:{http}/boot/{SLOW_MAC}.ipxe") as r:
+                first = r.read().decode()
+            assert "waiting for the decision API" in first and "chain --replace" in first, first
+            t0 = time.monotonic()
+            assert "from=config" in script(http, SLOW_MAC, "from=config", timeout=10)
+            assert time.monotonic() - t0 < 4, "the timeout did not apply"
             # The API goes away: the config decides, logged once, nothing hangs.
             api.shutdown()
             api.server_close()
