@@ -244,7 +244,7 @@ for stack in $STACKS; do
 	CPU[$stack]=$(awk -v t=$((c1 - c0)) -v hz="$HZ" 'BEGIN {printf "%.1f", t / hz}')
 	RSS[$stack]=$(( $(ns_hwm_kib) / 1024 ))
 	if [ "${stack#netbootd}" != "$stack" ]; then
-		ip netns exec "$C" curl -s --max-time 10 http://198.18.0.1/status.txt \
+		ip netns exec "$C" curl -sS --max-time 20 http://198.18.0.1/status.txt \
 			-o "$W/$stack.status" || true
 		grep -c "reload: .* applied" "$W/server.log" >"$W/$stack.reloads" || true
 		cp "$W/server.log" "$W/$stack.log"
