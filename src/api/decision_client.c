@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -16,6 +15,7 @@
 #include "model/config.h"
 #include "model/machine.h"
 #include "util/log.h"
+#include "util/netaddr.h"
 
 #define DECISION_MAX_BODY (64 * 1024)
 
@@ -81,9 +81,7 @@ static uint64_t
 monotonic_clock_ms(void *ctx)
 {
 	(void)ctx;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return monotonic_ms();
 }
 
 static void
