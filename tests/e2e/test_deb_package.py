@@ -62,10 +62,18 @@ def test_package_contents_lintian_and_dependencies(deb):
 
 # ---- in a container with systemd as PID 1 ----------------------------------
 
-# What a booted Debian needs to run systemd, and what the package Depends on
-# (dpkg -i does not fetch dependencies; the container has no route to a mirror).
-CONTAINER_PACKAGES = ["systemd", "systemd-sysv", "dbus", "adduser", "procps",
-                      "libevent-core-2.1-7", "libevent-openssl-2.1-7", "libinih1", "libssl3"]
+# What a booted Debian needs to run systemd. The package's own Depends are
+# read from the .deb (dpkg -i fetches none, and the container has no route to
+# a mirror): a list written here by hand went stale when the binary began to
+# link libevent's extra library.
+BOOT_PACKAGES = ["systemd", "systemd-sysv", "dbus"]
+
+
+def depends_of(deb):
+    """The package's Depends as package names (the first of alternatives, no versions)."""
+    text = subprocess.run(["dpkg-deb", "-f", str(deb), "Depends"], capture_output=True, text=True,
+                          check=True).stdout
+    return [d.split("|")[0].split("(")[0].strip() for d in text.split(",") if d.strip()]
 
 
 class Container:
@@ -120,7 +128,9 @@ def test_package_as_a_systemd_service_in_a_container(deb, guest_images):
     g = guest_images
     with Testbed("deb-nspawn") as tb:
         root = tb.tmp / "container"
-        sh("debootstrap", "--variant=minbase", f"--include={','.join(CONTAINER_PACKAGES)}",
+        include = BOOT_PACKAGES + depends_of(deb)
+        assert "libevent-extra-2.1-7" in include, include  # the decision API's evhttp
+        sh("debootstrap", "--variant=minbase", f"--include={','.join(include)}",
            "bookworm", str(root), mirror(), timeout=1800)
         (root / "etc/machine-id").write_text(subprocess.run(
             ["systemd-id128", "new"], capture_output=True, text=True).stdout)
