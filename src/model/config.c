@@ -295,6 +295,19 @@ set_dhcp_mode(struct config *cfg, const struct config_option *o, const char *val
 	return 0;
 }
 
+/* The "was it given" flag beside an IPv4 setting, or NULL. */
+static bool *
+ipv4_set_flag(struct config *cfg, const struct config_option *o)
+{
+	if (o->offset == F(server_addr))
+		return &cfg->server_addr_set;
+	if (o->offset == F(netmask))
+		return &cfg->netmask_set;
+	if (o->offset == F(router))
+		return &cfg->router_set;
+	return NULL;
+}
+
 static int
 set_ipv4(struct config *cfg, const struct config_option *o, const char *value, char *err,
          size_t errlen)
@@ -305,12 +318,9 @@ set_ipv4(struct config *cfg, const struct config_option *o, const char *value, c
 		return -1;
 	}
 	*(struct in_addr *)((char *)cfg + o->offset) = a;
-	if (o->offset == F(server_addr))
-		cfg->server_addr_set = true;
-	else if (o->offset == F(netmask))
-		cfg->netmask_set = true;
-	else if (o->offset == F(router))
-		cfg->router_set = true;
+	bool *given = ipv4_set_flag(cfg, o);
+	if (given)
+		*given = true;
 	return 0;
 }
 
@@ -732,19 +742,6 @@ config_validate(const struct config *cfg)
 }
 
 /* ---- reload ----------------------------------------------------------------- */
-
-/* The "was it given" flag beside an IPv4 setting, or NULL. */
-static bool *
-ipv4_set_flag(struct config *cfg, const struct config_option *o)
-{
-	if (o->offset == F(server_addr))
-		return &cfg->server_addr_set;
-	if (o->offset == F(netmask))
-		return &cfg->netmask_set;
-	if (o->offset == F(router))
-		return &cfg->router_set;
-	return NULL;
-}
 
 static bool
 same_string(const char *a, const char *b)
