@@ -4,7 +4,7 @@
 # a Markdown table of figures and netbootd/nginx ratios.
 #
 #   bench/http.sh                 # uses $NETBOOTD or ./netbootd
-#   RUNS=3 BIG_MB=1024 bench/http.sh
+#   RUNS=5 BIG_RUNS=15 BIG_MB=1024 bench/http.sh
 #
 # Rows: one 1 GiB file over one connection (HTTP, then HTTPS), wrk -c100 on
 # a 1 MiB file, and the peak RSS of the server holding 1000 idle connections.
@@ -12,7 +12,8 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 NETBOOTD=${NETBOOTD:-$REPO/netbootd}
-RUNS=${RUNS:-3}
+RUNS=${RUNS:-5}          # wrk rounds (10 s each per server)
+BIG_RUNS=${BIG_RUNS:-15} # single-connection rounds: cheap, and the noisiest rows
 BIG_MB=${BIG_MB:-1024}
 WRK_SECONDS=${WRK_SECONDS:-10}
 IDLE=${IDLE:-1000}
@@ -105,32 +106,54 @@ ticks() {
 }
 HZ=$(getconf CLK_TCK)
 
-# One download of the big file, RUNS times: "best MB/s" and "least server
-# CPU seconds per GiB" (the CPU figure holds up on a loaded shared machine,
-# where throughput swings with the neighbours).
+# One download of the big file: "MB/s server-CPU-s-per-GiB client-CPU-s-per-GiB".
+# The client's CPU says who set the pace: curl at ~1 CPU s per second of
+# transfer is the bottleneck, whatever the server does.
 one_conn() {
-	local url=$1 best=0 cpu=999999 s a b; shift
-	for _ in $(seq "$RUNS"); do
-		a=$(ticks "$@")
-		s=$(curl -sk -o /dev/null -w '%{speed_download}' "$url")
-		b=$(ticks "$@")
-		best=$($PY -c "print(max($best, $s / 1e6))")
-		cpu=$($PY -c "print(min($cpu, ($b - $a) / $HZ / ($BIG_MB / 1024)))")
-	done
-	printf '%.0f %.2f\n' "$best" "$cpu"
+	local url=$1 s a b; shift
+	a=$(ticks "$@")
+	s=$(/usr/bin/time -f '%U %S' -o "$W/client.time" curl -sk -o /dev/null -w '%{speed_download}' "$url")
+	b=$(ticks "$@")
+	$PY -c "
+u, k = map(float, open('$W/client.time').read().split()[-2:])
+gib = $BIG_MB / 1024
+print(f'{$s / 1e6:.0f} {($b - $a) / $HZ / gib:.2f} {(u + k) / gib:.2f}')"
 }
 
-# wrk: "best requests/s" and "least server CPU milliseconds per request".
+# wrk: "requests/s server-CPU-ms-per-request".
 wrk_rps() {
-	local url=$1 best=0 cpu=999999 r a b; shift
-	for _ in $(seq "$RUNS"); do
-		a=$(ticks "$@")
-		r=$(wrk -t2 -c100 -d${WRK_SECONDS}s "$url" | awk '/Requests\/sec/ {print $2}')
-		b=$(ticks "$@")
-		best=$($PY -c "print(max($best, $r))")
-		cpu=$($PY -c "print(min($cpu, ($b - $a) / $HZ * 1000 / ($r * $WRK_SECONDS)))")
+	local url=$1 r a b; shift
+	a=$(ticks "$@")
+	r=$(wrk -t2 -c100 -d${WRK_SECONDS}s "$url" | awk '/Requests\/sec/ {print $2}')
+	b=$(ticks "$@")
+	$PY -c "print(f'{$r:.0f} {($b - $a) / $HZ * 1000 / ($r * $WRK_SECONDS):.3f}')"
+}
+
+# RUNS rounds, each measuring netbootd then nginx back to back, so a busy
+# neighbour hits both alike; rows give each server's best (or least) figure
+# and the median of the per-round ratios, which drifts least with the load.
+# Usage: rounds N FUNC NB_URL NG_URL; sets NB_ROWS and NG_ROWS (one line per round).
+rounds() {
+	local n=$1 fn=$2 nb_url=$3 ng_url=$4
+	NB_ROWS= NG_ROWS=
+	for _ in $(seq "$n"); do
+		NB_ROWS+="$($fn "$nb_url" "$NB_PID")"$'\n'
+		NG_ROWS+="$($fn "$ng_url" "$NG_PID" "$NG_WORKER")"$'\n'
 	done
-	printf '%.0f %.3f\n' "$best" "$cpu"
+}
+
+# summary COLUMN best|least: "netbootd nginx median-ratio" over the rounds.
+summary() {
+	$PY - "$1" "$2" "$NB_ROWS" "$NG_ROWS" <<'EOF'
+import statistics, sys
+col, how = int(sys.argv[1]), sys.argv[2]
+nb = [float(l.split()[col]) for l in sys.argv[3].split("\n") if l.strip()]
+ng = [float(l.split()[col]) for l in sys.argv[4].split("\n") if l.strip()]
+pick = max if how == "best" else min
+fmt = (lambda v: f"{v:.0f}") if how == "best" else (lambda v: f"{v:.3g}")
+ratios = [a / b for a, b in zip(nb, ng) if b]
+print(fmt(pick(nb)), fmt(pick(ng)), f"{statistics.median(ratios):.2f}" if ratios else "-")
+EOF
 }
 
 # Open IDLE connections, one small request on each, then hold them idle
@@ -184,27 +207,31 @@ nb_rss0=$(rss "$NB_PID"); ng_rss0=$(rss "$NG_PID" "$NG_WORKER")
 hold_idle $NB_PORT; nb_idle=$(rss "$NB_PID"); nb_hwm=$(hwm "$NB_PID"); wait "$HOLD_PID"
 hold_idle $NG_PORT; ng_idle=$(rss "$NG_PID" "$NG_WORKER"); ng_hwm=$(hwm "$NG_PID" "$NG_WORKER"); wait "$HOLD_PID"
 
-echo "1 GiB over one HTTP connection..." >&2
-read nb_big nb_big_cpu < <(one_conn http://127.0.0.1:$NB_PORT/big.img "$NB_PID")
-read ng_big ng_big_cpu < <(one_conn http://127.0.0.1:$NG_PORT/big.img "$NG_PID" "$NG_WORKER")
-echo "1 GiB over one HTTPS connection..." >&2
-read nb_tls nb_tls_cpu < <(one_conn https://127.0.0.1:$NB_TLS_PORT/big.img "$NB_PID")
-read ng_tls ng_tls_cpu < <(one_conn https://127.0.0.1:$NG_TLS_PORT/big.img "$NG_PID" "$NG_WORKER")
-echo "wrk -c100 on 1 MiB..." >&2
-read nb_wrk nb_wrk_cpu < <(wrk_rps http://127.0.0.1:$NB_PORT/1m.bin "$NB_PID")
-read ng_wrk ng_wrk_cpu < <(wrk_rps http://127.0.0.1:$NG_PORT/1m.bin "$NG_PID" "$NG_WORKER")
+echo "1 GiB over one HTTP connection, $BIG_RUNS rounds..." >&2
+rounds "$BIG_RUNS" one_conn http://127.0.0.1:$NB_PORT/big.img http://127.0.0.1:$NG_PORT/big.img
+big=$(summary 0 best); big_cpu=$(summary 1 least); big_client=$(summary 2 least)
+echo "1 GiB over one HTTPS connection, $BIG_RUNS rounds..." >&2
+rounds "$BIG_RUNS" one_conn https://127.0.0.1:$NB_TLS_PORT/big.img https://127.0.0.1:$NG_TLS_PORT/big.img
+tls=$(summary 0 best); tls_cpu=$(summary 1 least); tls_client=$(summary 2 least)
+echo "wrk -c100 on 1 MiB, $RUNS rounds..." >&2
+rounds "$RUNS" wrk_rps http://127.0.0.1:$NB_PORT/1m.bin http://127.0.0.1:$NG_PORT/1m.bin
+wrk=$(summary 0 best); wrk_cpu=$(summary 1 least)
+# row TITLE "netbootd nginx ratio"
+row() { set -- "$1" $2; echo "| $1 | $2 | $3 | $4 |"; }
 
 cat <<EOF
 
 $(date -u +%F), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg); netbootd $(git -C "$REPO" describe --always --dirty 2>/dev/null), $(nginx -v 2>&1 | cut -d' ' -f3)
 
-| row | netbootd | nginx | netbootd / nginx |
+| row | netbootd | nginx | netbootd / nginx (median of the rounds' ratios) |
 |---|---|---|---|
-| ${BIG_MB} MiB, one HTTP connection: MB/s (best of $RUNS) | $nb_big | $ng_big | $(ratio "$nb_big" "$ng_big") |
-| same: server CPU s per GiB (least of $RUNS; lower is better) | $nb_big_cpu | $ng_big_cpu | $(ratio "$nb_big_cpu" "$ng_big_cpu") |
-| ${BIG_MB} MiB, one HTTPS connection: MB/s (best of $RUNS) | $nb_tls | $ng_tls | $(ratio "$nb_tls" "$ng_tls") |
-| same: server CPU s per GiB (least of $RUNS; lower is better) | $nb_tls_cpu | $ng_tls_cpu | $(ratio "$nb_tls_cpu" "$ng_tls_cpu") |
-| wrk -t2 -c100 ${WRK_SECONDS}s on a 1 MiB file: requests/s (best of $RUNS) | $nb_wrk | $ng_wrk | $(ratio "$nb_wrk" "$ng_wrk") |
-| same: server CPU ms per request (least of $RUNS; lower is better) | $nb_wrk_cpu | $ng_wrk_cpu | $(ratio "$nb_wrk_cpu" "$ng_wrk_cpu") |
+$(row "${BIG_MB} MiB, one HTTP connection: MB/s (best of $BIG_RUNS)" "$big")
+$(row "same: server CPU s per GiB (least of $BIG_RUNS; lower is better)" "$big_cpu")
+$(row "same: the client's (curl) CPU s per GiB (least of $BIG_RUNS)" "$big_client")
+$(row "${BIG_MB} MiB, one HTTPS connection: MB/s (best of $BIG_RUNS)" "$tls")
+$(row "same: server CPU s per GiB (least of $BIG_RUNS; lower is better)" "$tls_cpu")
+$(row "same: the client's (curl) CPU s per GiB (least of $BIG_RUNS)" "$tls_client")
+$(row "wrk -t2 -c100 ${WRK_SECONDS}s on a 1 MiB file: requests/s (best of $RUNS)" "$wrk")
+$(row "same: server CPU ms per request (least of $RUNS; lower is better)" "$wrk_cpu")
 | $IDLE idle keep-alive connections: peak RSS KiB (nginx: master + worker; lower is better) | $nb_hwm (before: $nb_rss0) | $ng_hwm (before: $ng_rss0) | $(ratio "$nb_hwm" "$ng_hwm") |
 EOF

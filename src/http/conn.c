@@ -68,6 +68,21 @@ body_sent(const struct http_conn *c)
 	return gone > before_body ? gone - before_body : 0;
 }
 
+/*
+ * Hold partial segments back while a plain file body is queued, as nginx's
+ * tcp_nopush does: with TCP_NODELAY the head would leave as a segment of its
+ * own before the body's sendfile, costing the client a wakeup per response
+ * (wrk -c100 on 1 MiB files: ~10 % fewer requests/s, docs/benchmarks.md).
+ * Released when the output has drained (response_done).
+ */
+static void
+set_cork(struct http_conn *c, bool on)
+{
+	int v = on;
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &v, sizeof(v));
+	c->corked = on;
+}
+
 /* The access-log line, metrics and timeline for the response in flight. */
 static void
 response_done(struct http_conn *c, bool complete)
@@ -93,6 +108,8 @@ response_done(struct http_conn *c, bool complete)
 	log_info(http_proto_name(c->tls), "%s \"%s %s\" %d %llu %llu.%03llums%s", c->peer, c->method, c->target,
 	         c->status, (unsigned long long)sent, (unsigned long long)(us / 1000),
 	         (unsigned long long)(us % 1000), complete ? "" : " (incomplete)");
+	if (c->corked)
+		set_cork(c, false);
 	if (c->body_fd >= 0)
 		close(c->body_fd);
 	c->body_fd = -1;
@@ -212,8 +229,17 @@ conn_send(void *ctx, struct http_response *resp)
 	size_t n = http_response_head_build(head, sizeof(head), &resp->head);
 	if (n >= sizeof(head))
 		n = sizeof(head) - 1; /* never: our fields are bounded */
-	evbuffer_add(out, head, n);
 	c->head_len = n;
+	size_t written = 0;
+	if (resp->body == HTTP_BODY_FILE && !c->tls && c->out_at_start == 0) {
+		/* Corked: the head waits in the kernel for the body's first
+		 * sendfile, which saves the loop turn libevent would spend on it. */
+		set_cork(c, true);
+		ssize_t w = send(c->fd, head, n, MSG_NOSIGNAL);
+		if (w > 0)
+			written = (size_t)w;
+	}
+	evbuffer_add(out, head + written, n - written);
 	if (c->report_file)
 		metrics.proto[METRICS_HTTP].active++;
 
@@ -230,6 +256,8 @@ conn_send(void *ctx, struct http_response *resp)
 		break;
 	case HTTP_BODY_FILE:
 		if (!c->tls) {
+			if (!c->corked)
+				set_cork(c, true);
 			if (queue_file_segment(c, resp) < 0) {
 				log_error("http", "%s: cannot queue %s", c->peer, c->path);
 				c->close_after = true;

@@ -62,6 +62,7 @@ struct http_conn {
 	uint64_t body_queued;        /* bytes of body put into the output so far */
 	size_t head_len;             /* bytes of status line + fields queued first */
 	size_t out_at_start;         /* output bytes already pending before this response */
+	bool corked;                 /* plain file body: TCP_CORK set until the output drains */
 	int body_fd;                 /* HTTPS: file being pumped, or -1 */
 	struct pump_pool *pool;      /* HTTPS: its buffers, or NULL */
 	uint64_t body_off, body_end; /* HTTPS: next file offset, end offset */

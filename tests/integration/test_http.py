@@ -8,6 +8,7 @@ import os
 import re
 import socket
 import ssl
+import struct
 import subprocess
 import threading
 import time
@@ -161,6 +162,71 @@ def test_pipelined_requests_answered_in_order(server, root):
     assert res[1][1]["content-length"] == str(SIZES["kernel.efi"]) and res[1][2] == b""
     assert res[2][2] == b"inner\n"
     assert res[2][1]["connection"] == "close"
+
+
+def read_response(s):
+    """One response (head, body) off a keep-alive socket, by Content-Length."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = s.recv(65536)
+        assert chunk, "connection closed before the head"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"Content-Length: (\d+)", head).group(1))
+    while len(body) < length:
+        chunk = s.recv(1 << 20)
+        assert chunk, "connection closed mid-body"
+        body += chunk
+    assert len(body) == length, "more bytes than Content-Length"
+    return head + b"\r\n\r\n", body
+
+
+def test_file_head_leaves_with_its_body_not_alone(server, root):
+    """A plain file response is corked (like nginx's tcp_nopush): the status
+    line and fields go out in the same TCP segment as the body's first bytes,
+    not in a small segment of their own that costs the client a wakeup per
+    response. Twice on one keep-alive connection, so the cork is released
+    after the first response and set again for the second. Watched on the
+    wire: an AF_PACKET socket on lo, segments from the server's port."""
+    ETH_P_IP, PACKET_HOST = 0x0800, 0
+    cap = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_IP))
+    cap.setsockopt(socket.SOL_SOCKET, 33, 16 << 20)  # SO_RCVBUFFORCE: a burst of 2 MiB
+    cap.bind(("lo", ETH_P_IP))
+    cap.setblocking(False)
+    with cap, socket.create_connection(("127.0.0.1", server.port)) as s:
+        client_port = s.getsockname()[1]
+        got = []
+        for _ in range(2):
+            s.sendall(b"GET /rescue.iso HTTP/1.1\r\nHost: x\r\n\r\n")
+            head, body = read_response(s)
+            assert head.startswith(b"HTTP/1.1 200") and body == (root / "rescue.iso").read_bytes()
+            got.append((len(head), len(body)))
+        time.sleep(0.2)
+        segments = []  # payload lengths, in order, server -> this client
+        while True:
+            try:
+                pkt, addr = cap.recvfrom(1 << 17)
+            except BlockingIOError:
+                break
+            if addr[2] != PACKET_HOST or pkt[9] != 6:  # each lo packet shows twice; TCP only
+                continue
+            ihl = (pkt[0] & 15) * 4
+            sport, dport = struct.unpack("!HH", pkt[ihl:ihl + 4])
+            if sport != server.port or dport != client_port:
+                continue
+            payload = struct.unpack("!H", pkt[2:4])[0] - ihl - (pkt[ihl + 12] >> 4) * 4
+            if payload:
+                segments.append(payload)
+    assert sum(segments) == sum(h + b for h, b in got), (segments, got)
+    # The segment each response starts with, found by its byte offset.
+    offset, starts = 0, {}
+    for n in segments:
+        starts[offset] = n
+        offset += n
+    first = starts.get(0)
+    second = starts.get(got[0][0] + got[0][1])
+    assert first is not None and first > got[0][0], (first, got, segments[:4])
+    assert second is not None and second > got[1][0], (second, got, segments)
 
 
 def test_http10_closes_unless_keep_alive(server):
