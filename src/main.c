@@ -85,7 +85,7 @@ private_empty_root(void)
 }
 
 /* Serve name as the first readable candidate; say at debug level why none was. */
-static void
+static bool
 alias_first_readable(struct netbootd *nb, const char *name, const char *const *candidates,
                      size_t n)
 {
@@ -93,11 +93,12 @@ alias_first_readable(struct netbootd *nb, const char *name, const char *const *c
 		if (access(candidates[i], R_OK) == 0 &&
 		    files_add_alias(nb->boot.files, name, candidates[i]) == 0) {
 			log_debug("main", "%s is %s", name, candidates[i]);
-			return;
+			return true;
 		}
 	}
 	log_debug("main", "%s: none of its %zu places is readable (%s%s)", name, n,
 	          n ? candidates[0] : "", n > 1 ? ", ..." : "");
+	return false;
 }
 
 /* imgboot.efi: --imgboot-efi, else the one built beside this binary, else the installed one. */
@@ -146,6 +147,33 @@ add_signed_loader_aliases(struct netbootd *nb)
 	                       : "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed";
 	alias_first_readable(nb, "shimx64.efi", &shim, 1);
 	alias_first_readable(nb, "grubx64.efi", &grub, 1);
+}
+
+/*
+ * ARM64 UEFI PXE: Debian ships no iPXE for arm64, so the chain is the same
+ * signed shim + network GRUB as Secure Boot's, which reads grub/grub.cfg
+ * (generated.c) and boots the profile's kernel. On an arm64 server they come
+ * from shim-signed and grub-efi-arm64-signed; on any other, from the
+ * installer's netboot package (debian-installer-12-netboot-arm64, arch all),
+ * where bootnetaa64.efi is that shim and grubaa64.efi that GRUB. Without
+ * shim, GRUB alone (it boots where Secure Boot is off); without either,
+ * ARM64 machines get no offer and the log says what to install.
+ */
+#define DI_ARM64 "/usr/lib/debian-installer/images/12/arm64/text/debian-installer/arm64/"
+static void
+add_arm64_loader_aliases(struct netbootd *nb)
+{
+	static const char *const shims[] = { "/usr/lib/shim/shimaa64.efi.signed",
+		                             DI_ARM64 "bootnetaa64.efi" };
+	static const char *const grubs[] = { "/usr/lib/grub/arm64-efi-signed/grubnetaa64.efi.signed",
+		                             DI_ARM64 "grubaa64.efi" };
+	struct config *cfg = nb->boot.cfg;
+	const char *shim_set = cfg->arm64_shim_efi, *grub_set = cfg->arm64_grub_efi;
+	bool shim = shim_set ? alias_first_readable(nb, "shimaa64.efi", &shim_set, 1)
+	                     : alias_first_readable(nb, "shimaa64.efi", shims, 2);
+	bool grub = grub_set ? alias_first_readable(nb, "grubaa64.efi", &grub_set, 1)
+	                     : alias_first_readable(nb, "grubaa64.efi", grubs, 2);
+	cfg->arm64_loader = grub ? (shim ? "shimaa64.efi" : "grubaa64.efi") : NULL;
 }
 
 static void
@@ -243,6 +271,7 @@ prepare_boot(struct netbootd *nb)
 	add_loader_dirs(nb);
 	add_imgboot_alias(nb);
 	add_signed_loader_aliases(nb);
+	add_arm64_loader_aliases(nb);
 	if (generated_quick_setup(&nb->boot) < 0 || imagefiles_setup(nb->boot.files, cfg->boot) < 0 ||
 	    grubcache_setup(&nb->boot) < 0 ||
 	    grubcache_net_setup(&nb->boot, cfg->grub_dir ? cfg->grub_dir : default_grub_dir) < 0)

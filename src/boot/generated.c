@@ -264,10 +264,14 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 		return open_status(boot, relpath + 6, client, src);
 	/*
 	 * GRUB netboot looks for grub.cfg-01-<mac> beside its modules: boot/grub/
-	 * (grub-mknetdir's --subdir, our built images), or grub/ (the prefix of
-	 * Debian's signed network GRUB, through the hand-over below).
+	 * (grub-mknetdir's --subdir, our built images), or the prefix of one of
+	 * Debian's signed network GRUBs, through the hand-over below: grub/
+	 * (grub-efi-*-signed's grubnet*.efi.signed) or debian-installer/ARCH/grub/
+	 * (the installer's netboot grubx64.efi and grubaa64.efi).
 	 */
-	static const char *const grub_cfg_dirs[] = { "boot/grub/", "grub/" };
+	static const char *const grub_cfg_dirs[] = { "boot/grub/", "grub/",
+		                                     "debian-installer/amd64/grub/",
+		                                     "debian-installer/arm64/grub/" };
 	for (size_t i = 0; i < sizeof(grub_cfg_dirs) / sizeof(grub_cfg_dirs[0]); i++) {
 		size_t d = strlen(grub_cfg_dirs[i]);
 		if (n == d + 12 + 17 && strncmp(relpath, grub_cfg_dirs[i], d) == 0 &&
@@ -278,12 +282,20 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 		}
 	}
 	/*
-	 * Debian's signed network GRUB (Secure Boot, after shim) has the prefix
-	 * /grub and reads $prefix/grub.cfg, not the per-MAC names: hand over to
-	 * this machine's own, named by GRUB's own variable (aa:bb:.. is a MAC
-	 * our parser takes). The same document serves every machine.
+	 * Debian's signed network GRUB (Secure Boot and ARM64, after shim) reads
+	 * $prefix/grub.cfg, not the per-MAC names: hand over to this machine's
+	 * own, named by GRUB's own variable (aa:bb:.. is a MAC our parser
+	 * takes). The same document serves every machine, under each prefix
+	 * but boot/grub/ (ours, which asks for the per-MAC name itself).
 	 */
-	if (strcmp(relpath, "grub/grub.cfg") == 0) {
+	bool signed_grub_cfg = false;
+	for (size_t i = 1; i < sizeof(grub_cfg_dirs) / sizeof(grub_cfg_dirs[0]); i++) {
+		size_t d = strlen(grub_cfg_dirs[i]);
+		if (n == d + 8 && strncmp(relpath, grub_cfg_dirs[i], d) == 0 &&
+		    strcmp(relpath + d, "grub.cfg") == 0)
+			signed_grub_cfg = true;
+	}
+	if (signed_grub_cfg) {
 		static const char handover[] =
 			"# netbootd: this machine's own configuration (profile by MAC)\n"
 			"configfile $prefix/grub.cfg-01-$net_default_mac\n"
@@ -435,6 +447,10 @@ static const struct loader_pkg loader_pkgs[] = {
 	{ "imgboot.efi", "build it with make efi (Debian package gnu-efi), or set imgboot-efi" },
 	{ "shimx64.efi", "install the Debian package shim-signed, or set shim-efi" },
 	{ "grubx64.efi", "install the Debian package grub-efi-amd64-signed, or set signed-grub-efi" },
+	{ "shimaa64.efi", "install the Debian package debian-installer-12-netboot-arm64 (on arm64: "
+	                  "shim-signed), or set arm64-shim-efi" },
+	{ "grubaa64.efi", "install the Debian package debian-installer-12-netboot-arm64 (on arm64: "
+	                  "grub-efi-arm64-signed), or set arm64-grub-efi" },
 };
 
 static int
@@ -480,6 +496,11 @@ generated_check(struct boot_context *boot)
 	problems += check_ref(boot, "boot loader", "UEFI PXE", uefi ? uefi : "snponly.efi");
 	if (uefi && strcmp(uefi, "shimx64.efi") == 0) /* shim fetches it next */
 		problems += check_ref(boot, "boot loader", "UEFI PXE (shim)", "grubx64.efi");
+	/* ARM64's Debian loaders are optional (main.c), unless named outright. */
+	if (cfg->arm64_shim_efi)
+		problems += check_ref(boot, "boot loader", "ARM64 UEFI PXE", "shimaa64.efi");
+	if (cfg->arm64_grub_efi)
+		problems += check_ref(boot, "boot loader", "ARM64 UEFI PXE", "grubaa64.efi");
 	for (size_t i = 0; i < bootconf_arch_count(bc); i++) {
 		const struct boot_arch *a = bootconf_arch_at(bc, i);
 		const char *an = arch_name(a->arch);

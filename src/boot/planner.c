@@ -278,6 +278,22 @@ answer_uefi_pxe(const struct asker *a, struct boot_answer *out)
 	if (a->arch_loader)
 		return answer_file(out, a->arch_loader, "UEFI PXE arch %s gets the [arch] loader",
 		                   arch_name(m->arch) ? arch_name(m->arch) : "?");
+	if (m->arch_set && m->arch == ARCH_ARM64_UEFI) {
+		/* No iPXE for arm64 in Debian: its signed shim + GRUB (main.c). */
+		/* That GRUB (2.06) fetches from the DHCP ACK's next-server: in proxy
+		 * mode the LAN's server, unless it points here (docs/boot-flows.md). */
+		if (a->cfg->arm64_loader)
+			return answer_file(out, a->cfg->arm64_loader,
+			                   "ARM64 UEFI PXE chains Debian's network GRUB (profile %s)%s",
+			                   a->pname,
+			                   a->cfg->dhcp_mode == DHCP_MODE_PROXY
+			                       ? "; proxy mode: GRUB asks the LAN's next-server"
+			                       : "");
+		snprintf(out->reason, sizeof(out->reason),
+		         "no loader for ARM64 UEFI PXE: install debian-installer-12-netboot-arm64 "
+		         "(or add [arch arm64-uefi] loader = FILE)");
+		return 0;
+	}
 	if (!m->arch_set || !is_x64_uefi(m->arch)) {
 		snprintf(out->reason, sizeof(out->reason),
 		         "no loader configured for arch %u (add [arch %u] loader = FILE)", m->arch, m->arch);
@@ -315,6 +331,36 @@ answer_http_image(const struct asker *a, const char *base, struct boot_answer *o
 	return true;
 }
 
+/*
+ * ARM64 UEFI HTTP boot: Debian has no iPXE for arm64, so only what the
+ * firmware runs by itself: the profile's EFI file (a UKI carries kernel,
+ * initrd and command line in one PE) or an image as a RAM disk.
+ */
+static int
+answer_arm64_http(const struct asker *a, const char *base, struct boot_answer *out)
+{
+	const struct boot_profile *p = a->p;
+	if (p && p->kind == PROFILE_EFI) {
+		/* Served as boot/MAC.efi, as for x64, so the timeline knows the machine. */
+		if (bootconf_is_url(p->efi))
+			snprintf(out->bootfile, sizeof(out->bootfile), "%s", p->efi);
+		else
+			snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.efi", base, a->mac);
+		snprintf(out->reason, sizeof(out->reason),
+		         "ARM64 UEFI HTTP boot gets profile %s's EFI file", a->pname);
+		out->answer = true;
+		return 0;
+	}
+	if (p && p->kind == PROFILE_IMAGE && answer_http_image(a, base, out)) {
+		out->answer = true;
+		return 0;
+	}
+	snprintf(out->reason, sizeof(out->reason),
+	         "ARM64 UEFI HTTP boot runs an efi or image profile only, not profile %s "
+	         "(no iPXE for arm64): use UEFI PXE", a->pname);
+	return 0;
+}
+
 static int
 answer_uefi_http(const struct asker *a, struct boot_answer *out)
 {
@@ -329,6 +375,8 @@ answer_uefi_http(const struct asker *a, struct boot_answer *out)
 		out->answer = true;
 		return 0;
 	}
+	if (m->arch_set && m->arch == ARCH_ARM64_UEFI_HTTP)
+		return answer_arm64_http(a, base, out);
 	if (!m->arch_set || m->arch != ARCH_X64_UEFI_HTTP) {
 		snprintf(out->reason, sizeof(out->reason),
 		         "no loader configured for arch %u (add [arch %u] loader = URL)", m->arch, m->arch);

@@ -106,6 +106,11 @@ struct config {
 	char *imgboot_efi;
 	char *shim_efi;          /* Secure Boot chain: served as shimx64.efi */
 	char *signed_grub_efi;   /* ... which fetches this as grubx64.efi */
+	char *arm64_shim_efi;    /* ARM64 UEFI PXE: served as shimaa64.efi */
+	char *arm64_grub_efi;    /* ... and the signed network GRUB as grubaa64.efi */
+	/* Found at start-up, not an option: what ARM64 UEFI PXE gets without an
+	 * [arch arm64-uefi] loader ("shimaa64.efi", "grubaa64.efi" or NULL). */
+	const char *arm64_loader;
 	unsigned memdisk_max_mb;
 	bool http_boot_https;    /* UEFI HTTP boot offers get https:// URLs */
 	char *cache_dir;         /* start-up builds (grub-memdisk); NULL: /var/cache/netbootd */

@@ -10,6 +10,7 @@ from daemon import Netbootd  # noqa: E402
 from dhcpnet import CLIENT_IP, SERVER_IP, DhcpNet  # noqa: E402
 
 UUID = "00" + "11223344556677889900aabbccddeeff"
+DI_ARM64 = Path("/usr/lib/debian-installer/images/12/arm64/text/debian-installer/arm64")
 
 
 @pytest.fixture(scope="module")
@@ -72,18 +73,39 @@ def test_uefi_http_discover(proxy):
     assert "uefi-http" in proxy.nb.log()
 
 
-def test_arm64_gets_configured_answer_or_nothing(proxy):
-    """Arch 11 has no loader in the default config: silence, logged, not a wrong binary."""
+def test_arm64_gets_debians_signed_shim(proxy):
+    """Arch 11 without an [arch] section: Debian's signed arm64 shim, found in
+    the installer's netboot package (make deps installs it), under the name
+    its own netboot tree's shim fetches GRUB beside; never an x86 binary. The
+    log warns that Debian's GRUB then asks the LAN's next-server."""
+    assert DI_ARM64.exists(), "install debian-installer-12-netboot-arm64 (make deps)"
     mac = "52:54:00:00:01:0b"
-    replies = proxy.client(["--type", "discover", "--mac", mac] + pxe_opts(11), timeout=1.5)
+    replies = proxy.client(["--type", "discover", "--mac", mac] + pxe_opts(11))
+    assert len(replies) == 1, replies
+    assert check_proxy_reply(replies[0], "OFFER") == "shimaa64.efi"
     log = proxy.nb.log()
-    if replies:
-        name = check_proxy_reply(replies[0], "OFFER")
-        assert "undionly" not in name and ".kpxe" not in name
-    else:
-        assert f"{mac} uefi-pxe DISCOVER: no boot answer" in log
+    assert f"{mac} arch 11 (arm64-uefi) uefi-pxe: OFFER shimaa64.efi" in log, log[-3000:]
+    assert "proxy mode: GRUB asks the LAN's next-server" in log, log[-3000:]
     # ...and the server still answers the next client.
     assert proxy.client(["--type", "discover", "--mac", "52:54:00:00:02:00"] + pxe_opts(0))
+
+
+def test_arm64_without_its_loaders_gets_no_offer(tmp_path):
+    """The arm64 GRUB named but missing: a warning at start-up naming the
+    package, no offer to arch 11 (silence, not a wrong binary), and the
+    reason in the log."""
+    with DhcpNet("arm64-none") as net:
+        with Netbootd(["--root", str(tmp_path), "--dhcp", "proxy", "--tftp", "off",
+                       "--http", "off", "--arm64-grub-efi", str(tmp_path / "absent.efi")],
+                      netns=net.server_ns) as nb:
+            mac = "52:54:00:00:03:0b"
+            replies = net.client(["--type", "discover", "--mac", mac] + pxe_opts(11), timeout=1.5)
+            assert replies == [], replies
+            log = nb.log()
+            assert "grubaa64.efi' not found" in log and "debian-installer-12-netboot-arm64" in log, log
+            assert f"{mac} uefi-pxe DISCOVER: no boot answer" in log, log[-3000:]
+            assert "no loader for ARM64 UEFI PXE: install debian-installer-12-netboot-arm64" in log
+            assert net.client(["--type", "discover", "--mac", "52:54:00:00:03:00"] + pxe_opts(0))
 
 
 def test_ipxe_user_class(proxy):
@@ -213,8 +235,10 @@ def test_one_info_line_per_client_and_answer(proxy):
 
 def test_no_answer_logged_once(proxy):
     """A client we cannot serve retries every few seconds: one info line, not one per try."""
-    mac = "52:54:00:00:07:0b"
+    # Arch 10 (32-bit ARM UEFI): no loader of ours, none configured. (Arch 11
+    # was the example until ARM64 got Debian's shim + GRUB by default.)
+    mac = "52:54:00:00:07:0a"
     for _ in range(3):
-        proxy.client(["--type", "discover", "--mac", mac] + pxe_opts(11), timeout=0.5)
+        proxy.client(["--type", "discover", "--mac", mac] + pxe_opts(10), timeout=0.5)
     lines = info_lines(proxy.nb.log(), mac)
     assert len(lines) == 1 and "no boot answer" in lines[0], lines

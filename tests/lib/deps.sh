@@ -9,7 +9,7 @@ build-essential pkg-config git
 libevent-dev libssl-dev libinih-dev libcmocka-dev
 clang libclang-rt-14-dev
 python3 python3-pytest python3-pytest-xdist
-qemu-system-x86 ovmf ipxe ipxe-qemu
+qemu-system-x86 ovmf ipxe ipxe-qemu qemu-system-arm qemu-efi-aarch64
 pxelinux syslinux-common syslinux-utils
 grub-efi-amd64-bin grub-pc-bin grub-common grub-efi-amd64-signed
 gnu-efi mtools dosfstools xorriso cpio kmod
@@ -17,8 +17,9 @@ busybox-static linux-image-amd64 systemd-boot-efi
 curl tftp-hpa atftp kea-admin kea-dhcp4-server dnsmasq-base
 tftpd-hpa nginx-light wrk openssl iproute2 procps
 chromium
-debootstrap squashfs-tools debian-installer-12-netboot-amd64
+debootstrap squashfs-tools debian-installer-12-netboot-amd64 debian-installer-12-netboot-arm64
 debhelper lintian fakeroot systemd systemd-container util-linux
+binutils-aarch64-linux-gnu
 "
 
 # shim-signed is fetched, not installed: on a machine booted by UEFI its
@@ -40,6 +41,34 @@ fetch_shim() {
 	return $rc
 }
 
+# systemd's arm64 EFI stub, for the ARM64 UEFI HTTP boot test's UKI
+# (tests/e2e/test_boot_arm64.py): an arm64 package, which apt on an amd64
+# machine does not list, so the .deb of the installed amd64 version is
+# fetched from the same mirror by its pool path, and only the stub kept.
+STUB_ARM64="$REPO/build/deps/linuxaa64.efi.stub"
+
+fetch_stub_arm64() {
+	[ -f "$STUB_ARM64" ] && return 0
+	t=$(mktemp -d)
+	rc=1
+	for f in $(apt-cache show systemd-boot-efi | sed -n 's/^Filename: //p'); do
+		case "$f" in
+		pool/updates/*) base=http://deb.debian.org/debian-security ;;
+		*) base=http://deb.debian.org/debian ;;
+		esac
+		if curl -sSf -o "$t/stub.deb" "$base/${f%_*.deb}_arm64.deb" &&
+		   dpkg-deb -x "$t/stub.deb" "$t/x"; then
+			mkdir -p "$(dirname "$STUB_ARM64")"
+			cp "$t/x/usr/lib/systemd/boot/efi/linuxaa64.efi.stub" "$STUB_ARM64.tmp" &&
+				mv "$STUB_ARM64.tmp" "$STUB_ARM64" && rc=0
+			break
+		fi
+	done
+	rm -rf "$t"
+	[ $rc -eq 0 ] || echo "deps.sh: cannot fetch systemd-boot-efi's arm64 stub" >&2
+	return $rc
+}
+
 missing() {
 	for p in $PACKAGES; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
@@ -57,11 +86,16 @@ check)
 		echo "missing: $SHIM (from the shim-signed package)" >&2
 		exit 1
 	fi
+	if [ ! -f "$STUB_ARM64" ]; then
+		echo "missing: $STUB_ARM64 (from systemd-boot-efi for arm64)" >&2
+		exit 1
+	fi
 	;;
 install)
 	m=$(missing)
 	if [ -z "$m" ]; then
-		fetch_shim || { apt-get update -q && fetch_shim; }
+		fetch_shim || { apt-get update -q && fetch_shim; } || exit $?
+		fetch_stub_arm64
 		exit $?
 	fi
 	if [ "$(id -u)" -ne 0 ]; then
@@ -82,6 +116,7 @@ install)
 	apt-get install -y -q --no-install-recommends $m || rc=$?
 	[ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
 	[ $rc -eq 0 ] && { fetch_shim || rc=$?; }
+	[ $rc -eq 0 ] && { fetch_stub_arm64 || rc=$?; }
 	exit $rc
 	;;
 *)

@@ -280,8 +280,12 @@ def pe_layout(path: Path):
     return image_base, sect_align, end
 
 
-def build_efi_kernel(kernel: Path, initrd: Path, cmdline: str, out: Path, work: Path):
-    base, align, end = pe_layout(STUB)
+def build_efi_kernel(kernel: Path, initrd: Path, cmdline: str, out: Path, work: Path,
+                     stub: Path = STUB, objcopy: str = "objcopy"):
+    """A UKI: systemd-stub with kernel, initrd and command line as sections. For
+    arm64, systemd's arm64 stub and binutils-aarch64-linux-gnu's objcopy (the
+    host's objcopy has no pei-aarch64-little)."""
+    base, align, end = pe_layout(stub)
     page = max(align, 4096)
 
     def up(x):
@@ -291,12 +295,12 @@ def build_efi_kernel(kernel: Path, initrd: Path, cmdline: str, out: Path, work: 
     osrel.write_text('ID=netboot-test\nNAME="netbootd test guest"\n')
     cmd_f = work / "cmdline"
     cmd_f.write_bytes(cmdline.encode() + b"\0")
-    args = ["objcopy"]
+    args = [objcopy]
     vma = up(end)
     for name, f in ((".osrel", osrel), (".cmdline", cmd_f), (".linux", kernel), (".initrd", initrd)):
         args += ["--add-section", f"{name}={f}", "--change-section-vma", f"{name}={base + vma:#x}"]
         vma = up(vma + f.stat().st_size)
-    _run(args + [STUB, out])
+    _run(args + [stub, out])
 
 
 # -- ISO ------------------------------------------------------------------------

@@ -37,6 +37,10 @@ OVMF_CODE_SECBOOT = Path("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd")
 OVMF_VARS_MS = Path("/usr/share/OVMF/OVMF_VARS_4M.ms.fd")
 IPXE_E1000_ROM = "/usr/lib/ipxe/qemu/pxe-e1000.rom"
 QEMU = "qemu-system-x86_64"
+# ARM64 (issue 12): Debian's AAVMF (qemu-efi-aarch64) on QEMU's virt machine, TCG.
+QEMU_ARM64 = "qemu-system-aarch64"
+AAVMF_CODE = Path("/usr/share/AAVMF/AAVMF_CODE.fd")
+AAVMF_VARS = Path("/usr/share/AAVMF/AAVMF_VARS.fd")
 
 # CSI sequences (colours, cursor moves, "ESC[=3h" mode sets from OVMF), per TESTBED.md.
 ANSI_RE = re.compile(r"\x1b\[[0-9;=?]*[a-zA-Z]")
@@ -509,8 +513,10 @@ class Testbed:
            nvdimm: str = None, secure_boot: bool = False) -> VM:
         """Start a QEMU VM on a new tap of br0.
 
-        firmware: "bios" (SeaBIOS + iPXE e1000 ROM) or "uefi" (OVMF, q35, virtio-net
-        with OVMF's own driver). boot: "net", "disk" or "cdrom". disk/cdrom: image
+        firmware: "bios" (SeaBIOS + iPXE e1000 ROM), "uefi" (OVMF, q35, virtio-net
+        with OVMF's own driver) or "arm64-uefi" (AAVMF on QEMU's virt machine,
+        a Cortex-A57, virtio-net with AAVMF's own driver; Linux's console is
+        ttyAMA0). boot: "net", "disk" or "cdrom". disk/cdrom: image
         paths, attached snapshot/read-only so shared cached images are never
         written. fw_cfg: {name: str value or Path (file=)}. efi_http=False: Debian's
         OVMF 2022.11 has no knob to turn HTTP boot off; it is accepted and ignored,
@@ -520,8 +526,8 @@ class Testbed:
         UEFI RAM disk in reserved memory appears after boot (private mapping, the
         file is never written). secure_boot: OVMF with Secure Boot enforced and
         Microsoft's keys enrolled (SMM, as that firmware build requires)."""
-        if firmware not in ("bios", "uefi"):
-            raise ValueError(f"firmware must be 'bios' or 'uefi', not {firmware!r}")
+        if firmware not in ("bios", "uefi", "arm64-uefi"):
+            raise ValueError(f"firmware must be 'bios', 'uefi' or 'arm64-uefi', not {firmware!r}")
         if boot not in ("net", "disk", "cdrom"):
             raise ValueError(f"boot must be net, disk or cdrom, not {boot!r}")
         if boot == "disk" and not disk:
@@ -532,7 +538,7 @@ class Testbed:
         name = f"vm{idx}-{firmware}"
         mac = mac or self.new_mac()
         serial = self.tmp / f"{name}.serial"
-        cmd = [QEMU, "-accel", "tcg", "-nodefaults", "-no-reboot", "-nographic",
+        cmd = [QEMU_ARM64 if firmware == "arm64-uefi" else QEMU, "-accel", "tcg", "-nodefaults", "-no-reboot", "-nographic",
                "-monitor", "none", "-serial", f"file:{serial}", "-name", name]
         if nvdimm:
             size = Path(nvdimm).stat().st_size
@@ -545,7 +551,18 @@ class Testbed:
             cmd += ["-m", str(memory_mb)]
         if secure_boot and firmware != "uefi":
             raise ValueError("secure_boot needs firmware='uefi'")
-        if firmware == "bios":
+        if nvdimm and firmware == "arm64-uefi":
+            raise ValueError("nvdimm is x86 only here")
+        if firmware == "arm64-uefi":
+            vars_copy = self.tmp / f"{name}-AAVMF_VARS.fd"
+            shutil.copyfile(AAVMF_VARS, vars_copy)
+            # cortex-a57, not "max": TCG emulates max's pointer authentication
+            # in software, several times slower for the same boot.
+            cmd += ["-machine", "virt", "-cpu", "cortex-a57",
+                    "-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={AAVMF_CODE}",
+                    "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+            nic = f"virtio-net-pci,netdev=n0,mac={mac},romfile="
+        elif firmware == "bios":
             cmd += ["-machine", "pc" + (",nvdimm=on" if nvdimm else "")]
             nic = f"e1000,netdev=n0,mac={mac},romfile={IPXE_E1000_ROM}"
         else:

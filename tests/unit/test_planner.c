@@ -88,7 +88,11 @@ static const struct dhcp_case dhcp_cases[] = {
 	{ 1, FIRMWARE_UEFI_PXE, 27, false, "", "PXEClient" },
 	{ 1, FIRMWARE_UEFI_PXE, 65535, false, "", "PXEClient" },
 	{ 1, FIRMWARE_UEFI_PXE, -1, false, "", "PXEClient" },
+	/* ARM64 HTTP boot: no iPXE for arm64, so an EFI or image profile only. */
 	{ 1, FIRMWARE_UEFI_HTTP, 19, false, "", "HTTPClient" },
+	{ 2, FIRMWARE_UEFI_HTTP, 19, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:02.efi", "HTTPClient" },
+	{ 3, FIRMWARE_UEFI_HTTP, 19, true, "http://198.18.0.9/shell.efi", "HTTPClient" },
+	{ 4, FIRMWARE_UEFI_HTTP, 19, true, "http://198.18.0.1:8080/boot/52:54:00:00:00:04.iso", "HTTPClient" },
 	{ 1, FIRMWARE_UEFI_HTTP, 28, true, "http://198.18.0.1:8080/riscv/ipxe.efi", "HTTPClient" },
 	{ 1, FIRMWARE_UNKNOWN, 0, false, "", "PXEClient" },
 	{ 1, (enum firmware_kind)77, 0, false, "", "PXEClient" },
@@ -137,6 +141,50 @@ test_no_config_still_chains(void **state)
 	assert_int_equal(config_set(&cfg, "server-addr", "198.18.5.5", err, sizeof(err)), 0);
 	planner_dhcp_answer(&cfg, &m, &a);
 	assert_string_equal(a.bootfile, "http://198.18.5.5/boot/02:00:00:00:00:01.ipxe");
+	config_free(&cfg);
+}
+
+/*
+ * ARM64 UEFI PXE without an [arch] loader: Debian's signed shim (or GRUB
+ * alone) when start-up found it (main.c sets cfg.arm64_loader), else no
+ * offer, with the package to install in the reason. An [arch] loader wins.
+ */
+static void
+test_arm64_default_loader(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, "[default]\nprofile = linux\n[profile linux]\nkernel = vmlinuz\n");
+	struct machine m = { .mac = { 2, 0, 0, 0, 0, 1 }, .kind = FIRMWARE_UEFI_PXE, .arch_set = true,
+	                     .arch = ARCH_ARM64_UEFI };
+	inet_pton(AF_INET, "198.18.0.1", &m.server_ip);
+	struct boot_answer a;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_false(a.answer);
+	assert_non_null(strstr(a.reason, "debian-installer-12-netboot-arm64"));
+	cfg.arm64_loader = "shimaa64.efi";
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_true(a.answer);
+	assert_string_equal(a.bootfile, "shimaa64.efi");
+	assert_non_null(strstr(a.reason, "profile linux"));
+	cfg.arm64_loader = "grubaa64.efi";
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_string_equal(a.bootfile, "grubaa64.efi");
+	/* Not for x64, and not for ARM64 HTTP boot (arch 19), which has no such chain. */
+	m.arch = ARCH_X64_UEFI;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_string_equal(a.bootfile, "snponly.efi");
+	m.arch = ARCH_ARM64_UEFI_HTTP;
+	m.kind = FIRMWARE_UEFI_HTTP;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_false(a.answer);
+	config_free(&cfg);
+	load(&cfg, "[arch arm64-uefi]\nloader = arm64/grub.efi\n");
+	cfg.arm64_loader = "shimaa64.efi";
+	m.kind = FIRMWARE_UEFI_PXE;
+	m.arch = ARCH_ARM64_UEFI;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_string_equal(a.bootfile, "arm64/grub.efi");
 	config_free(&cfg);
 }
 
@@ -306,6 +354,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dhcp_table),
 		cmocka_unit_test(test_no_config_still_chains),
+		cmocka_unit_test(test_arm64_default_loader),
 		cmocka_unit_test(test_ipxe_efi_by_config),
 		cmocka_unit_test(test_image_methods),
 		cmocka_unit_test(test_http_boot_file),
