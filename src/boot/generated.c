@@ -164,7 +164,8 @@ serve_doc(struct boot_context *boot, const uint8_t mac[6], const struct file_cli
 	char base[96], macs[18];
 	char *out;
 	size_t len;
-	const struct boot_profile *p = bootconf_profile_for(boot->cfg->boot, mac);
+	const struct boot_profile *p =
+		bootconf_profile_for_arch(boot->cfg->boot, mac, timeline_arch(boot->timeline, mac));
 
 	map_client(boot, client, mac);
 	base_for(boot, mac, base, sizeof(base));
@@ -197,14 +198,16 @@ serve_http_boot(struct boot_context *boot, const char *relpath, const uint8_t ma
                 const struct file_client *client, struct file_source *src)
 {
 	char name[512], reason[256], macs[18], path[sizeof(src->path)];
-	const struct boot_profile *p = bootconf_profile_for(boot->cfg->boot, mac);
+	int arch = timeline_arch(boot->timeline, mac);
+	const struct boot_profile *p = bootconf_profile_for_arch(boot->cfg->boot, mac, arch);
 	uint64_t size = 0;
 
 	if (gen_depth > 0)
 		return -ENOENT; /* never a generated name inside a generated name */
 	if (p && p->kind == PROFILE_IMAGE && !bootconf_is_url(p->image))
 		size = image_size(boot, p->image);
-	int r = planner_http_boot_file(boot->cfg, mac, size, name, sizeof(name), reason, sizeof(reason));
+	int r = planner_http_boot_file(boot->cfg, mac, arch, size, name, sizeof(name), reason,
+	                               sizeof(reason));
 	log_info("boot", "%s: %s serves %s: %s", mac_format(mac, macs), relpath, r == 0 ? name : "-",
 	         reason);
 	if (r < 0)

@@ -404,7 +404,7 @@ planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct bo
 	planner_http_base(cfg, m->server_ip, a.base, sizeof(a.base));
 	mac_format(m->mac, a.mac);
 	snprintf(out->vendor_class, sizeof(out->vendor_class), "PXEClient");
-	a.p = bootconf_profile_for(cfg->boot, m->mac);
+	a.p = bootconf_profile_for_arch(cfg->boot, m->mac, m->arch_set ? m->arch : -1);
 	a.pname = a.p ? a.p->name : "(none)";
 	if (m->arch_set && m->kind != FIRMWARE_IPXE)
 		a.arch_loader = bootconf_arch_loader(cfg->boot, m->arch);
@@ -435,10 +435,11 @@ planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct bo
 }
 
 int
-planner_http_boot_file(const struct config *cfg, const uint8_t mac[6], uint64_t image_size,
-                       char *name, size_t namelen, char *reason, size_t reasonlen)
+planner_http_boot_file(const struct config *cfg, const uint8_t mac[6], int arch,
+                       uint64_t image_size, char *name, size_t namelen, char *reason,
+                       size_t reasonlen)
 {
-	const struct boot_profile *p = bootconf_profile_for(cfg->boot, mac);
+	const struct boot_profile *p = bootconf_profile_for_arch(cfg->boot, mac, arch);
 	const char *file = uefi_ipxe_loader(cfg);
 	char why[160];
 

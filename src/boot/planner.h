@@ -54,11 +54,13 @@ enum boot_method planner_image_method(const struct config *cfg, const struct boo
 
 /*
  * UEFI HTTP boot fetched http://server/boot/<mac>.efi (or .iso/.img): the
- * served name whose bytes to send. Returns 0 with name filled, or -ENOENT
- * when the profile has nothing to send that way (reason says why).
+ * served name whose bytes to send. arch: the machine's option 93 (-1 when
+ * not known), for an [arch] profile. Returns 0 with name filled, or
+ * -ENOENT when the profile has nothing to send that way (reason says why).
  */
-int planner_http_boot_file(const struct config *cfg, const uint8_t mac[6], uint64_t image_size,
-                           char *name, size_t namelen, char *reason, size_t reasonlen);
+int planner_http_boot_file(const struct config *cfg, const uint8_t mac[6], int arch,
+                           uint64_t image_size, char *name, size_t namelen, char *reason,
+                           size_t reasonlen);
 
 /*
  * The files whose completed transfer means "hand-off to the OS" for this

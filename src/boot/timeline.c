@@ -276,6 +276,13 @@ timeline_is_bios(const struct timeline *tl, const uint8_t mac[6], bool *bios)
 	return true;
 }
 
+int
+timeline_arch(const struct timeline *tl, const uint8_t mac[6])
+{
+	const struct tl_machine *tm = tl ? machine_find(tl, mac) : NULL;
+	return tm && tm->arch_set ? tm->arch : -1;
+}
+
 void
 timeline_expect(struct timeline *tl, const uint8_t mac[6], const char *profile,
                 const char *const *finals, size_t n_finals)

@@ -44,6 +44,8 @@ bool timeline_server_ip(const struct timeline *tl, const uint8_t mac[6], struct 
 /* Whether the machine's own firmware (not the iPXE it chained, unless iPXE
  * is its ROM) is BIOS, if DHCP saw it: kind bios-pxe or arch 0. */
 bool timeline_is_bios(const struct timeline *tl, const uint8_t mac[6], bool *bios);
+/* The option 93 architecture DHCP saw from mac, or -1 when none is known. */
+int timeline_arch(const struct timeline *tl, const uint8_t mac[6]);
 
 /*
  * The generator served this machine a boot document for profile: when one

@@ -110,6 +110,7 @@ bootconf_free(struct bootconf *bc)
 	free(bc->hosts);
 	for (size_t i = 0; i < bc->n_arches; i++) {
 		free(bc->arches[i]->loader);
+		free(bc->arches[i]->profile);
 		free(bc->arches[i]);
 	}
 	free(bc->arches);
@@ -364,8 +365,25 @@ bootconf_set_override(struct bootconf *bc, bootconf_override_fn fn, void *ctx)
 	}
 }
 
+/* The [arch] entry for an option 93 value; 9 (EBC) falls back to 7's. */
+static const struct boot_arch *
+arch_entry_for(const struct bootconf *bc, uint16_t arch)
+{
+	for (size_t i = 0; i < bc->n_arches; i++)
+		if (bc->arches[i]->arch == arch)
+			return bc->arches[i];
+	/* Many x64 UEFI ROMs say 9 (EBC) when they mean 7 (RFC 4578 errata). */
+	return arch == ARCH_EBC ? arch_entry_for(bc, ARCH_X64_UEFI) : NULL;
+}
+
 const struct boot_profile *
 bootconf_profile_for(const struct bootconf *bc, const uint8_t mac[6])
+{
+	return bootconf_profile_for_arch(bc, mac, -1);
+}
+
+const struct boot_profile *
+bootconf_profile_for_arch(const struct bootconf *bc, const uint8_t mac[6], int arch)
 {
 	if (!bc)
 		return NULL;
@@ -375,6 +393,9 @@ bootconf_profile_for(const struct bootconf *bc, const uint8_t mac[6])
 	const struct boot_host *h = bootconf_host(bc, mac);
 	if (h && h->profile)
 		return bootconf_profile(bc, h->profile);
+	const struct boot_arch *a = arch >= 0 ? arch_entry_for(bc, (uint16_t)arch) : NULL;
+	if (a && a->profile)
+		return bootconf_profile(bc, a->profile);
 	if (bc->quick_profile)
 		return bootconf_profile(bc, bc->quick_profile);
 	if (bc->default_profile)
@@ -385,15 +406,8 @@ bootconf_profile_for(const struct bootconf *bc, const uint8_t mac[6])
 const char *
 bootconf_arch_loader(const struct bootconf *bc, uint16_t arch)
 {
-	if (!bc)
-		return NULL;
-	for (size_t i = 0; i < bc->n_arches; i++)
-		if (bc->arches[i]->arch == arch)
-			return bc->arches[i]->loader;
-	/* Many x64 UEFI ROMs say 9 (EBC) when they mean 7 (RFC 4578 errata). */
-	if (arch == ARCH_EBC)
-		return bootconf_arch_loader(bc, ARCH_X64_UEFI);
-	return NULL;
+	const struct boot_arch *a = bc ? arch_entry_for(bc, arch) : NULL;
+	return a ? a->loader : NULL;
 }
 
 size_t

@@ -109,7 +109,9 @@ struct boot_host {
 struct boot_arch {
 	uint16_t arch;              /* option 93 value */
 	char *loader;               /* file (PXE) or URL/file (HTTP boot) */
+	char *profile;              /* machines of this arch without a [host] profile */
 	int line;
+	int profile_line;
 };
 
 struct bootconf;
@@ -153,6 +155,10 @@ const struct boot_profile *bootconf_profile(const struct bootconf *bc, const cha
 const struct boot_host *bootconf_host(const struct bootconf *bc, const uint8_t mac[6]);
 /* The host's profile, else [default] profile, else NULL (an override first, when set). */
 const struct boot_profile *bootconf_profile_for(const struct bootconf *bc, const uint8_t mac[6]);
+/* The same with the machine's option 93 (-1: not known yet): between the
+ * host's profile and [default] comes its [arch] profile. */
+const struct boot_profile *bootconf_profile_for_arch(const struct bootconf *bc,
+                                                     const uint8_t mac[6], int arch);
 
 /*
  * Someone who decides before the config does (the decision API): its

@@ -117,6 +117,13 @@ bootconf_finish(struct bootconf *bc, const char *path, bootconf_report_fn report
 			           mac_format(h->mac, mac), h->profile);
 	}
 	fr->path = path;
+	for (size_t i = 0; i < bc->n_arches; i++) {
+		const struct boot_arch *a = bc->arches[i];
+		const char *an = arch_name(a->arch);
+		if (a->profile && !bootconf_profile(bc, a->profile))
+			FINISH_ERR(a->profile_line, "[arch %s]: profile: no profile '%s'", an ? an : "?",
+			           a->profile);
+	}
 	if (bc->default_profile && !bootconf_profile(bc, bc->default_profile))
 		FINISH_ERR(bc->default_line, "[default]: profile: no profile '%s'", bc->default_profile);
 	return fr->errors ? -1 : 0;

@@ -363,10 +363,12 @@ arch_entry(struct bootconf *bc, const char *name, const char *key, const char *v
 		                      "x64-uefi-http, ... or an option 93 number)", name);
 		return -1;
 	}
-	static const struct key_row arch_keys[] = { { "loader", set_ref, 0 } };
-	if (strcmp(key, "loader") != 0)
+	static const struct key_row arch_keys[] = { { "loader", set_ref, 0 },
+		                                    { "profile", set_profile_name, 0 } };
+	bool is_profile = strcmp(key, "profile") == 0;
+	if (strcmp(key, "loader") != 0 && !is_profile)
 		return unknown_key(arch_keys, COUNT(arch_keys), key, err, errlen);
-	if (!bootconf_valid_ref(value)) {
+	if (!is_profile && !bootconf_valid_ref(value)) {
 		snprintf(err, errlen, "loader: '%s' is not a file name or URL", value);
 		return -1;
 	}
@@ -382,6 +384,10 @@ arch_entry(struct bootconf *bc, const char *name, const char *key, const char *v
 			return -1;
 		}
 		a->arch = arch;
+	}
+	if (is_profile) {
+		a->profile_line = bc->line;
+		return set_profile_name(&a->profile, key, value, err, errlen);
 	}
 	a->line = bc->line;
 	return stored(bootconf_set_str(&a->loader, value), err, errlen);

@@ -7,18 +7,7 @@
 #include <errno.h>
 #include <string.h>
 
-static uint16_t
-get16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static void
-put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "wire/be.h"
 
 /* A list of (2-byte length, bytes) items that ends exactly at len; at
  * least min_items of them. Vendor and user class data have this shape. */
@@ -30,7 +19,7 @@ length_prefixed_list_ok(const uint8_t *p, size_t len, unsigned min_items)
 	while (at < len) {
 		if (len - at < 2)
 			return false;
-		size_t n = get16(p + at);
+		size_t n = be16_get(p + at);
 		at += 2;
 		if (n > len - at)
 			return false;
@@ -48,7 +37,7 @@ tlv_list_ok(const uint8_t *p, size_t len)
 	while (at < len) {
 		if (len - at < 4)
 			return false;
-		size_t n = get16(p + at + 2);
+		size_t n = be16_get(p + at + 2);
 		at += 4;
 		if (n > len - at)
 			return false;
@@ -123,8 +112,8 @@ dhcp6_parse(const uint8_t *buf, size_t len, struct dhcp6_msg *msg)
 	while (at < len) {
 		if (len - at < 4)
 			return -EINVAL;
-		uint16_t code = get16(buf + at);
-		uint16_t n = get16(buf + at + 2);
+		uint16_t code = be16_get(buf + at);
+		uint16_t n = be16_get(buf + at + 2);
 		const uint8_t *v = buf + at + 4;
 		at += 4;
 		if (n > len - at)
@@ -173,7 +162,7 @@ dhcp6_client_arch(const struct dhcp6_msg *msg, uint16_t *arch)
 	const struct dhcp6_opt *o = &msg->opt[DHCP6_OPT_CLIENT_ARCH_TYPE];
 	if (!o->present)
 		return -ENOENT;
-	*arch = get16(o->val); /* the parser checked: at least 2 bytes */
+	*arch = be16_get(o->val); /* the parser checked: at least 2 bytes */
 	return 0;
 }
 
@@ -183,7 +172,7 @@ list_has_prefix(const uint8_t *p, size_t len, const char *prefix)
 {
 	size_t plen = strlen(prefix);
 	for (size_t at = 0; len - at >= 2;) {
-		size_t n = get16(p + at);
+		size_t n = be16_get(p + at);
 		at += 2;
 		if (n > len - at)
 			return false;
@@ -212,21 +201,21 @@ int
 dhcp6_client_mac(const struct dhcp6_msg *msg, uint8_t mac[6])
 {
 	const struct dhcp6_opt *ll = &msg->opt[DHCP6_OPT_CLIENT_LINKLAYER_ADDR];
-	if (ll->present && ll->len == 8 && get16(ll->val) == 1) {
+	if (ll->present && ll->len == 8 && be16_get(ll->val) == 1) {
 		memcpy(mac, ll->val + 2, 6);
 		return 0;
 	}
 	const struct dhcp6_opt *id = &msg->opt[DHCP6_OPT_CLIENTID];
 	if (!id->present)
 		return -ENOENT;
-	uint16_t duid_type = get16(id->val);
+	uint16_t duid_type = be16_get(id->val);
 	/* DUID-LLT: type 1, hardware type, 4 bytes of time, address. */
-	if (duid_type == 1 && id->len == 14 && get16(id->val + 2) == 1) {
+	if (duid_type == 1 && id->len == 14 && be16_get(id->val + 2) == 1) {
 		memcpy(mac, id->val + 8, 6);
 		return 0;
 	}
 	/* DUID-LL: type 3, hardware type, address. */
-	if (duid_type == 3 && id->len == 10 && get16(id->val + 2) == 1) {
+	if (duid_type == 3 && id->len == 10 && be16_get(id->val + 2) == 1) {
 		memcpy(mac, id->val + 4, 6);
 		return 0;
 	}
@@ -313,8 +302,8 @@ dhcp6_build_opt(struct dhcp6_builder *b, uint16_t code, const void *val, size_t 
 	uint8_t *p = reserve(b, 4 + len);
 	if (!p)
 		return;
-	put16(p, code);
-	put16(p + 2, (uint16_t)len);
+	be16_put(p, code);
+	be16_put(p + 2, (uint16_t)len);
 	if (len)
 		memcpy(p + 4, val, len);
 }
@@ -331,7 +320,7 @@ void
 dhcp6_build_opt_u16(struct dhcp6_builder *b, uint16_t code, uint16_t v)
 {
 	uint8_t be[2];
-	put16(be, v);
+	be16_put(be, v);
 	dhcp6_build_opt(b, code, be, sizeof(be));
 }
 
@@ -341,8 +330,8 @@ dhcp6_build_open(struct dhcp6_builder *b, uint16_t code)
 	size_t mark = b->len;
 	uint8_t *p = reserve(b, 4);
 	if (p) {
-		put16(p, code);
-		put16(p + 2, 0);
+		be16_put(p, code);
+		be16_put(p + 2, 0);
 	}
 	return mark;
 }
@@ -357,7 +346,7 @@ dhcp6_build_close(struct dhcp6_builder *b, size_t mark)
 		b->err = -EMSGSIZE;
 		return;
 	}
-	put16(b->buf + mark + 2, (uint16_t)n);
+	be16_put(b->buf + mark + 2, (uint16_t)n);
 }
 
 void
@@ -374,7 +363,7 @@ dhcp6_build_vendor_class(struct dhcp6_builder *b, uint32_t enterprise, const cha
 		if (n > UINT16_MAX)
 			b->err = -EMSGSIZE;
 		else
-			put16(p + 4, (uint16_t)n);
+			be16_put(p + 4, (uint16_t)n);
 		memcpy(p + 6, data, n);
 	}
 	dhcp6_build_close(b, mark);
@@ -387,7 +376,7 @@ dhcp6_build_status(struct dhcp6_builder *b, uint16_t status, const char *message
 	size_t n = strlen(message);
 	uint8_t *p = reserve(b, 2 + n);
 	if (p) {
-		put16(p, status);
+		be16_put(p, status);
 		memcpy(p + 2, message, n);
 	}
 	dhcp6_build_close(b, mark);

@@ -5,25 +5,14 @@
 #include <string.h>
 #include <strings.h>
 
-static uint16_t
-rd_be16(const uint8_t *p)
-{
-	return (uint16_t)((p[0] << 8) | p[1]);
-}
-
-static void
-wr_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "wire/be.h"
 
 int
 tftp_opcode(const uint8_t *buf, size_t len)
 {
 	if (len < 2)
 		return -EBADMSG;
-	return rd_be16(buf);
+	return be16_get(buf);
 }
 
 /*
@@ -148,7 +137,7 @@ tftp_request_parse(const uint8_t *buf, size_t len, struct tftp_request *req)
 		return -EBADMSG;
 	if (len > TFTP_REQUEST_MAX)
 		return -EMSGSIZE;
-	uint16_t op = rd_be16(buf);
+	uint16_t op = be16_get(buf);
 	if (op != TFTP_RRQ && op != TFTP_WRQ)
 		return -EPROTO;
 	req->opcode = (enum tftp_opcode)op;
@@ -193,9 +182,9 @@ tftp_ack_parse(const uint8_t *buf, size_t len, uint16_t *block)
 {
 	if (len < 4)
 		return -EBADMSG;
-	if (rd_be16(buf) != TFTP_ACK)
+	if (be16_get(buf) != TFTP_ACK)
 		return -EPROTO;
-	*block = rd_be16(buf + 2);
+	*block = be16_get(buf + 2);
 	return 0;
 }
 
@@ -205,9 +194,9 @@ tftp_error_parse(const uint8_t *buf, size_t len, uint16_t *code,
 {
 	if (len < 4)
 		return -EBADMSG;
-	if (rd_be16(buf) != TFTP_ERROR)
+	if (be16_get(buf) != TFTP_ERROR)
 		return -EPROTO;
-	*code = rd_be16(buf + 2);
+	*code = be16_get(buf + 2);
 	*msg = (const char *)buf + 4;
 	const uint8_t *nul = memchr(buf + 4, '\0', len - 4);
 	*msg_len = nul ? (size_t)(nul - (buf + 4)) : len - 4;
@@ -220,9 +209,9 @@ tftp_data_parse(const uint8_t *buf, size_t len, uint16_t *block,
 {
 	if (len < 4)
 		return -EBADMSG;
-	if (rd_be16(buf) != TFTP_DATA)
+	if (be16_get(buf) != TFTP_DATA)
 		return -EPROTO;
-	*block = rd_be16(buf + 2);
+	*block = be16_get(buf + 2);
 	*payload = buf + 4;
 	*payload_len = len - 4;
 	return 0;
@@ -233,8 +222,8 @@ tftp_error_build(uint8_t *out, size_t outlen, uint16_t code, const char *msg)
 {
 	if (outlen < 5)
 		return -ENOSPC;
-	wr_be16(out, TFTP_ERROR);
-	wr_be16(out + 2, code);
+	be16_put(out, TFTP_ERROR);
+	be16_put(out + 2, code);
 	size_t n = msg ? strlen(msg) : 0;
 	if (n > outlen - 5)
 		n = outlen - 5;
@@ -249,16 +238,16 @@ tftp_ack_build(uint8_t *out, size_t outlen, uint16_t block)
 {
 	if (outlen < 4)
 		return -ENOSPC;
-	wr_be16(out, TFTP_ACK);
-	wr_be16(out + 2, block);
+	be16_put(out, TFTP_ACK);
+	be16_put(out + 2, block);
 	return 4;
 }
 
 void
 tftp_data_header(uint8_t out[4], uint16_t block)
 {
-	wr_be16(out, TFTP_DATA);
-	wr_be16(out + 2, block);
+	be16_put(out, TFTP_DATA);
+	be16_put(out + 2, block);
 }
 
 /* Append "name\0value\0"; returns the new position or -ENOSPC. */
@@ -296,7 +285,7 @@ tftp_oack_build(uint8_t *out, size_t outlen, const struct tftp_oack *o)
 {
 	if (outlen < 2)
 		return -ENOSPC;
-	wr_be16(out, TFTP_OACK);
+	be16_put(out, TFTP_OACK);
 	return put_options(out, outlen, 2, o, false);
 }
 
@@ -307,7 +296,7 @@ tftp_request_build(uint8_t *out, size_t outlen, enum tftp_opcode op,
 	size_t fl = strlen(filename), ml = strlen(mode);
 	if (outlen < 2 + fl + 1 + ml + 1)
 		return -ENOSPC;
-	wr_be16(out, (uint16_t)op);
+	be16_put(out, (uint16_t)op);
 	memcpy(out + 2, filename, fl + 1);
 	memcpy(out + 2 + fl + 1, mode, ml + 1);
 	size_t pos = 2 + fl + 1 + ml + 1;
@@ -322,7 +311,7 @@ tftp_oack_parse(const uint8_t *buf, size_t len, struct tftp_oack *o)
 	memset(o, 0, sizeof(*o));
 	if (len < 2)
 		return -EBADMSG;
-	if (rd_be16(buf) != TFTP_OACK)
+	if (be16_get(buf) != TFTP_OACK)
 		return -EPROTO;
 	size_t pos = 2;
 	while (pos < len) {

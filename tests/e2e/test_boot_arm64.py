@@ -81,12 +81,15 @@ def test_arm64_uefi_pxe_debian_installer():
 def test_x86_and_arm64_at_once():
     """One netbootd, two architectures starting together: the arm64 machine
     gets the GRUB chain and the arm64 kernel over TFTP, the BIOS one (an
-    iPXE NIC ROM) its script and the amd64 kernel over HTTP (its [host] picks
-    the profile), and both installers come up. The chains are told apart by netbootd's log, per MAC."""
+    iPXE NIC ROM) its script and the amd64 kernel over HTTP, each profile
+    picked by the machine's architecture ([arch x86-bios] profile, else
+    [default]), and both installers come up. The chains are told apart by
+    netbootd's log, per MAC."""
     assert (DI_ROOT / DI_AMD64 / "linux").exists(), "install debian-installer-12-netboot-amd64 (make deps)"
     with _Testbed("arm64-x86") as tb:
         x86_mac = tb.new_mac()
-        conf = installer_conf(tb, f"[host {x86_mac}]\nprofile = di-amd64\n")
+        # Per architecture, not per machine: [default] is the arm64 installer.
+        conf = installer_conf(tb, "[arch x86-bios]\nprofile = di-amd64\n")
         nb = tb.start_netbootd(netbootd_args(tb, "--config", conf, dhcp="server"))
         arm = tb.vm("arm64-uefi", memory_mb=1024)
         x86 = tb.vm("bios", mac=x86_mac, memory_mb=1024)

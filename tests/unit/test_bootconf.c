@@ -188,6 +188,7 @@ static const struct bad_case bad_cases[] = {
 	{ "[arch mips]\nloader = x\n", 2, "'mips' is not an architecture" },
 	{ "[arch 70000]\nloader = x\n", 2, "is not an architecture" },
 	{ "[arch arm64-uefi]\nfile = x\n", 2, "unknown key 'file'" },
+	{ "[arch arm64-uefi]\nprofile = a b\n", 2, "profile: 'a b' is not a profile name" },
 	{ "[default]\nkernel = x\n", 2, "unknown key 'kernel'" },
 	{ "[nonsense]\nx = 1\n", 2, "unknown section" },
 	{ "[hosts 52:54:00:00:00:01]\nx = 1\n", 2, "unknown section" },
@@ -196,6 +197,8 @@ static const struct bad_case bad_cases[] = {
 	 * line is that of its first key (inih reports keys, not section headers).
 	 */
 	{ "[default]\nprofile = nope\n", 2, "[default]: profile: no profile 'nope'" },
+	{ "[profile a]\nkernel = k\n[arch arm64-uefi]\nloader = x.efi\nprofile = arm\n", 5,
+	  "[arch arm64-uefi]: profile: no profile 'arm'" },
 	{ "[profile a]\nkernel = k\n[host 52:54:00:00:00:01]\nhostname = h\nprofile = b\n", 5,
 	  "no profile 'b'" },
 	{ "[profile a]\nkernel = k\nimage = i.iso\n", 2, "exactly one of" },

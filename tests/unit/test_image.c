@@ -547,7 +547,7 @@ test_planner_direct(void **state)
 	load(&cfg2, "[default]\nprofile = live\n[profile live]\nimage = live.iso\n");
 	assert_int_equal(bootconf_set_profile_inspected(cfg2.boot, 0, &info,
 	                                                "image/live/live/filesystem.squashfs"), 0);
-	assert_int_equal(planner_http_boot_file(&cfg2, mac, 1 << 20, name, sizeof(name), why,
+	assert_int_equal(planner_http_boot_file(&cfg2, mac, -1, 1 << 20, name, sizeof(name), why,
 	                                        sizeof(why)), 0);
 	assert_string_equal(name, "snponly.efi");
 	/* The hand-off is the root the OS fetched. */

@@ -188,6 +188,52 @@ test_arm64_default_loader(void **state)
 	config_free(&cfg);
 }
 
+/*
+ * [arch NAME] profile: what a machine of that architecture boots when no
+ * [host] names its profile; [default] for the others. The x64 entry serves
+ * EBC (9) too, as its loader does. HTTP boot's file follows the same rule.
+ */
+static void
+test_arch_profile(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, "[default]\nprofile = x86\n"
+	           "[profile x86]\nkernel = x86/vmlinuz\n"
+	           "[profile arm]\nefi = arm/uki.efi\n"
+	           "[profile pinned]\nkernel = pinned/vmlinuz\n"
+	           "[arch arm64-uefi]\nprofile = arm\n"
+	           "[arch arm64-uefi-http]\nprofile = arm\n"
+	           "[arch x64-uefi]\nprofile = pinned\n"
+	           "[host 52:54:00:00:00:02]\nprofile = x86\n");
+	static const uint8_t mac1[6] = { 0x52, 0x54, 0, 0, 0, 1 }, mac2[6] = { 0x52, 0x54, 0, 0, 0, 2 };
+	assert_string_equal(bootconf_profile_for_arch(cfg.boot, mac1, ARCH_ARM64_UEFI)->name, "arm");
+	assert_string_equal(bootconf_profile_for_arch(cfg.boot, mac2, ARCH_ARM64_UEFI)->name, "x86");
+	assert_string_equal(bootconf_profile_for_arch(cfg.boot, mac1, ARCH_X86_BIOS)->name, "x86");
+	assert_string_equal(bootconf_profile_for_arch(cfg.boot, mac1, ARCH_EBC)->name, "pinned");
+	assert_string_equal(bootconf_profile_for_arch(cfg.boot, mac1, -1)->name, "x86");
+	assert_string_equal(bootconf_profile_for(cfg.boot, mac1)->name, "x86");
+
+	/* Through the planner: ARM64 HTTP boot gets the arm profile's EFI file. */
+	struct machine m = { .mac = { 0x52, 0x54, 0, 0, 0, 1 }, .kind = FIRMWARE_UEFI_HTTP,
+	                     .arch_set = true, .arch = ARCH_ARM64_UEFI_HTTP };
+	inet_pton(AF_INET, "198.18.0.1", &m.server_ip);
+	struct boot_answer a;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_true(a.answer);
+	assert_string_equal(a.bootfile, "http://198.18.0.1:8080/boot/52:54:00:00:00:01.efi");
+	assert_non_null(strstr(a.reason, "profile arm"));
+	char name[256], why[256];
+	assert_int_equal(planner_http_boot_file(&cfg, m.mac, ARCH_ARM64_UEFI_HTTP, 0, name,
+	                                        sizeof(name), why, sizeof(why)), 0);
+	assert_string_equal(name, "arm/uki.efi");
+	/* ...while the same MAC unknown to DHCP falls to [default] (x86: iPXE). */
+	assert_int_equal(planner_http_boot_file(&cfg, m.mac, -1, 0, name, sizeof(name), why,
+	                                        sizeof(why)), 0);
+	assert_string_equal(name, "snponly.efi");
+	config_free(&cfg);
+}
+
 static void
 test_ipxe_efi_by_config(void **state)
 {
@@ -200,7 +246,7 @@ test_ipxe_efi_by_config(void **state)
 	planner_dhcp_answer(&cfg, &m, &a);
 	assert_string_equal(a.bootfile, "ipxe.efi");
 	char name[64], why[256];
-	assert_int_equal(planner_http_boot_file(&cfg, m.mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_int_equal(planner_http_boot_file(&cfg, m.mac, -1, 0, name, sizeof(name), why, sizeof(why)), 0);
 	assert_string_equal(name, "ipxe.efi");
 	config_free(&cfg);
 }
@@ -259,7 +305,7 @@ test_image_methods(void **state)
 	assert_non_null(strstr(why, "grub-memdisk needs UEFI"));
 	char name[64];
 	uint8_t mac[6] = { 2, 0, 0, 0, 0, 9 };
-	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_int_equal(planner_http_boot_file(&cfg, mac, -1, 0, name, sizeof(name), why, sizeof(why)), 0);
 	assert_string_equal(name, "x-grub.efi");
 	const char *finals[4];
 	assert_int_equal(planner_final_files(&cfg, gm, finals, 4), 2);
@@ -276,16 +322,16 @@ test_http_boot_file(void **state)
 	char name[128], why[256];
 	uint8_t mac[6] = { 0x52, 0x54, 0, 0, 0, 1 };
 	/* kernel profile: the firmware runs iPXE, which runs the script. */
-	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_int_equal(planner_http_boot_file(&cfg, mac, -1, 0, name, sizeof(name), why, sizeof(why)), 0);
 	assert_string_equal(name, "snponly.efi");
 	mac[5] = 2;
-	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_int_equal(planner_http_boot_file(&cfg, mac, -1, 0, name, sizeof(name), why, sizeof(why)), 0);
 	assert_string_equal(name, "shell.efi");
 	mac[5] = 3;
-	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)),
+	assert_int_equal(planner_http_boot_file(&cfg, mac, -1, 0, name, sizeof(name), why, sizeof(why)),
 	                 -ENOENT);
 	mac[5] = 4;
-	assert_int_equal(planner_http_boot_file(&cfg, mac, 0, name, sizeof(name), why, sizeof(why)), 0);
+	assert_int_equal(planner_http_boot_file(&cfg, mac, -1, 0, name, sizeof(name), why, sizeof(why)), 0);
 	assert_string_equal(name, "rescue.iso");
 	config_free(&cfg);
 }
@@ -355,6 +401,7 @@ main(void)
 		cmocka_unit_test(test_dhcp_table),
 		cmocka_unit_test(test_no_config_still_chains),
 		cmocka_unit_test(test_arm64_default_loader),
+		cmocka_unit_test(test_arch_profile),
 		cmocka_unit_test(test_ipxe_efi_by_config),
 		cmocka_unit_test(test_image_methods),
 		cmocka_unit_test(test_http_boot_file),
