@@ -176,6 +176,26 @@ add_arm64_loader_aliases(struct netbootd *nb)
 	cfg->arm64_loader = grub ? (shim ? "shimaa64.efi" : "grubaa64.efi") : NULL;
 }
 
+/*
+ * ARM64's own network GRUB (grubcache.c), built where the arm64-efi modules
+ * are. In proxy mode it is the one that works (Debian's signed GRUB asks
+ * the LAN's DHCP server for its files), so it comes first; in server mode
+ * the signed chain does (it boots with Secure Boot on), this one when that
+ * is missing.
+ */
+static int
+add_arm64_own_grub(struct netbootd *nb)
+{
+	struct config *cfg = nb->boot.cfg;
+	int r = grubcache_arm64_setup(&nb->boot, cfg->arm64_grub_dir ? cfg->arm64_grub_dir
+	                                                             : "/usr/lib/grub/arm64-efi");
+	if (r < 0)
+		return -1;
+	if (r > 0 && (cfg->dhcp_mode != DHCP_MODE_SERVER || !cfg->arm64_loader))
+		cfg->arm64_loader = GRUBCACHE_ARM64_IMAGE;
+	return 0;
+}
+
 static void
 on_stop_signal(evutil_socket_t sig, short events, void *arg)
 {
@@ -272,6 +292,8 @@ prepare_boot(struct netbootd *nb)
 	add_imgboot_alias(nb);
 	add_signed_loader_aliases(nb);
 	add_arm64_loader_aliases(nb);
+	if (add_arm64_own_grub(nb) < 0)
+		return -1;
 	if (generated_quick_setup(&nb->boot) < 0 || imagefiles_setup(nb->boot.files, cfg->boot) < 0 ||
 	    grubcache_setup(&nb->boot) < 0 ||
 	    grubcache_net_setup(&nb->boot, cfg->grub_dir ? cfg->grub_dir : default_grub_dir) < 0)

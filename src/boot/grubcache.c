@@ -337,16 +337,15 @@ needs_grub_net(const struct bootconf *bc)
 
 /* 1: built and served; 0: not built (said why; only its clients fail); -1: stop. */
 static int
-build_net_image(struct boot_context *boot, const struct grub_platform *pf, const char *grub_dir,
-                const char *cache, const char *prefix)
+build_net_image(struct boot_context *boot, const char *label, const struct grub_platform *pf,
+                const char *modules, const char *cache, const char *prefix)
 {
-	char modules[PATH_MAX], dir[PATH_MAX], out[PATH_MAX], tmp[PATH_MAX];
+	char dir[PATH_MAX], out[PATH_MAX], tmp[PATH_MAX];
 	const char *base = strrchr(pf->image, '/') + 1;
-	if (snprintf(modules, sizeof(modules), "%s/%s", grub_dir, pf->dir) >= (int)sizeof(modules) ||
-	    snprintf(dir, sizeof(dir), "%s/grub-net/%s", cache, pf->dir) >= (int)sizeof(dir) ||
+	if (snprintf(dir, sizeof(dir), "%s/grub-net/%s", cache, pf->dir) >= (int)sizeof(dir) ||
 	    snprintf(out, sizeof(out), "%s/%s", dir, base) >= (int)sizeof(out) ||
 	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, base) >= (int)sizeof(tmp)) {
-		log_error("main", "method grub: cache path too long");
+		log_error("main", "%s: cache path too long", label);
 		return -1;
 	}
 	if (cache_dir_ready(dir) < 0)
@@ -355,7 +354,7 @@ build_net_image(struct boot_context *boot, const struct grub_platform *pf, const
 	    fs_publish(tmp, out) < 0) {
 		unlink(tmp);
 		/* One platform missing (grub-pc-bin not installed) only fails its clients. */
-		log_warn("main", "method grub: no GRUB image for %s clients (see above)", pf->dir);
+		log_warn("main", "%s: no GRUB image for %s clients (see above)", label, pf->dir);
 		return 0;
 	}
 	int r = files_add_alias(boot->files, pf->image, out);
@@ -363,7 +362,7 @@ build_net_image(struct boot_context *boot, const struct grub_platform *pf, const
 		log_error("main", "cannot serve %s as %s: %s", out, pf->image, strerror(-r));
 		return -1;
 	}
-	log_info("main", "method grub: built %s (prefix %s), served as %s", out, prefix, pf->image);
+	log_info("main", "%s: built %s (prefix %s), served as %s", label, out, prefix, pf->image);
 	return 1;
 }
 
@@ -396,7 +395,12 @@ grubcache_net_setup(struct boot_context *boot, const char *grub_dir)
 			                            "with netbootd's address" : "");
 			continue;
 		}
-		int r = build_net_image(boot, pf, grub_dir, cache, prefix);
+		char modules[PATH_MAX];
+		if (snprintf(modules, sizeof(modules), "%s/%s", grub_dir, pf->dir) >= (int)sizeof(modules)) {
+			log_error("main", "method grub: %s: path too long", grub_dir);
+			return -1;
+		}
+		int r = build_net_image(boot, "method grub", pf, modules, cache, prefix);
 		if (r < 0)
 			return -1;
 		built |= r > 0;
@@ -413,4 +417,54 @@ grubcache_net_setup(struct boot_context *boot, const char *grub_dir)
 			log_info("main", "method grub: GRUB fetches from %s (%s)", inet_ntoa(server), how);
 	}
 	return 0;
+}
+
+/*
+ * ARM64 UEFI PXE without Debian's signed chain's limits: that GRUB takes its
+ * TFTP server from the DHCP ACK, which in proxy mode is the LAN's server. An
+ * unsigned network GRUB for arm64-efi built here, like method grub's x86
+ * images, carries netbootd's address instead; its modules come from
+ * modules (grub-efi-arm64-bin's /usr/lib/grub/arm64-efi, or a copy of it on
+ * a server of another architecture), served as boot/grub/arm64-efi/. A
+ * root's own boot/grub/arm64-efi/core.efi is served instead. Returns 1 when
+ * that image is there to offer, 0 when not (no modules: logged at debug
+ * level, the signed chain or nothing is offered), -1 on an error that must
+ * stop start-up.
+ */
+int
+grubcache_arm64_setup(struct boot_context *boot, const char *modules)
+{
+	static const struct grub_platform arm64 = { "arm64-efi", "arm64-efi", "efinet",
+		                                    GRUBCACHE_ARM64_IMAGE };
+	const struct config *cfg = boot->cfg;
+	struct stat st;
+	if (fstatat(boot->rootfd, arm64.image, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		log_info("main", "ARM64: serving the root's %s", arm64.image);
+		return 1;
+	}
+	char kernel[PATH_MAX];
+	if (snprintf(kernel, sizeof(kernel), "%s/kernel.img", modules) >= (int)sizeof(kernel) ||
+	    access(kernel, R_OK) < 0) {
+		log_debug("main", "ARM64: no GRUB modules in %s: no GRUB of our own for arm64", modules);
+		return 0;
+	}
+	bool proxy = cfg->dhcp_mode != DHCP_MODE_SERVER;
+	struct in_addr server = { 0 };
+	char how[96] = "", prefix[64];
+	bool have_server = proxy && tftp_server_address(cfg, &server, how, sizeof(how));
+	if (!grubcache_net_prefix(proxy, have_server ? &server : NULL, prefix, sizeof(prefix))) {
+		log_warn("main", "ARM64: GRUB for arm64 needs netbootd's address built in, and it "
+		                 "is not known (%s); set server-addr", how);
+		return 0;
+	}
+	const char *cache = cfg->cache_dir ? cfg->cache_dir : GRUBCACHE_DEFAULT_DIR;
+	int r = build_net_image(boot, "ARM64", &arm64, modules, cache, prefix);
+	if (r <= 0)
+		return r;
+	r = files_add_dir_alias(boot->files, "boot/grub/arm64-efi/", modules);
+	if (r < 0) {
+		log_error("main", "cannot serve %s as boot/grub/arm64-efi/: %s", modules, strerror(-r));
+		return -1;
+	}
+	return 1;
 }

@@ -54,4 +54,12 @@ bool grubcache_net_prefix(bool proxy, const struct in_addr *server, char *buf, s
 /* Before the privilege drop. Returns 0, or -1 after logging why (start-up stops). */
 int grubcache_net_setup(struct boot_context *boot, const char *grub_dir);
 
+/*
+ * ARM64: an unsigned network GRUB for arm64-efi with netbootd's address in
+ * its prefix, from the modules in modules (grubcache.c says why); 1 when
+ * GRUBCACHE_ARM64_IMAGE can be offered, 0 when not, -1 to stop start-up.
+ */
+#define GRUBCACHE_ARM64_IMAGE "boot/grub/arm64-efi/core.efi"
+int grubcache_arm64_setup(struct boot_context *boot, const char *modules);
+
 #endif

@@ -211,7 +211,9 @@ mkgrub_build_net(const char *module_dir, const char *format, const char *prefix,
 	snprintf(kernel, sizeof(kernel), "%s/kernel.img", module_dir);
 	if (access(kernel, R_OK) < 0) {
 		fprintf(stderr, "netbootd: no GRUB modules in %s (install %s)\n", module_dir,
-		        strcmp(format, "i386-pc-pxe") == 0 ? "grub-pc-bin" : "grub-efi-amd64-bin");
+		        strcmp(format, "i386-pc-pxe") == 0   ? "grub-pc-bin"
+		        : strcmp(format, "arm64-efi") == 0 ? "grub-efi-arm64-bin"
+		                                           : "grub-efi-amd64-bin");
 		return -1;
 	}
 	/* What grub-mknetdir runs, with our prefix: the image holds only the

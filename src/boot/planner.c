@@ -280,18 +280,20 @@ answer_uefi_pxe(const struct asker *a, struct boot_answer *out)
 		                   arch_name(m->arch) ? arch_name(m->arch) : "?");
 	if (m->arch_set && m->arch == ARCH_ARM64_UEFI) {
 		/* No iPXE for arm64 in Debian: its signed shim + GRUB (main.c). */
-		/* That GRUB (2.06) fetches from the DHCP ACK's next-server: in proxy
+		/* Our own GRUB (built with netbootd's address), or Debian's signed
+		 * one, which (2.06) fetches from the DHCP ACK's next-server: in proxy
 		 * mode the LAN's server, unless it points here (docs/boot-flows.md). */
-		if (a->cfg->arm64_loader)
-			return answer_file(out, a->cfg->arm64_loader,
-			                   "ARM64 UEFI PXE chains Debian's network GRUB (profile %s)%s",
-			                   a->pname,
-			                   a->cfg->dhcp_mode == DHCP_MODE_PROXY
+		const char *l = a->cfg->arm64_loader;
+		bool own = l && strncmp(l, "boot/grub/", 10) == 0;
+		if (l)
+			return answer_file(out, l, "ARM64 UEFI PXE chains %s network GRUB (profile %s)%s",
+			                   own ? "netbootd's" : "Debian's signed", a->pname,
+			                   !own && a->cfg->dhcp_mode == DHCP_MODE_PROXY
 			                       ? "; proxy mode: GRUB asks the LAN's next-server"
 			                       : "");
 		snprintf(out->reason, sizeof(out->reason),
-		         "no loader for ARM64 UEFI PXE: install debian-installer-12-netboot-arm64 "
-		         "(or add [arch arm64-uefi] loader = FILE)");
+		         "no loader for ARM64 UEFI PXE: install debian-installer-12-netboot-arm64 or "
+		         "set arm64-grub-dir (or add [arch arm64-uefi] loader = FILE)");
 		return 0;
 	}
 	if (!m->arch_set || !is_x64_uefi(m->arch)) {

@@ -107,6 +107,7 @@ static const struct config_option options[] = {
 	{ "signed-grub-efi", OPT_STRING, F(signed_grub_efi), 0, 0, "FILE", "Secure Boot: the signed network GRUB served as grubx64.efi (default /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed)", RESTART },
 	{ "arm64-shim-efi", OPT_STRING, F(arm64_shim_efi), 0, 0, "FILE", "ARM64 UEFI PXE: the signed shim served as shimaa64.efi (default: Debian's, see netbootd.conf(5))", RESTART },
 	{ "arm64-grub-efi", OPT_STRING, F(arm64_grub_efi), 0, 0, "FILE", "ARM64 UEFI PXE: the signed network GRUB served as grubaa64.efi (default: Debian's, see netbootd.conf(5))", RESTART },
+	{ "arm64-grub-dir", OPT_STRING, F(arm64_grub_dir), 0, 0, "DIR", "ARM64 UEFI PXE: GRUB's arm64-efi modules, for a network GRUB with netbootd's address (default /usr/lib/grub/arm64-efi)", RESTART },
 	{ "decision-api", OPT_STRING, F(decision_api), 0, 0, "URL", "ask http://ADDR:PORT[/PREFIX]/v1/boot/MAC what a machine boots before the config (docs/fleet.md)", RESTART },
 	{ "decision-api-ttl", OPT_UINT, F(decision_api_ttl), 0, 86400, "SECONDS", "keep a decision API answer this long (default 60)", LIVE },
 	{ "decision-api-timeout", OPT_UINT, F(decision_api_timeout), 1, 60, "SECONDS", "wait this long for the decision API, then the config decides (default 2)", RESTART },

@@ -108,8 +108,10 @@ struct config {
 	char *signed_grub_efi;   /* ... which fetches this as grubx64.efi */
 	char *arm64_shim_efi;    /* ARM64 UEFI PXE: served as shimaa64.efi */
 	char *arm64_grub_efi;    /* ... and the signed network GRUB as grubaa64.efi */
+	char *arm64_grub_dir;    /* arm64-efi GRUB modules: our own network GRUB for ARM64 */
 	/* Found at start-up, not an option: what ARM64 UEFI PXE gets without an
-	 * [arch arm64-uefi] loader ("shimaa64.efi", "grubaa64.efi" or NULL). */
+	 * [arch arm64-uefi] loader (GRUBCACHE_ARM64_IMAGE, "shimaa64.efi",
+	 * "grubaa64.efi" or NULL). */
 	const char *arm64_loader;
 	unsigned memdisk_max_mb;
 	bool http_boot_https;    /* UEFI HTTP boot offers get https:// URLs */

@@ -25,6 +25,7 @@ from testbed import Testbed as _Testbed
 
 REPO = Path(__file__).resolve().parents[2]
 STUB_ARM64 = REPO / "build" / "deps" / "linuxaa64.efi.stub"  # tests/lib/deps.sh fetches it
+GRUB_ARM64 = REPO / "build" / "deps" / "grub-arm64-efi"  # grub-efi-arm64-bin's modules, likewise
 
 # Both installers' netboot trees, as Debian installs them, are the root.
 DI_ROOT = Path("/usr/lib/debian-installer/images/12")
@@ -76,6 +77,36 @@ def test_arm64_uefi_pxe_debian_installer():
         m = machine(status_json(tb), mac)
         assert (m["arch"], m["arch_name"]) == (11, "arm64-uefi"), m
         print(f"arm64: installer's first dialog {vm.elapsed():.0f}s after QEMU start; {summary}")
+
+
+def test_arm64_uefi_pxe_proxy_own_grub():
+    """Proxy mode (netbootd's default) beside the LAN's DHCP server (dnsmasq):
+    Debian's signed GRUB would ask dnsmasq for its files, so with GRUB's
+    arm64-efi modules at hand (arm64-grub-dir) netbootd builds an arm64
+    network GRUB with its own address in the prefix and offers that:
+    AAVMF PXE -> boot/grub/arm64-efi/core.efi -> normal.mod and friends ->
+    boot/grub/grub.cfg-01-<mac> -> the arm64 installer."""
+    assert (GRUB_ARM64 / "kernel.img").exists(), f"{GRUB_ARM64} missing: run `make deps`"
+    with _Testbed("arm64-proxy") as tb:
+        conf = installer_conf(tb).read_text().replace(
+            "[server]\n", f"[server]\narm64-grub-dir = {GRUB_ARM64}\ncache-dir = {tb.tmp / 'cache'}\n")
+        conf_path = write_conf(tb, conf)
+        tb.start_dnsmasq()
+        nb = tb.start_netbootd(netbootd_args(tb, "--config", conf_path))  # proxy mode
+        vm = tb.vm("arm64-uefi", memory_mb=1024)
+        vm.wait_for(FIRST_DIALOG, timeout=600)
+        mac = vm.mac.lower()
+        log = nb.log()
+        assert served(nb, rf"dhcp: {mac} arch 11 \(arm64-uefi\) uefi-pxe: OFFER "
+                          rf"boot/grub/arm64-efi/core\.efi \(ARM64 UEFI PXE chains netbootd's"), log[-4000:]
+        # GRUB's own search for its config names the MAC with dashes.
+        for name in ("boot/grub/arm64-efi/core.efi", "boot/grub/arm64-efi/normal.mod",
+                     f"boot/grub/grub.cfg-01-{mac.replace(':', '-')}", f"{DI_ARM64}/linux",
+                     f"{DI_ARM64}/initrd.gz"):
+            assert served(nb, rf'tftp: .*"{re.escape(name)}" \d+/\d+ bytes.*: complete'), (name, log[-4000:])
+        summary = wait_handoff(tb, nb, mac)
+        assert "profile di-arm64" in summary, summary
+        print(f"arm64 proxy, own GRUB: installer's first dialog {vm.elapsed():.0f}s after QEMU start")
 
 
 def test_x86_and_arm64_at_once():

@@ -151,3 +151,50 @@ def test_check_config_names_what_grub_needs(setup):
                 f"(install the Debian package {pkg}, or set grub-dir)") in r.stderr, r.stderr
     r = run_netbootd(base + ["--tftp", "127.0.0.1:6969"], timeout=60)
     assert r.returncode == 0 and "configuration OK" in r.stdout, r.stderr
+
+
+GRUB_ARM64 = Path(__file__).resolve().parents[2] / "build/deps/grub-arm64-efi"  # deps.sh
+
+
+@pytest.mark.parametrize("mode", ["proxy", "server"])
+def test_arm64_own_grub(setup, mode):
+    """ARM64 with arm64-efi modules at hand (arm64-grub-dir; deps.sh fetches
+    grub-efi-arm64-bin's): netbootd builds an arm64 network GRUB, with its
+    own address in the prefix in proxy mode (Debian's signed GRUB would ask
+    the LAN's DHCP server), and offers it to arch 11 with no profile using
+    method grub; its modules are the package's, byte for byte, under
+    boot/grub/arm64-efi/. Server mode keeps Debian's signed shim first."""
+    assert (GRUB_ARM64 / "kernel.img").exists(), "run `make deps` (grub-efi-arm64-bin's modules)"
+    tmp_path, root, _ = setup
+    conf = tmp_path / "arm.conf"
+    conf.write_text(f"[server]\nroot = {root}\ncache-dir = {tmp_path / 'cache'}\n"
+                    f"arm64-grub-dir = {GRUB_ARM64}\n"
+                    "[default]\nprofile = k\n[profile k]\nkernel = vmlinuz\n")
+    extra = ([] if mode == "proxy" else
+             ["--pool", "198.18.0.100-198.18.0.110", "--lease-file", str(tmp_path / "leases")])
+    mac = "52:54:00:00:0a:0b"
+    with DhcpNet(f"grubarm-{mode[0]}") as net:
+        with Netbootd(["--config", conf, "--dhcp", mode, "--tftp", f"{SERVER_IP}:69",
+                       "--http", "off"] + extra, netns=net.server_ns, timeout=60) as nb:
+            opts = ["--opt", "60=PXEClient:Arch:00011:UNDI:003000", "--opt", "93=hex:000b"]
+            replies = net.client(["--type", "discover", "--mac", mac] + opts)
+            assert len(replies) == 1, replies
+            offered = bytes.fromhex(replies[0]["options"]["67"]).decode()
+            log = nb.log()
+            assert "ARM64: built" in log and "arm64-efi/core.efi" in log, log
+            if mode == "server":
+                # The installer's signed shim (make deps) comes first here.
+                assert offered == "shimaa64.efi", (offered, log[-2000:])
+                return
+            assert offered == "boot/grub/arm64-efi/core.efi", (offered, log[-2000:])
+            assert "chains netbootd's network GRUB" in log and "LAN's next-server" not in log
+            got = tmp_path / "got"
+            got.mkdir()
+            os.chmod(got, 0o777)
+            assert tftp_get(net, "boot/grub/arm64-efi/core.efi", got / "core.efi")
+            data = (got / "core.efi").read_bytes()
+            assert data[:2] == b"MZ" and f"(tftp,{SERVER_IP})/boot/grub".encode() in data
+            for mod in ("normal.mod", "linux.mod"):
+                assert tftp_get(net, f"boot/grub/arm64-efi/{mod}", got / mod)
+                assert sha(got / mod) == sha(GRUB_ARM64 / mod), mod
+            assert not tftp_get(net, "boot/grub/arm64-efi/../../../etc/passwd", got / "p")

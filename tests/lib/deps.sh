@@ -69,6 +69,33 @@ fetch_stub_arm64() {
 	return $rc
 }
 
+# GRUB's arm64-efi modules (grub-efi-arm64-bin, an arm64 package), for the
+# ARM64 tests of netbootd's own network GRUB (arm64-grub-dir): fetched the
+# same way, the modules directory kept.
+GRUB_ARM64="$REPO/build/deps/grub-arm64-efi"
+
+fetch_grub_arm64() {
+	[ -f "$GRUB_ARM64/kernel.img" ] && return 0
+	t=$(mktemp -d)
+	rc=1
+	for f in $(apt-cache show grub-efi-amd64-bin | sed -n 's/^Filename: //p'); do
+		case "$f" in
+		pool/updates/*) base=http://deb.debian.org/debian-security ;;
+		*) base=http://deb.debian.org/debian ;;
+		esac
+		f=$(echo "$f" | sed 's|/grub-efi-amd64-bin_\([^/]*\)_amd64\.deb$|/grub-efi-arm64-bin_\1_arm64.deb|')
+		if curl -sSf -o "$t/grub.deb" "$base/$f" && dpkg-deb -x "$t/grub.deb" "$t/x"; then
+			rm -rf "$GRUB_ARM64.tmp" && mkdir -p "$(dirname "$GRUB_ARM64")" &&
+				cp -r "$t/x/usr/lib/grub/arm64-efi" "$GRUB_ARM64.tmp" &&
+				rm -rf "$GRUB_ARM64" && mv "$GRUB_ARM64.tmp" "$GRUB_ARM64" && rc=0
+			break
+		fi
+	done
+	rm -rf "$t"
+	[ $rc -eq 0 ] || echo "deps.sh: cannot fetch grub-efi-arm64-bin's modules" >&2
+	return $rc
+}
+
 missing() {
 	for p in $PACKAGES; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
@@ -90,12 +117,16 @@ check)
 		echo "missing: $STUB_ARM64 (from systemd-boot-efi for arm64)" >&2
 		exit 1
 	fi
+	if [ ! -f "$GRUB_ARM64/kernel.img" ]; then
+		echo "missing: $GRUB_ARM64 (from grub-efi-arm64-bin)" >&2
+		exit 1
+	fi
 	;;
 install)
 	m=$(missing)
 	if [ -z "$m" ]; then
 		fetch_shim || { apt-get update -q && fetch_shim; } || exit $?
-		fetch_stub_arm64
+		fetch_stub_arm64 && fetch_grub_arm64
 		exit $?
 	fi
 	if [ "$(id -u)" -ne 0 ]; then
@@ -117,6 +148,7 @@ install)
 	[ -n "$own_policy" ] && rm -f /usr/sbin/policy-rc.d
 	[ $rc -eq 0 ] && { fetch_shim || rc=$?; }
 	[ $rc -eq 0 ] && { fetch_stub_arm64 || rc=$?; }
+	[ $rc -eq 0 ] && { fetch_grub_arm64 || rc=$?; }
 	exit $rc
 	;;
 *)
