@@ -366,6 +366,17 @@ build_net_image(struct boot_context *boot, const char *label, const struct grub_
 	return 1;
 }
 
+/* The prefix to build into this configuration's GRUB images, with the
+ * server address (proxy mode) and how it was found; false when unknown. */
+static bool
+prefix_for(const struct config *cfg, struct in_addr *server, char *how, size_t howlen,
+           char *prefix, size_t prefixlen)
+{
+	bool proxy = cfg->dhcp_mode != DHCP_MODE_SERVER;
+	bool have_server = proxy && tftp_server_address(cfg, server, how, howlen);
+	return grubcache_net_prefix(proxy, have_server ? server : NULL, prefix, prefixlen);
+}
+
 int
 grubcache_net_setup(struct boot_context *boot, const char *grub_dir)
 {
@@ -375,8 +386,7 @@ grubcache_net_setup(struct boot_context *boot, const char *grub_dir)
 	bool proxy = cfg->dhcp_mode != DHCP_MODE_SERVER;
 	struct in_addr server = { 0 };
 	char how[96] = "", prefix[64];
-	bool have_server = proxy && tftp_server_address(cfg, &server, how, sizeof(how));
-	if (!grubcache_net_prefix(proxy, have_server ? &server : NULL, prefix, sizeof(prefix))) {
+	if (!prefix_for(cfg, &server, how, sizeof(how), prefix, sizeof(prefix))) {
 		/* GRUB would ask the LAN's DHCP server for its files: a boot that
 		 * hangs on normal.mod. Refuse at start-up, with the fix. */
 		log_error("main", "method grub in proxy mode: GRUB needs netbootd's address built "
@@ -448,11 +458,9 @@ grubcache_arm64_setup(struct boot_context *boot, const char *modules)
 		log_debug("main", "ARM64: no GRUB modules in %s: no GRUB of our own for arm64", modules);
 		return 0;
 	}
-	bool proxy = cfg->dhcp_mode != DHCP_MODE_SERVER;
 	struct in_addr server = { 0 };
 	char how[96] = "", prefix[64];
-	bool have_server = proxy && tftp_server_address(cfg, &server, how, sizeof(how));
-	if (!grubcache_net_prefix(proxy, have_server ? &server : NULL, prefix, sizeof(prefix))) {
+	if (!prefix_for(cfg, &server, how, sizeof(how), prefix, sizeof(prefix))) {
 		log_warn("main", "ARM64: GRUB for arm64 needs netbootd's address built in, and it "
 		                 "is not known (%s); set server-addr", how);
 		return 0;

@@ -41,59 +41,43 @@ fetch_shim() {
 	return $rc
 }
 
-# systemd's arm64 EFI stub, for the ARM64 UEFI HTTP boot test's UKI
-# (tests/e2e/test_boot_arm64.py): an arm64 package, which apt on an amd64
-# machine does not list, so the .deb of the installed amd64 version is
-# fetched from the same mirror by its pool path, and only the stub kept.
+# Files from arm64 packages for the ARM64 tests (tests/e2e/test_boot_arm64.py):
+# apt on an amd64 machine does not list arm64 packages, so the .deb of the
+# version apt has for the amd64 twin is fetched from the same mirror by its
+# pool path, and only the part needed is kept:
+#   systemd's arm64 EFI stub (systemd-boot-efi), for a UKI;
+#   GRUB's arm64-efi modules (grub-efi-arm64-bin), for arm64-grub-dir.
 STUB_ARM64="$REPO/build/deps/linuxaa64.efi.stub"
+GRUB_ARM64="$REPO/build/deps/grub-arm64-efi"
 
-fetch_stub_arm64() {
-	[ -f "$STUB_ARM64" ] && return 0
+# fetch_arm64 AMD64_PKG ARM64_PKG PATH_IN_PACKAGE DEST
+fetch_arm64() {
+	[ -e "$4" ] && return 0
 	t=$(mktemp -d)
 	rc=1
-	for f in $(apt-cache show systemd-boot-efi | sed -n 's/^Filename: //p'); do
+	for f in $(apt-cache show "$1" | sed -n 's/^Filename: //p'); do
 		case "$f" in
 		pool/updates/*) base=http://deb.debian.org/debian-security ;;
 		*) base=http://deb.debian.org/debian ;;
 		esac
-		if curl -sSf -o "$t/stub.deb" "$base/${f%_*.deb}_arm64.deb" &&
-		   dpkg-deb -x "$t/stub.deb" "$t/x"; then
-			mkdir -p "$(dirname "$STUB_ARM64")"
-			cp "$t/x/usr/lib/systemd/boot/efi/linuxaa64.efi.stub" "$STUB_ARM64.tmp" &&
-				mv "$STUB_ARM64.tmp" "$STUB_ARM64" && rc=0
+		f=$(echo "$f" | sed "s|/$1_\\([^/]*\\)_amd64\\.deb\$|/$2_\\1_arm64.deb|")
+		if curl -sSf -o "$t/p.deb" "$base/$f" && dpkg-deb -x "$t/p.deb" "$t/x"; then
+			mkdir -p "$(dirname "$4")" && rm -rf "$4.tmp" &&
+				cp -r "$t/x/$3" "$4.tmp" && mv "$4.tmp" "$4" && rc=0
 			break
 		fi
 	done
 	rm -rf "$t"
-	[ $rc -eq 0 ] || echo "deps.sh: cannot fetch systemd-boot-efi's arm64 stub" >&2
+	[ $rc -eq 0 ] || echo "deps.sh: cannot fetch $2 (arm64) from the mirror" >&2
 	return $rc
 }
 
-# GRUB's arm64-efi modules (grub-efi-arm64-bin, an arm64 package), for the
-# ARM64 tests of netbootd's own network GRUB (arm64-grub-dir): fetched the
-# same way, the modules directory kept.
-GRUB_ARM64="$REPO/build/deps/grub-arm64-efi"
+fetch_stub_arm64() {
+	fetch_arm64 systemd-boot-efi systemd-boot-efi usr/lib/systemd/boot/efi/linuxaa64.efi.stub "$STUB_ARM64"
+}
 
 fetch_grub_arm64() {
-	[ -f "$GRUB_ARM64/kernel.img" ] && return 0
-	t=$(mktemp -d)
-	rc=1
-	for f in $(apt-cache show grub-efi-amd64-bin | sed -n 's/^Filename: //p'); do
-		case "$f" in
-		pool/updates/*) base=http://deb.debian.org/debian-security ;;
-		*) base=http://deb.debian.org/debian ;;
-		esac
-		f=$(echo "$f" | sed 's|/grub-efi-amd64-bin_\([^/]*\)_amd64\.deb$|/grub-efi-arm64-bin_\1_arm64.deb|')
-		if curl -sSf -o "$t/grub.deb" "$base/$f" && dpkg-deb -x "$t/grub.deb" "$t/x"; then
-			rm -rf "$GRUB_ARM64.tmp" && mkdir -p "$(dirname "$GRUB_ARM64")" &&
-				cp -r "$t/x/usr/lib/grub/arm64-efi" "$GRUB_ARM64.tmp" &&
-				rm -rf "$GRUB_ARM64" && mv "$GRUB_ARM64.tmp" "$GRUB_ARM64" && rc=0
-			break
-		fi
-	done
-	rm -rf "$t"
-	[ $rc -eq 0 ] || echo "deps.sh: cannot fetch grub-efi-arm64-bin's modules" >&2
-	return $rc
+	fetch_arm64 grub-efi-amd64-bin grub-efi-arm64-bin usr/lib/grub/arm64-efi "$GRUB_ARM64"
 }
 
 missing() {
