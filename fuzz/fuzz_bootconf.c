@@ -103,7 +103,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	static const struct { enum firmware_kind kind; uint16_t arch; } clients[] = {
 		{ FIRMWARE_BIOS_PXE, 0 }, { FIRMWARE_UEFI_PXE, 7 }, { FIRMWARE_UEFI_PXE, 9 },
-		{ FIRMWARE_UEFI_PXE, 11 }, { FIRMWARE_UEFI_HTTP, 16 }, { FIRMWARE_UEFI_HTTP, 28 },
+		{ FIRMWARE_UEFI_PXE, 11 }, { FIRMWARE_UEFI_HTTP, 16 }, { FIRMWARE_UEFI_HTTP, 19 },
+		{ FIRMWARE_UEFI_HTTP, 28 },
 		{ FIRMWARE_IPXE, 0 }, { FIRMWARE_IPXE, 7 }, { FIRMWARE_UNKNOWN, 65535 },
 	};
 	for (size_t h = 0; h < bootconf_host_count(cfg.boot) + 1; h++) {
@@ -117,7 +118,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (a.answer && a.bootfile[0] == '\0')
 				__builtin_trap();
 			char name[512], why[256];
-			(void)planner_http_boot_file(&cfg, m.mac, 0, name, sizeof(name), why, sizeof(why));
+			(void)planner_http_boot_file(&cfg, m.mac, m.arch, 0, name, sizeof(name), why,
+			                             sizeof(why));
 		}
 	}
 

@@ -279,10 +279,10 @@ answer_uefi_pxe(const struct asker *a, struct boot_answer *out)
 		return answer_file(out, a->arch_loader, "UEFI PXE arch %s gets the [arch] loader",
 		                   arch_name(m->arch) ? arch_name(m->arch) : "?");
 	if (m->arch_set && m->arch == ARCH_ARM64_UEFI) {
-		/* No iPXE for arm64 in Debian: its signed shim + GRUB (main.c). */
-		/* Our own GRUB (built with netbootd's address), or Debian's signed
-		 * one, which (2.06) fetches from the DHCP ACK's next-server: in proxy
-		 * mode the LAN's server, unless it points here (docs/boot-flows.md). */
+		/* No iPXE for arm64 in Debian, so GRUB (main.c chose which): our own,
+		 * built with netbootd's address, or Debian's signed one, which (2.06)
+		 * fetches from the DHCP ACK's next-server: in proxy mode the LAN's
+		 * server, unless it points here (docs/boot-flows.md). */
 		const char *l = a->cfg->arm64_loader;
 		bool own = l && strncmp(l, "boot/grub/", 10) == 0;
 		if (l)
