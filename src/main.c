@@ -187,8 +187,9 @@ static int
 add_arm64_own_grub(struct netbootd *nb)
 {
 	struct config *cfg = nb->boot.cfg;
-	int r = grubcache_arm64_setup(&nb->boot, cfg->arm64_grub_dir ? cfg->arm64_grub_dir
-	                                                             : "/usr/lib/grub/arm64-efi");
+	int r = grubcache_arm64_setup(&nb->boot,
+	                              cfg->arm64_grub_dir ? cfg->arm64_grub_dir : "/usr/lib/grub/arm64-efi",
+	                              cfg->arm64_grub_dir != NULL);
 	if (r < 0)
 		return -1;
 	if (r > 0 && (cfg->dhcp_mode != DHCP_MODE_SERVER || !cfg->arm64_loader))

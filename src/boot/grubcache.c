@@ -442,7 +442,7 @@ grubcache_net_setup(struct boot_context *boot, const char *grub_dir)
  * stop start-up.
  */
 int
-grubcache_arm64_setup(struct boot_context *boot, const char *modules)
+grubcache_arm64_setup(struct boot_context *boot, const char *modules, bool named)
 {
 	static const struct grub_platform arm64 = { "arm64-efi", "arm64-efi", "efinet",
 		                                    GRUBCACHE_ARM64_IMAGE };
@@ -455,7 +455,12 @@ grubcache_arm64_setup(struct boot_context *boot, const char *modules)
 	char kernel[PATH_MAX];
 	if (snprintf(kernel, sizeof(kernel), "%s/kernel.img", modules) >= (int)sizeof(kernel) ||
 	    access(kernel, R_OK) < 0) {
-		log_debug("main", "ARM64: no GRUB modules in %s: no GRUB of our own for arm64", modules);
+		/* The default place is empty on most servers; a named one is a mistake. */
+		if (named)
+			log_warn("main", "arm64-grub-dir %s: no GRUB arm64-efi modules there (no "
+			                 "kernel.img): ARM64 machines get no GRUB of netbootd's", modules);
+		else
+			log_debug("main", "ARM64: no GRUB modules in %s", modules);
 		return 0;
 	}
 	struct in_addr server = { 0 };

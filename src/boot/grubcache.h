@@ -58,8 +58,9 @@ int grubcache_net_setup(struct boot_context *boot, const char *grub_dir);
  * ARM64: an unsigned network GRUB for arm64-efi with netbootd's address in
  * its prefix, from the modules in modules (grubcache.c says why); 1 when
  * GRUBCACHE_ARM64_IMAGE can be offered, 0 when not, -1 to stop start-up.
+ * named: the administrator named that directory (a warning when empty).
  */
 #define GRUBCACHE_ARM64_IMAGE "boot/grub/arm64-efi/core.efi"
-int grubcache_arm64_setup(struct boot_context *boot, const char *modules);
+int grubcache_arm64_setup(struct boot_context *boot, const char *modules, bool named);
 
 #endif

@@ -91,18 +91,21 @@ def test_arm64_gets_debians_signed_shim(proxy):
 
 
 def test_arm64_without_its_loaders_gets_no_offer(tmp_path):
-    """The arm64 GRUB named but missing: a warning at start-up naming the
-    package, no offer to arch 11 (silence, not a wrong binary), and the
+    """The arm64 GRUB named but missing, and an arm64-grub-dir without
+    modules: a warning at start-up for each, naming the package or the
+    directory; no offer to arch 11 (silence, not a wrong binary), and the
     reason in the log."""
     with DhcpNet("arm64-none") as net:
         with Netbootd(["--root", str(tmp_path), "--dhcp", "proxy", "--tftp", "off",
-                       "--http", "off", "--arm64-grub-efi", str(tmp_path / "absent.efi")],
+                       "--http", "off", "--arm64-grub-efi", str(tmp_path / "absent.efi"),
+                       "--arm64-grub-dir", str(tmp_path)],
                       netns=net.server_ns) as nb:
             mac = "52:54:00:00:03:0b"
             replies = net.client(["--type", "discover", "--mac", mac] + pxe_opts(11), timeout=1.5)
             assert replies == [], replies
             log = nb.log()
             assert "grubaa64.efi' not found" in log and "debian-installer-12-netboot-arm64" in log, log
+            assert f"arm64-grub-dir {tmp_path}: no GRUB arm64-efi modules there" in log, log
             assert f"{mac} uefi-pxe DISCOVER: no boot answer" in log, log[-3000:]
             assert "no loader for ARM64 UEFI PXE: install debian-installer-12-netboot-arm64" in log
             assert net.client(["--type", "discover", "--mac", "52:54:00:00:03:00"] + pxe_opts(0))
