@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "image/inspect.h"
+#include "util/netaddr.h"
 
 /* Debian's file names for the loaders the chain table sends. */
 #define LOADER_BIOS_IPXE "undionly.kpxe"
@@ -31,12 +32,24 @@ format_base(const struct config *cfg, struct in_addr server_ip, const char *sche
 		snprintf(buf, len, "%s://%s:%u", scheme, ip, port);
 }
 
+/* The port a listener took, IPv4 or IPv6 ([::]:8080 serves IPv4 clients too). */
 static unsigned
 listen_port(const struct listen_spec *l, unsigned fallback)
 {
-	if (!l->enabled || l->addr.ss_family != AF_INET)
-		return fallback;
-	return ntohs(((const struct sockaddr_in *)&l->addr)->sin_port);
+	uint16_t port = l->enabled ? sockaddr_port(&l->addr) : 0;
+	return port ? ntohs(port) : fallback;
+}
+
+/* Whether IPv4 clients reach this listener: an IPv4 address, or IPv6's any. */
+static bool
+reaches_ipv4(const struct listen_spec *l)
+{
+	if (!l->enabled)
+		return false;
+	if (l->addr.ss_family == AF_INET)
+		return true;
+	return l->addr.ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&l->addr)->sin6_addr);
 }
 
 void
@@ -55,7 +68,7 @@ planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf,
 static void
 http_boot_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len)
 {
-	if (!cfg->http_boot_https || !cfg->https.enabled || cfg->https.addr.ss_family != AF_INET)
+	if (!cfg->http_boot_https || !reaches_ipv4(&cfg->https))
 		planner_http_base(cfg, server_ip, buf, len);
 	else
 		format_base(cfg, server_ip, "https", 443, listen_port(&cfg->https, 443), buf, len);

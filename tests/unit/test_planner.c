@@ -234,6 +234,41 @@ test_arch_profile(void **state)
 	config_free(&cfg);
 }
 
+/*
+ * URLs name the port of the listener whatever its family: [::]:8080 (which
+ * IPv4 clients reach too) gave "http://ADDR" (port 80) before. An https
+ * listener on [::] serves UEFI HTTPS boot; one on a single IPv6 address,
+ * which IPv4 clients cannot reach, does not.
+ */
+static void
+test_urls_with_ipv6_listeners(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[128], base[96];
+	config_init(&cfg);
+	struct in_addr ip;
+	inet_pton(AF_INET, "198.18.0.1", &ip);
+	assert_int_equal(config_set(&cfg, "http", "[::]:8080", err, sizeof(err)), 0);
+	planner_http_base(&cfg, ip, base, sizeof(base));
+	assert_string_equal(base, "http://198.18.0.1:8080");
+	assert_int_equal(config_set(&cfg, "http", "[::]:80", err, sizeof(err)), 0);
+	planner_http_base(&cfg, ip, base, sizeof(base));
+	assert_string_equal(base, "http://198.18.0.1");
+
+	struct machine m = { .mac = { 2, 0, 0, 0, 0, 1 }, .kind = FIRMWARE_UEFI_HTTP, .arch_set = true,
+	                     .arch = ARCH_X64_UEFI_HTTP, .server_ip = ip };
+	struct boot_answer a;
+	assert_int_equal(config_set(&cfg, "http-boot-https", "yes", err, sizeof(err)), 0);
+	assert_int_equal(config_set(&cfg, "https", "[::]:8443", err, sizeof(err)), 0);
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_string_equal(a.bootfile, "https://198.18.0.1:8443/boot/02:00:00:00:00:01.efi");
+	assert_int_equal(config_set(&cfg, "https", "[2001:db8::1]:8443", err, sizeof(err)), 0);
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_string_equal(a.bootfile, "http://198.18.0.1/boot/02:00:00:00:00:01.efi");
+	config_free(&cfg);
+}
+
 static void
 test_ipxe_efi_by_config(void **state)
 {
@@ -402,6 +437,7 @@ main(void)
 		cmocka_unit_test(test_no_config_still_chains),
 		cmocka_unit_test(test_arm64_default_loader),
 		cmocka_unit_test(test_arch_profile),
+		cmocka_unit_test(test_urls_with_ipv6_listeners),
 		cmocka_unit_test(test_ipxe_efi_by_config),
 		cmocka_unit_test(test_image_methods),
 		cmocka_unit_test(test_http_boot_file),
