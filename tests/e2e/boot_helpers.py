@@ -48,6 +48,13 @@ def machine(status, mac):
     raise AssertionError(f"{mac} not in /status.json: {json.dumps(status)[:3000]}")
 
 
+# GRUB's TFTP may end a file without its final ACK reaching netbootd (RFC
+# 1350 allows it): the guest boots at once, and netbootd logs that transfer,
+# complete, only after its retransmits run out (1+2+4+8+8+8+8 s by default).
+# Wait this long before asserting on a GRUB chain's last file.
+GRUB_LAST_FILE_WAIT = 90
+
+
 def wait_handoff(tb, nb, mac, timeout=30):
     """The timeline logs one summary line per machine at hand-off; wait for it."""
     deadline = time.monotonic() + timeout

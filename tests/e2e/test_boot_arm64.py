@@ -19,7 +19,8 @@ at once, each its own distribution's installer for its architecture."""
 import re
 from pathlib import Path
 
-from boot_helpers import machine, netbootd_args, served, status_json, wait_handoff, write_conf
+from boot_helpers import (GRUB_LAST_FILE_WAIT, machine, netbootd_args, served, status_json,
+                          wait_handoff, write_conf)
 from guests import build_efi_kernel
 from testbed import Testbed as _Testbed
 
@@ -72,7 +73,7 @@ def test_arm64_uefi_pxe_debian_installer():
         assert "Fetching Netboot Image grubaa64.efi" in serial, serial[-3000:]  # shim
         assert f"Kernel command line: BOOT_IMAGE=/{DI_ARM64}/linux console=ttyAMA0" in serial, serial[-3000:]
         assert_arm64_chain(nb, mac)
-        summary = wait_handoff(tb, nb, mac)
+        summary = wait_handoff(tb, nb, mac, timeout=GRUB_LAST_FILE_WAIT)
         assert "profile di-arm64" in summary, summary
         m = machine(status_json(tb), mac)
         assert (m["arch"], m["arch_name"]) == (11, "arm64-uefi"), m
@@ -96,6 +97,8 @@ def test_arm64_uefi_pxe_proxy_own_grub():
         vm = tb.vm("arm64-uefi", memory_mb=1024)
         vm.wait_for(FIRST_DIALOG, timeout=600)
         mac = vm.mac.lower()
+        # GRUB's last file may be logged long after the boot (GRUB_LAST_FILE_WAIT).
+        summary = wait_handoff(tb, nb, mac, timeout=GRUB_LAST_FILE_WAIT)
         log = nb.log()
         assert served(nb, rf"dhcp: {mac} arch 11 \(arm64-uefi\) uefi-pxe: OFFER "
                           rf"boot/grub/arm64-efi/core\.efi \(ARM64 UEFI PXE chains netbootd's"), log[-4000:]
@@ -104,7 +107,6 @@ def test_arm64_uefi_pxe_proxy_own_grub():
                      f"boot/grub/grub.cfg-01-{mac.replace(':', '-')}", f"{DI_ARM64}/linux",
                      f"{DI_ARM64}/initrd.gz"):
             assert served(nb, rf'tftp: .*"{re.escape(name)}" \d+/\d+ bytes.*: complete'), (name, log[-4000:])
-        summary = wait_handoff(tb, nb, mac)
         assert "profile di-arm64" in summary, summary
         print(f"arm64 proxy, own GRUB: installer's first dialog {vm.elapsed():.0f}s after QEMU start")
 
@@ -133,7 +135,7 @@ def test_x86_and_arm64_at_once():
             nb.log()[-4000:]
         assert served(nb, rf'http: .*"GET /{DI_AMD64}/initrd\.gz" 200 '), nb.log()[-4000:]
         assert f"BOOT_IMAGE=/{DI_ARM64}/linux" in arm.serial()
-        arm_summary = wait_handoff(tb, nb, arm_mac)
+        arm_summary = wait_handoff(tb, nb, arm_mac, timeout=GRUB_LAST_FILE_WAIT)
         x86_summary = wait_handoff(tb, nb, x86_mac)
         assert "profile di-arm64" in arm_summary, arm_summary
         assert "profile di-amd64" in x86_summary, x86_summary
@@ -179,6 +181,6 @@ efi = di-arm64.efi
         assert served(nb, r"boot: \S+: boot/\S+\.efi serves di-arm64\.efi"), nb.log()[-4000:]
         assert served(nb, r'http: .*"GET /boot/\S+\.efi" 200 73\d{6} '), nb.log()[-4000:]
         assert not served(nb, r"tftp: .*complete"), nb.log()[-4000:]
-        summary = wait_handoff(tb, nb, mac)
+        summary = wait_handoff(tb, nb, mac, timeout=GRUB_LAST_FILE_WAIT)
         assert "profile uki" in summary, summary
         print(f"arm64 HTTP boot: installer's first dialog {vm.elapsed():.0f}s after QEMU start")

@@ -14,7 +14,8 @@ import subprocess
 
 import pytest
 
-from boot_helpers import boot, machine, netbootd_args, served, status_json, wait_handoff, write_conf
+from boot_helpers import (GRUB_LAST_FILE_WAIT, boot, machine, netbootd_args, served, status_json,
+                          wait_handoff, write_conf)
 from testbed import Testbed as _Testbed
 
 # firmware -> (grub-mknetdir platform, the network image the DHCP answer names)
@@ -70,12 +71,14 @@ method = grub
         mac = vm.mac.lower()
         dashes = mac.replace(":", "-")
         assert served(nb, rf"dhcp: {mac} .*: (OFFER|ACK) {core} "), nb.log()[-4000:]
+        # The hand-off first: the initrd's log line can come long after the
+        # guest booted (GRUB_LAST_FILE_WAIT; a fresh-clone CI run hit it).
+        summary = wait_handoff(tb, nb, mac, timeout=GRUB_LAST_FILE_WAIT)
         for name in (core, f"boot/grub/{platform}/normal.mod", f"boot/grub/grub.cfg-01-{dashes}",
                      "vmlinuz", "initrd.gz"):
             assert served(nb, rf'tftp: .*"{name}"'), (name, nb.log()[-4000:])
         # GRUB loaded everything itself: no iPXE on the way.
         assert not served(nb, r"snponly\.efi|undionly\.kpxe|\.ipxe"), nb.log()[-4000:]
-        summary = wait_handoff(tb, nb, mac)
         assert "profile grubby" in summary, summary
         assert machine(status_json(tb), mac)["state"] == "handed-off"
         vm.wait_exit(60)

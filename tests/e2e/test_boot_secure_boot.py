@@ -12,7 +12,7 @@ test really ran with Secure Boot enforced."""
 import shutil
 from pathlib import Path
 
-from boot_helpers import netbootd_args, served, wait_handoff, write_conf
+from boot_helpers import GRUB_LAST_FILE_WAIT, netbootd_args, served, wait_handoff, write_conf
 from testbed import Testbed as _Testbed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,10 +53,11 @@ cmdline = {cmdline}
         assert "secureboot: Secure boot enabled" in serial, serial[-3000:]
         mac = vm.mac.lower()
         assert served(nb, rf"dhcp: {mac} arch 7 .*: (OFFER|ACK) shimx64\.efi "), nb.log()[-4000:]
+        # GRUB's last file may be logged long after the boot (GRUB_LAST_FILE_WAIT).
+        summary = wait_handoff(tb, nb, mac, timeout=GRUB_LAST_FILE_WAIT)
         for name in ("shimx64.efi", "grubx64.efi", "grub/grub.cfg", f"grub/grub.cfg-01-{mac}",
                      "vmlinuz", "initrd.gz"):
             assert served(nb, rf'tftp: .*"{name}" \d+/\d+ bytes.*: complete'), (name, nb.log()[-4000:])
-        summary = wait_handoff(tb, nb, mac)
         assert "profile signed" in summary and "last initrd.gz" in summary, summary
         vm.wait_exit(60)
 
