@@ -157,6 +157,29 @@ decision_wait_script(const struct script_env *env, char **out, size_t *len)
 	return 0;
 }
 
+/*
+ * GRUB netboot looks for grub.cfg-01-<mac> beside its modules: boot/grub/
+ * (grub-mknetdir's --subdir, our built images), or the prefix of one of
+ * Debian's signed network GRUBs, through the hand-over in generated_open:
+ * grub/ (grub-efi-*-signed's grubnet*.efi.signed) or debian-installer/ARCH/
+ * grub/ (the installer's netboot grubx64.efi and grubaa64.efi). The name
+ * after such a directory, or NULL; *ours: the directory is boot/grub/.
+ */
+static const char *
+grub_cfg_name(const char *relpath, bool *ours)
+{
+	static const char *const dirs[] = { "boot/grub/", "grub/", "debian-installer/amd64/grub/",
+		                            "debian-installer/arm64/grub/" };
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		size_t d = strlen(dirs[i]);
+		if (strncmp(relpath, dirs[i], d) == 0) {
+			*ours = i == 0;
+			return relpath + d;
+		}
+	}
+	return NULL;
+}
+
 static int
 serve_doc(struct boot_context *boot, const uint8_t mac[6], const struct file_client *client, doc_fn fn,
           const char *type, struct file_source *src)
@@ -265,24 +288,13 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 	if (strcmp(relpath, "status.json") == 0 || strcmp(relpath, "status") == 0 ||
 	    strcmp(relpath, "status.txt") == 0)
 		return open_status(boot, relpath + 6, client, src);
-	/*
-	 * GRUB netboot looks for grub.cfg-01-<mac> beside its modules: boot/grub/
-	 * (grub-mknetdir's --subdir, our built images), or the prefix of one of
-	 * Debian's signed network GRUBs, through the hand-over below: grub/
-	 * (grub-efi-*-signed's grubnet*.efi.signed) or debian-installer/ARCH/grub/
-	 * (the installer's netboot grubx64.efi and grubaa64.efi).
-	 */
-	static const char *const grub_cfg_dirs[] = { "boot/grub/", "grub/",
-		                                     "debian-installer/amd64/grub/",
-		                                     "debian-installer/arm64/grub/" };
-	for (size_t i = 0; i < sizeof(grub_cfg_dirs) / sizeof(grub_cfg_dirs[0]); i++) {
-		size_t d = strlen(grub_cfg_dirs[i]);
-		if (n == d + 12 + 17 && strncmp(relpath, grub_cfg_dirs[i], d) == 0 &&
-		    strncmp(relpath + d, "grub.cfg-01-", 12) == 0) {
-			if (!parse_mac_prefix(relpath + d + 12, 17, mac))
-				return -ENOENT;
-			return serve_doc(boot, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
-		}
+	/* GRUB's per-machine configuration, in any directory GRUB looks in. */
+	bool ours;
+	const char *grub_cfg = grub_cfg_name(relpath, &ours);
+	if (grub_cfg && strncmp(grub_cfg, "grub.cfg-01-", 12) == 0 && strlen(grub_cfg) == 12 + 17) {
+		if (!parse_mac_prefix(grub_cfg + 12, 17, mac))
+			return -ENOENT;
+		return serve_doc(boot, mac, client, scripts_grub, "text/plain; charset=utf-8", src);
 	}
 	/*
 	 * Debian's signed network GRUB (Secure Boot and ARM64, after shim) reads
@@ -291,14 +303,7 @@ generated_open(void *ctx, const char *relpath, const struct file_client *client,
 	 * takes). The same document serves every machine, under each prefix
 	 * but boot/grub/ (ours, which asks for the per-MAC name itself).
 	 */
-	bool signed_grub_cfg = false;
-	for (size_t i = 1; i < sizeof(grub_cfg_dirs) / sizeof(grub_cfg_dirs[0]); i++) {
-		size_t d = strlen(grub_cfg_dirs[i]);
-		if (n == d + 8 && strncmp(relpath, grub_cfg_dirs[i], d) == 0 &&
-		    strcmp(relpath + d, "grub.cfg") == 0)
-			signed_grub_cfg = true;
-	}
-	if (signed_grub_cfg) {
+	if (grub_cfg && !ours && strcmp(grub_cfg, "grub.cfg") == 0) {
 		static const char handover[] =
 			"# netbootd: this machine's own configuration (profile by MAC)\n"
 			"configfile $prefix/grub.cfg-01-$net_default_mac\n"

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "boot/grubcache.h"
 #include "image/inspect.h"
 #include "util/netaddr.h"
 
@@ -297,7 +298,7 @@ answer_uefi_pxe(const struct asker *a, struct boot_answer *out)
 		 * fetches from the DHCP ACK's next-server: in proxy mode the LAN's
 		 * server, unless it points here (docs/boot-flows.md). */
 		const char *l = a->cfg->arm64_loader;
-		bool own = l && strncmp(l, "boot/grub/", 10) == 0;
+		bool own = l && strcmp(l, GRUBCACHE_ARM64_IMAGE) == 0;
 		if (l)
 			return answer_file(out, l, "ARM64 UEFI PXE chains %s network GRUB (profile %s)%s",
 			                   own ? "netbootd's" : "Debian's signed", a->pname,

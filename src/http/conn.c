@@ -231,11 +231,12 @@ conn_send(void *ctx, struct http_response *resp)
 		n = sizeof(head) - 1; /* never: our fields are bounded */
 	c->head_len = n;
 	size_t written = 0;
-	if (resp->body == HTTP_BODY_FILE && !c->tls && c->out_at_start == 0) {
-		/* Corked: the head waits in the kernel for the body's first
-		 * sendfile, which saves the loop turn libevent would spend on it. */
+	if (resp->body == HTTP_BODY_FILE && !c->tls) {
 		set_cork(c, true);
-		ssize_t w = send(c->fd, head, n, MSG_NOSIGNAL);
+		/* Corked, the head waits in the kernel for the body's first
+		 * sendfile: write it now, saving the loop turn libevent would
+		 * spend on it, unless earlier output is still queued. */
+		ssize_t w = c->out_at_start == 0 ? send(c->fd, head, n, MSG_NOSIGNAL) : 0;
 		if (w > 0)
 			written = (size_t)w;
 	}
@@ -256,8 +257,6 @@ conn_send(void *ctx, struct http_response *resp)
 		break;
 	case HTTP_BODY_FILE:
 		if (!c->tls) {
-			if (!c->corked)
-				set_cork(c, true);
 			if (queue_file_segment(c, resp) < 0) {
 				log_error("http", "%s: cannot queue %s", c->peer, c->path);
 				c->close_after = true;

@@ -353,6 +353,22 @@ arch_parse(const char *name, uint16_t *out)
 	return 0;
 }
 
+/* The [arch] record for arch, made on first mention; NULL when out of memory. */
+static struct boot_arch *
+arch_get(struct bootconf *bc, uint16_t arch)
+{
+	for (size_t i = 0; i < bc->n_arches; i++)
+		if (bc->arches[i]->arch == arch)
+			return bc->arches[i];
+	struct boot_arch *a = calloc(1, sizeof(*a));
+	if (!a || bootconf_ptr_push((void ***)&bc->arches, &bc->n_arches, a) < 0) {
+		free(a);
+		return NULL;
+	}
+	a->arch = arch;
+	return a;
+}
+
 static int
 arch_entry(struct bootconf *bc, const char *name, const char *key, const char *value,
            char *err, size_t errlen)
@@ -363,34 +379,18 @@ arch_entry(struct bootconf *bc, const char *name, const char *key, const char *v
 		                      "x64-uefi-http, ... or an option 93 number)", name);
 		return -1;
 	}
-	static const struct key_row arch_keys[] = { { "loader", set_ref, 0 },
-		                                    { "profile", set_profile_name, 0 } };
-	bool is_profile = strcmp(key, "profile") == 0;
-	if (strcmp(key, "loader") != 0 && !is_profile)
-		return unknown_key(arch_keys, COUNT(arch_keys), key, err, errlen);
-	if (!is_profile && !bootconf_valid_ref(value)) {
-		snprintf(err, errlen, "loader: '%s' is not a file name or URL", value);
-		return -1;
-	}
-	struct boot_arch *a = NULL;
-	for (size_t i = 0; i < bc->n_arches; i++)
-		if (bc->arches[i]->arch == arch)
-			a = bc->arches[i];
-	if (!a) {
-		a = calloc(1, sizeof(*a));
-		if (!a || bootconf_ptr_push((void ***)&bc->arches, &bc->n_arches, a) < 0) {
-			free(a);
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		a->arch = arch;
-	}
-	if (is_profile) {
+	static const struct key_row arch_keys[] = {
+		{ "loader", set_ref, offsetof(struct boot_arch, loader) },
+		{ "profile", set_profile_name, offsetof(struct boot_arch, profile) },
+	};
+	struct boot_arch *a = arch_get(bc, arch);
+	if (!a)
+		return stored(-ENOMEM, err, errlen);
+	if (strcmp(key, "profile") == 0)
 		a->profile_line = bc->line;
-		return set_profile_name(&a->profile, key, value, err, errlen);
-	}
-	a->line = bc->line;
-	return stored(bootconf_set_str(&a->loader, value), err, errlen);
+	else
+		a->line = bc->line;
+	return apply_key(arch_keys, COUNT(arch_keys), a, key, value, err, errlen);
 }
 
 int
