@@ -4,12 +4,21 @@
  * option values inside the input; a relayed message parses in turn (to the
  * hop limit); and an answer built from what was parsed (ADVERTISE echoing
  * the client id, in a RELAY-REPL for a relay) parses back with the same
- * transaction id, client id, addresses and interface-id.
+ * transaction id, client id, addresses and interface-id. Then the server's
+ * own handler (dhcp6/) takes it, in server and in proxy mode: whatever it
+ * sends parses, within one IPv6 minimum-MTU datagram.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
+#include "boot/timeline.h"
+#include "daemon.h"
+#include "dhcp6/dhcp6_server.h"
+#include "model/config.h"
+#include "util/log.h"
 #include "wire/dhcp6.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -98,9 +107,55 @@ handle(const uint8_t *data, size_t size, unsigned depth)
 		__builtin_trap();
 }
 
+static void
+check_reply(void *ctx, const struct dhcp6_reply *r)
+{
+	struct dhcp6_msg m;
+	(void)ctx;
+	if (r->len > DHCP6_MAX_REPLY || dhcp6_parse(r->buf, r->len, &m) != 0)
+		__builtin_trap();
+}
+
+/* The handler as the daemon runs it; mode alternates with the input's length. */
+static void
+serve(const uint8_t *data, size_t size)
+{
+	static struct config cfg;
+	static struct netbootd nb;
+	static bool init;
+	static const uint8_t duid[] = { 0, 4, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+	if (!init) {
+		log_set_level(LOG_LEVEL_ERROR);
+		config_init(&cfg);
+		(void)listen_spec_parse("[::]:69", &cfg.tftp);
+		(void)listen_spec_parse("[::]:80", &cfg.http);
+		inet_pton(AF_INET6, "2001:db8::100", &cfg.pool6_first);
+		inet_pton(AF_INET6, "2001:db8::107", &cfg.pool6_last);
+		cfg.pool6_set = true;
+		nb.boot.cfg = &cfg;
+		nb.boot.timeline = timeline_new();
+		init = true;
+	}
+	cfg.dhcp6_mode = (size & 1) ? DHCP_MODE_SERVER : DHCP_MODE_PROXY;
+	struct dhcp6_server *srv = dhcp6_server_new(&nb, duid, sizeof(duid), false);
+	if (!srv)
+		return;
+	dhcp6_server_set_time(srv, 1800000000);
+	struct dhcp6_sink sink = { .emit = check_reply, .ctx = NULL };
+	struct dhcp6_arrival arr = { .pxe_port = (size & 2) != 0, .ifindex = 2 };
+	arr.from.sin6_family = AF_INET6;
+	arr.from.sin6_port = htons(546);
+	inet_pton(AF_INET6, "fe80::5054:ff:fe12:3456", &arr.from.sin6_addr);
+	inet_pton(AF_INET6, "2001:db8::1", &arr.local);
+	(void)dhcp6_handle_message(srv, data, size, &arr, &sink);
+	(void)dhcp6_handle_message(srv, data, size, &arr, &sink);
+	dhcp6_server_free(srv);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	handle(data, size, 0);
+	serve(data, size);
 	return 0;
 }

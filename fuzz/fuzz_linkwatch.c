@@ -1,5 +1,6 @@
 /*
- * libFuzzer harness for the rtnetlink link-message parser (util/linkwatch):
+ * libFuzzer harness for the rtnetlink parsers (util/linkwatch), links and
+ * IPv6 addresses:
  * the input is one datagram as the kernel would send it. Every reported
  * change must name a real index and a NUL-terminated name that fits.
  */
@@ -19,6 +20,14 @@ check(void *ctx, const struct link_change *c)
 		__builtin_trap();
 }
 
+static void
+check_addr(void *ctx, const struct link_addr6 *a)
+{
+	(void)ctx;
+	if (a->ifindex <= 0)
+		__builtin_trap();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -28,6 +37,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data, size);
 	int n = linkwatch_parse(buf, size, check, NULL);
+	if (n < -1)
+		__builtin_trap();
+	bool done = false;
+	n = linkwatch_parse_addr6(buf, size, check_addr, NULL, &done);
 	if (n < -1)
 		__builtin_trap();
 	__builtin_free(buf);

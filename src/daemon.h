@@ -14,6 +14,7 @@
 struct tftp_server;
 struct http_server;
 struct dhcp_server;
+struct dhcp6_server;
 struct decision_client;
 
 /*
@@ -37,6 +38,7 @@ struct netbootd {
 	struct tftp_server *tftp;
 	struct http_server *http;
 	struct dhcp_server *dhcp;
+	struct dhcp6_server *dhcp6; /* --dhcp6 proxy|server; NULL: off */
 	struct decision_client *decide; /* decision-api; NULL: none */
 	/* The command line, kept for a reload to read again (the file is cfg->config_file). */
 	int argc;

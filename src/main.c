@@ -25,6 +25,7 @@
 #include "cli/status.h"
 #include "daemon.h"
 #include "dhcp/dhcp_server.h"
+#include "dhcp6/dhcp6_server.h"
 #include "http/http_server.h"
 #include "model/bootconf.h"
 #include "model/config.h"
@@ -374,6 +375,8 @@ start_servers(struct netbootd *nb)
 		return -1;
 	if (cfg->dhcp_mode != DHCP_MODE_OFF && dhcp_server_start(nb, &nb->dhcp) < 0)
 		return -1;
+	if (cfg->dhcp6_mode != DHCP_MODE_OFF && dhcp6_server_start(nb, &nb->dhcp6) < 0)
+		return -1;
 	/*
 	 * Port 67 again when an --interface is deleted and re-created needs
 	 * CAP_NET_BIND_SERVICE; nothing else survives the drop.
@@ -401,13 +404,14 @@ install_signals(struct netbootd *nb, struct event *sigs[3])
 static void
 log_ready(const struct config *cfg)
 {
-	log_info("main", "netbootd %s ready: root %s, tftp %s, http %s%s%s, dhcp %s", NETBOOTD_VERSION,
-	         cfg->root ? cfg->root : "(none)", cfg->tftp.enabled ? cfg->tftp.text : "off",
-	         cfg->http.enabled ? cfg->http.text : "off", cfg->https.enabled ? ", https " : "",
-	         cfg->https.enabled ? cfg->https.text : "",
-	         cfg->dhcp_mode == DHCP_MODE_OFF     ? "off"
-	         : cfg->dhcp_mode == DHCP_MODE_PROXY ? "proxy"
-	                                             : "server");
+	static const char *const mode[] = { [DHCP_MODE_OFF] = "off", [DHCP_MODE_PROXY] = "proxy",
+		                                [DHCP_MODE_SERVER] = "server" };
+	log_info("main", "netbootd %s ready: root %s, tftp %s, http %s%s%s, dhcp %s%s%s",
+	         NETBOOTD_VERSION, cfg->root ? cfg->root : "(none)",
+	         cfg->tftp.enabled ? cfg->tftp.text : "off", cfg->http.enabled ? cfg->http.text : "off",
+	         cfg->https.enabled ? ", https " : "", cfg->https.enabled ? cfg->https.text : "",
+	         mode[cfg->dhcp_mode], cfg->dhcp6_mode != DHCP_MODE_OFF ? ", dhcp6 " : "",
+	         cfg->dhcp6_mode != DHCP_MODE_OFF ? mode[cfg->dhcp6_mode] : "");
 }
 
 int
@@ -477,6 +481,7 @@ out:
 	reload_unwatch(&nb);
 	decision_client_free(&nb);
 	dhcp_server_free(nb.dhcp);
+	dhcp6_server_free(nb.dhcp6);
 	http_server_free(nb.http);
 	tftp_server_free(nb.tftp);
 	timeline_free(nb.boot.timeline);

@@ -23,6 +23,7 @@
 #include "boot/grubcache.h"
 #include "boot/imagefiles.h"
 #include "dhcp/dhcp_server.h"
+#include "dhcp6/dhcp6_server.h"
 #include "http/http_server.h"
 #include "model/bootconf.h"
 #include "model/config.h"
@@ -87,6 +88,7 @@ apply(struct netbootd *nb, struct config *fresh)
 	tftp_server_apply_settings(nb->tftp);
 	http_server_apply_settings(nb->http);
 	dhcp_server_apply_settings(nb->dhcp);
+	dhcp6_server_apply_settings(nb->dhcp6);
 	(void)bootonce_prune(nb->boot.bootonce, cfg->boot);
 	decision_client_rebind(nb);
 	nb->reloads++;

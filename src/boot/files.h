@@ -41,6 +41,7 @@ struct file_source {
 struct file_client {
 	const struct sockaddr *addr;
 	socklen_t addrlen;
+	const struct sockaddr *local; /* the address it reached us at, or NULL */
 	const char *query;        /* HTTP query string without '?', or NULL */
 };
 

@@ -57,17 +57,32 @@ parse_mac_prefix(const char *s, size_t n, uint8_t mac[6])
 static void
 map_client(struct boot_context *boot, const struct file_client *client, const uint8_t mac[6])
 {
-	if (client && client->addr && client->addr->sa_family == AF_INET &&
-	    timeline_knows(boot->timeline, mac))
+	if (!client || !client->addr || !timeline_knows(boot->timeline, mac))
+		return;
+	if (client->addr->sa_family == AF_INET)
 		timeline_map_ip(boot->timeline,
 		                ((const struct sockaddr_in *)(const void *)client->addr)->sin_addr, mac);
+	/* Over IPv6 in proxy mode the address came from another DHCPv6 server:
+	 * this is where netbootd first learns it. */
+	else if (client->addr->sa_family == AF_INET6)
+		timeline_map_ip6(boot->timeline,
+		                 &((const struct sockaddr_in6 *)(const void *)client->addr)->sin6_addr, mac);
 }
 
 /* The address this machine reached us at: from its DHCP exchange, else the listener's. */
 static void
-base_for(struct boot_context *boot, const uint8_t mac[6], char *base, size_t len)
+base_for(struct boot_context *boot, const uint8_t mac[6], const struct file_client *client,
+         char *base, size_t len)
 {
 	static bool warned;
+	/* Over IPv6 (not v4-mapped): the address it came to is the one it can reach. */
+	if (client && client->local && client->local->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *l6 = (const struct sockaddr_in6 *)(const void *)client->local;
+		if (!IN6_IS_ADDR_V4MAPPED(&l6->sin6_addr)) {
+			planner_http_base6(boot->cfg, &l6->sin6_addr, base, len);
+			return;
+		}
+	}
 	struct in_addr a = { 0 };
 	if (boot->cfg->http.enabled && boot->cfg->http.addr.ss_family == AF_INET)
 		a = ((const struct sockaddr_in *)&boot->cfg->http.addr)->sin_addr;
@@ -191,7 +206,7 @@ serve_doc(struct boot_context *boot, const uint8_t mac[6], const struct file_cli
 		bootconf_profile_for_arch(boot->cfg->boot, mac, timeline_arch(boot->timeline, mac));
 
 	map_client(boot, client, mac);
-	base_for(boot, mac, base, sizeof(base));
+	base_for(boot, mac, client, base, sizeof(base));
 	struct script_env env = {
 		.cfg = boot->cfg,
 		.base = base,

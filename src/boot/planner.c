@@ -19,14 +19,24 @@
 #define LOADER_GRUB_UEFI "boot/grub/x86_64-efi/core.efi"
 #define LOADER_IMGBOOT "imgboot.efi"
 
-/* scheme://address[:port], the port left out when it is the scheme's own. */
+/*
+ * scheme://address[:port], the port left out when it is the scheme's own.
+ * v6: the machine asked over DHCPv6, so the address is IPv6 in brackets
+ * (RFC 3986 §3.2.2): server-addr6, else ours on its link.
+ */
 static void
-format_base(const struct config *cfg, struct in_addr server_ip, const char *scheme,
-            unsigned default_port, unsigned port, char *buf, size_t len)
+format_base(const struct config *cfg, struct in_addr server_ip, const struct in6_addr *v6,
+            const char *scheme, unsigned default_port, unsigned port, char *buf, size_t len)
 {
-	char ip[INET_ADDRSTRLEN];
-	struct in_addr a = cfg->server_addr_set ? cfg->server_addr : server_ip;
-	inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	char ip[INET6_ADDRSTRLEN + 2];
+	if (v6) {
+		char a6[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, cfg->server_addr6_set ? &cfg->server_addr6 : v6, a6, sizeof(a6));
+		snprintf(ip, sizeof(ip), "[%s]", a6);
+	} else {
+		struct in_addr a = cfg->server_addr_set ? cfg->server_addr : server_ip;
+		inet_ntop(AF_INET, &a, ip, sizeof(ip));
+	}
 	if (port == default_port)
 		snprintf(buf, len, "%s://%s", scheme, ip);
 	else
@@ -56,7 +66,25 @@ reaches_ipv4(const struct listen_spec *l)
 void
 planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len)
 {
-	format_base(cfg, server_ip, "http", 80, listen_port(&cfg->http, 80), buf, len);
+	format_base(cfg, server_ip, NULL, "http", 80, listen_port(&cfg->http, 80), buf, len);
+}
+
+void
+planner_http_base6(const struct config *cfg, const struct in6_addr *server_ip6, char *buf,
+                   size_t len)
+{
+	format_base(cfg, (struct in_addr){ 0 }, server_ip6, "http", 80, listen_port(&cfg->http, 80),
+	            buf, len);
+}
+
+/* The machine's way to reach us: over IPv6 when it asked over DHCPv6. */
+static void
+machine_http_base(const struct config *cfg, const struct machine *m, char *buf, size_t len)
+{
+	if (m->v6)
+		planner_http_base6(cfg, &m->server_ip6, buf, len);
+	else
+		planner_http_base(cfg, m->server_ip, buf, len);
 }
 
 /*
@@ -67,12 +95,16 @@ planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf,
  * so this is the administrator's choice, server-wide.
  */
 static void
-http_boot_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len)
+http_boot_base(const struct config *cfg, const struct machine *m, char *buf, size_t len)
 {
-	if (!cfg->http_boot_https || !reaches_ipv4(&cfg->https))
-		planner_http_base(cfg, server_ip, buf, len);
+	bool https = cfg->http_boot_https &&
+	             (m->v6 ? cfg->https.enabled && cfg->https.addr.ss_family == AF_INET6
+	                    : reaches_ipv4(&cfg->https));
+	if (!https)
+		machine_http_base(cfg, m, buf, len);
 	else
-		format_base(cfg, server_ip, "https", 443, listen_port(&cfg->https, 443), buf, len);
+		format_base(cfg, m->server_ip, m->v6 ? &m->server_ip6 : NULL, "https", 443,
+		            listen_port(&cfg->https, 443), buf, len);
 }
 
 const char *
@@ -248,6 +280,27 @@ struct asker {
 	char mac[18];
 };
 
+/*
+ * DHCPv6 beside another server (--dhcp6 proxy): Debian's iPXE (2019) takes
+ * its options from the server that gave its address and has no proxy
+ * DHCPv6, so an iPXE started there never learns its script URL (seen in a
+ * probe beside dnsmasq: PXEv6, port 4011 and TFTP fine, then iPXE's DHCPv6
+ * ended with dnsmasq's reply). Better no offer, and the firmware's next boot
+ * option (UEFI HTTP boot of an efi or image profile works), than a chain
+ * that is known to stop a minute later.
+ */
+static bool
+ipxe_unreachable(const struct asker *a, struct boot_answer *out)
+{
+	if (!a->m->v6 || a->cfg->dhcp6_mode != DHCP_MODE_PROXY)
+		return false;
+	snprintf(out->reason, sizeof(out->reason),
+	         "profile %s needs iPXE, which gets no script over DHCPv6 beside another server "
+	         "(no proxy DHCPv6 in iPXE): --dhcp6 server, or an efi or image profile",
+	         a->pname);
+	return true;
+}
+
 /* iPXE first: it also says PXEClient, and must never get iPXE again. */
 static int
 answer_ipxe(const struct asker *a, struct boot_answer *out)
@@ -318,6 +371,8 @@ answer_uefi_pxe(const struct asker *a, struct boot_answer *out)
 	if (a->p && a->p->method == BOOT_METHOD_GRUB)
 		return answer_file(out, a->p->grub ? a->p->grub : LOADER_GRUB_UEFI,
 		                   "UEFI PXE chains GRUB for profile %s", a->pname);
+	if (ipxe_unreachable(a, out))
+		return 0;
 	return answer_file(out, uefi_ipxe_loader(a->cfg), "x64 UEFI PXE chains iPXE (profile %s)",
 	                   a->pname);
 }
@@ -384,7 +439,7 @@ answer_uefi_http(const struct asker *a, struct boot_answer *out)
 	const struct boot_profile *p = a->p;
 	char base[96];
 	snprintf(out->vendor_class, sizeof(out->vendor_class), "HTTPClient");
-	http_boot_base(a->cfg, m->server_ip, base, sizeof(base));
+	http_boot_base(a->cfg, m, base, sizeof(base));
 	if (a->arch_loader) {
 		ref_url(base, a->arch_loader, out->bootfile, sizeof(out->bootfile));
 		snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets the [arch] loader");
@@ -407,6 +462,13 @@ answer_uefi_http(const struct asker *a, struct boot_answer *out)
 	}
 	if (p && p->kind == PROFILE_IMAGE && answer_http_image(a, base, out))
 		return 0;
+	char served[256], why[160];
+	if (planner_http_boot_file(a->cfg, m->mac, m->arch, 0, served, sizeof(served), why,
+	                           sizeof(why)) == 0 &&
+	    strcmp(served, uefi_ipxe_loader(a->cfg)) == 0 && ipxe_unreachable(a, out)) {
+		out->answer = false;
+		return 0;
+	}
 	snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.efi", base, a->mac);
 	snprintf(out->reason, sizeof(out->reason), "UEFI HTTP boot gets a URL (profile %s)", a->pname);
 	return 0;
@@ -417,7 +479,7 @@ planner_dhcp_answer(const struct config *cfg, const struct machine *m, struct bo
 {
 	struct asker a = { .cfg = cfg, .m = m };
 	memset(out, 0, sizeof(*out));
-	planner_http_base(cfg, m->server_ip, a.base, sizeof(a.base));
+	machine_http_base(cfg, m, a.base, sizeof(a.base));
 	mac_format(m->mac, a.mac);
 	snprintf(out->vendor_class, sizeof(out->vendor_class), "PXEClient");
 	a.p = bootconf_profile_for_arch(cfg->boot, m->mac, m->arch_set ? m->arch : -1);

@@ -82,5 +82,8 @@ const char *planner_image_ext(const char *image);
 
 /* The HTTP base URL for a client: http://server[:port] (no trailing slash). */
 void planner_http_base(const struct config *cfg, struct in_addr server_ip, char *buf, size_t len);
+/* The same for a machine that reaches us over IPv6: http://[addr][:port]. */
+void planner_http_base6(const struct config *cfg, const struct in6_addr *server_ip6, char *buf,
+                        size_t len);
 
 #endif

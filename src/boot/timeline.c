@@ -38,6 +38,8 @@ struct tl_machine {
 	bool arch_set;
 	uint16_t arch;
 	struct in_addr ip;
+	bool v6;                           /* it asked over DHCPv6: ip6 is its address */
+	struct in6_addr ip6;
 	struct in_addr server_ip;
 	char profile[64];
 	char finals[TL_MAX_FINALS][128];
@@ -52,8 +54,9 @@ struct tl_machine {
 	uint64_t seq;                      /* first-seen order */
 };
 
+/* An IPv4 address is kept v4-mapped (::ffff:a.b.c.d): one table for both families. */
 struct tl_ip {
-	struct in_addr ip;
+	struct in6_addr ip;
 	uint8_t mac[6];
 	uint64_t seen_ms;
 };
@@ -123,6 +126,14 @@ span(uint64_t a, uint64_t b)
 	return b > a ? b - a : 0;
 }
 
+static struct in6_addr
+mapped(struct in_addr ip)
+{
+	struct in6_addr a = { .s6_addr = { [10] = 0xff, [11] = 0xff } };
+	memcpy(a.s6_addr + 12, &ip.s_addr, 4);
+	return a;
+}
+
 static struct tl_machine *
 machine_find(const struct timeline *tl, const uint8_t mac[6])
 {
@@ -157,9 +168,17 @@ machine_get(struct timeline *tl, const uint8_t mac[6], uint64_t t)
 				tm = &tl->machines[i];
 	}
 	machine_reset(tl, tm, mac, t);
-	for (size_t i = 0; i < tl->n_ips; i++)
-		if (memcmp(tl->ips[i].mac, mac, 6) == 0)
-			tm->ip = tl->ips[i].ip;
+	for (size_t i = 0; i < tl->n_ips; i++) {
+		const struct in6_addr *a = &tl->ips[i].ip;
+		if (memcmp(tl->ips[i].mac, mac, 6) != 0)
+			continue;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			memcpy(&tm->ip.s_addr, a->s6_addr + 12, 4);
+		} else if (!IN6_IS_ADDR_LINKLOCAL(a)) {
+			tm->v6 = true;
+			tm->ip6 = *a;
+		}
+	}
 	return tm;
 }
 
@@ -193,6 +212,8 @@ timeline_dhcp(struct timeline *tl, const struct machine *m, const char *offered)
 	}
 	if (m->server_ip.s_addr)
 		tm->server_ip = m->server_ip;
+	if (m->v6)
+		tm->v6 = true;
 	if (m->client_ip.s_addr) {
 		tm->ip = m->client_ip;
 		timeline_map_ip(tl, m->client_ip, m->mac);
@@ -205,35 +226,60 @@ timeline_dhcp(struct timeline *tl, const struct machine *m, const char *offered)
 	         offered ? offered : "(nothing)");
 }
 
+
+static struct tl_ip *
+ip_slot(struct timeline *tl, const struct in6_addr *key)
+{
+	for (size_t i = 0; i < tl->n_ips; i++)
+		if (memcmp(&tl->ips[i].ip, key, sizeof(*key)) == 0)
+			return &tl->ips[i];
+	if (tl->n_ips < TL_MAX_IPS)
+		return &tl->ips[tl->n_ips++];
+	struct tl_ip *oldest = &tl->ips[0];
+	for (size_t i = 1; i < tl->n_ips; i++)
+		if (tl->ips[i].seen_ms < oldest->seen_ms)
+			oldest = &tl->ips[i];
+	return oldest;
+}
+
+static void
+map_key(struct timeline *tl, const struct in6_addr *key, const uint8_t mac[6])
+{
+	struct tl_ip *slot = ip_slot(tl, key);
+	slot->ip = *key;
+	memcpy(slot->mac, mac, 6);
+	slot->seen_ms = now(tl);
+}
+
 void
 timeline_map_ip(struct timeline *tl, struct in_addr ip, const uint8_t mac[6])
 {
 	if (!tl || ip.s_addr == 0)
 		return;
-	uint64_t t = now(tl);
-	struct tl_ip *slot = NULL;
-	for (size_t i = 0; i < tl->n_ips; i++) {
-		if (tl->ips[i].ip.s_addr == ip.s_addr) {
-			slot = &tl->ips[i];
-			break;
-		}
-	}
-	if (!slot) {
-		if (tl->n_ips < TL_MAX_IPS) {
-			slot = &tl->ips[tl->n_ips++];
-		} else {
-			slot = &tl->ips[0];
-			for (size_t i = 1; i < tl->n_ips; i++)
-				if (tl->ips[i].seen_ms < slot->seen_ms)
-					slot = &tl->ips[i];
-		}
-	}
-	slot->ip = ip;
-	memcpy(slot->mac, mac, 6);
-	slot->seen_ms = t;
+	struct in6_addr key = mapped(ip);
+	map_key(tl, &key, mac);
 	struct tl_machine *tm = machine_find(tl, mac);
 	if (tm)
 		tm->ip = ip;
+}
+
+void
+timeline_map_ip6(struct timeline *tl, const struct in6_addr *ip, const uint8_t mac[6])
+{
+	if (!tl || IN6_IS_ADDR_UNSPECIFIED(ip))
+		return;
+	if (IN6_IS_ADDR_V4MAPPED(ip)) { /* an IPv4 client of a dual-stack listener */
+		struct in_addr v4;
+		memcpy(&v4.s_addr, ip->s6_addr + 12, 4);
+		timeline_map_ip(tl, v4, mac);
+		return;
+	}
+	map_key(tl, ip, mac);
+	struct tl_machine *tm = machine_find(tl, mac);
+	if (tm && !IN6_IS_ADDR_LINKLOCAL(ip)) {
+		tm->v6 = true;
+		tm->ip6 = *ip;
+	}
 }
 
 bool
@@ -242,18 +288,23 @@ timeline_knows(const struct timeline *tl, const uint8_t mac[6])
 	return tl && machine_find(tl, mac) != NULL;
 }
 
-bool
-timeline_lookup_ip(const struct timeline *tl, struct in_addr ip, uint8_t mac[6])
+static bool
+lookup_key(const struct timeline *tl, const struct in6_addr *key, uint8_t mac[6])
 {
-	if (!tl)
-		return false;
-	for (size_t i = 0; i < tl->n_ips; i++) {
-		if (tl->ips[i].ip.s_addr == ip.s_addr) {
+	for (size_t i = 0; tl && i < tl->n_ips; i++) {
+		if (memcmp(&tl->ips[i].ip, key, sizeof(*key)) == 0) {
 			memcpy(mac, tl->ips[i].mac, 6);
 			return true;
 		}
 	}
 	return false;
+}
+
+bool
+timeline_lookup_ip(const struct timeline *tl, struct in_addr ip, uint8_t mac[6])
+{
+	struct in6_addr key = mapped(ip);
+	return lookup_key(tl, &key, mac);
 }
 
 bool
@@ -333,12 +384,27 @@ is_final(const struct tl_machine *tm, const char *path)
 	return false;
 }
 
+/* Its address for the status pages (IPv6 once it asked over DHCPv6); buf kept if none. */
+static void
+machine_ip_text(const struct tl_machine *tm, char *buf, size_t len)
+{
+	if (tm->v6 && !IN6_IS_ADDR_UNSPECIFIED(&tm->ip6))
+		inet_ntop(AF_INET6, &tm->ip6, buf, (socklen_t)len);
+	else if (tm->ip.s_addr)
+		inet_ntop(AF_INET, &tm->ip, buf, (socklen_t)len);
+}
+
+static const char *
+machine_family(const struct tl_machine *tm)
+{
+	return tm->v6 ? "ipv6" : "ipv4";
+}
+
 static void
 log_summary(const struct tl_machine *tm, const char *last)
 {
-	char mac[18], ip[INET_ADDRSTRLEN] = "?";
-	if (tm->ip.s_addr)
-		inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
+	char mac[18], ip[INET6_ADDRSTRLEN] = "?";
+	machine_ip_text(tm, ip, sizeof(ip));
 	const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
 	uint64_t ms = span(tm->first_ms, tm->handoff_ms);
 	log_info("boot", "%s %s handed off to the OS: firmware %s%s%s, profile %s, %llu.%03llu s, "
@@ -354,16 +420,22 @@ timeline_file(struct timeline *tl, const struct sockaddr *client, const char *pr
               const char *path, uint64_t bytes, uint64_t usec, bool complete)
 {
 	uint8_t mac[6];
-	if (!tl || !client || client->sa_family != AF_INET || !path)
+	struct in6_addr key;
+	if (!tl || !client || !path)
 		return;
-	const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)client;
+	if (client->sa_family == AF_INET)
+		key = mapped(((const struct sockaddr_in *)(const void *)client)->sin_addr);
+	else if (client->sa_family == AF_INET6)
+		key = ((const struct sockaddr_in6 *)(const void *)client)->sin6_addr; /* v4-mapped too */
+	else
+		return;
 	/* Someone looking at the status pages is not a step of a boot. */
 	while (*path == '/')
 		path++;
 	if (strcmp(path, "status") == 0 || strcmp(path, "status.json") == 0 ||
 	    strcmp(path, "status.txt") == 0 || strcmp(path, "metrics") == 0)
 		return;
-	if (!timeline_lookup_ip(tl, sin->sin_addr, mac))
+	if (!lookup_key(tl, &key, mac))
 		return; /* not a machine we saw boot: a browser, curl, a benchmark */
 	uint64_t t = now(tl);
 	struct tl_machine *tm = machine_find(tl, mac);
@@ -557,14 +629,14 @@ timeline_json(const struct timeline *tl, char **out, size_t *len)
 	              sum.booting_at_http, (unsigned long long)sum.slowest_handoff_ms);
 	for (size_t i = 0; i < tl->n_machines; i++) {
 		const struct tl_machine *tm = v[i];
-		char mac[18], ip[INET_ADDRSTRLEN] = "", started[40];
-		if (tm->ip.s_addr)
-			inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
+		char mac[18], ip[INET6_ADDRSTRLEN] = "", started[40];
+		machine_ip_text(tm, ip, sizeof(ip));
 		iso_time(tm->first_ms, started, sizeof(started));
 		const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
 		uint64_t end = tm->handed_off ? tm->handoff_ms : tm->last_ms;
-		strbuf_printf(&sb, "%s{\"mac\":\"%s\",\"ip\":\"%s\",\"firmware\":\"%s\",", i ? "," : "",
-		              mac_format(tm->mac, mac), ip, firmware_kind_name(tm->kind));
+		strbuf_printf(&sb, "%s{\"mac\":\"%s\",\"ip\":\"%s\",\"family\":\"%s\",\"firmware\":\"%s\",",
+		              i ? "," : "", mac_format(tm->mac, mac), ip, machine_family(tm),
+		              firmware_kind_name(tm->kind));
 		if (tm->arch_set)
 			strbuf_printf(&sb, "\"arch\":%u,\"arch_name\":\"%s\",", tm->arch, an ? an : "");
 		else
@@ -616,9 +688,8 @@ static void
 html_machine(struct strbuf *sb, const struct tl_machine *tm)
 {
 	enum timeline_state st = machine_state(tm);
-	char mac[18], ip[INET_ADDRSTRLEN] = "-", started[40], bytes[32];
-	if (tm->ip.s_addr)
-		inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
+	char mac[18], ip[INET6_ADDRSTRLEN] = "-", started[40], bytes[32];
+	machine_ip_text(tm, ip, sizeof(ip));
 	iso_time(tm->first_ms, started, sizeof(started));
 	human_bytes(tm->bytes, bytes, sizeof(bytes));
 	const char *an = tm->arch_set ? arch_name(tm->arch) : NULL;
@@ -634,9 +705,10 @@ html_machine(struct strbuf *sb, const struct tl_machine *tm)
 	              : st == TIMELINE_HANDED_OFF ? "handed off to the OS"
 	              : st == TIMELINE_FAILED     ? "failed"
 	                                          : "booting");
-	strbuf_printf(sb, "<span class=\"kv\">IP <b>%s</b></span><span class=\"kv\">firmware "
+	strbuf_printf(sb, "<span class=\"kv\">%s <b>%s</b></span><span class=\"kv\">firmware "
 	                   "<b>%s%s%s</b></span><span class=\"kv\">profile <b>",
-	              ip, firmware_kind_name(tm->kind), an ? " " : "", an ? an : "");
+	              tm->v6 ? "IPv6" : "IPv4", ip, firmware_kind_name(tm->kind), an ? " " : "",
+	              an ? an : "");
 	strbuf_html(sb, tm->profile[0] ? tm->profile : "-");
 	strbuf_printf(sb, "</b></span><span class=\"kv\"><b>%llu.%llu s</b>, <b>%u</b> files, "
 	                   "<b>%s</b></span><span class=\"kv\">since %s</span></div>\n<table>\n",
@@ -735,9 +807,8 @@ timeline_text(const struct timeline *tl, char **out, size_t *len)
 	              "FIRMWARE", "PROFILE", "STATE", "ELAPSED", "FILES", "BYTES", "LAST");
 	for (size_t i = 0; i < tl->n_machines; i++) {
 		const struct tl_machine *tm = v[i];
-		char mac[18], ip[INET_ADDRSTRLEN] = "-", bytes[32], profile[20], last[128] = "-";
-		if (tm->ip.s_addr)
-			inet_ntop(AF_INET, &tm->ip, ip, sizeof(ip));
+		char mac[18], ip[INET6_ADDRSTRLEN] = "-", bytes[32], profile[20], last[128] = "-";
+		machine_ip_text(tm, ip, sizeof(ip));
 		human_bytes(tm->bytes, bytes, sizeof(bytes));
 		text_safe(profile, sizeof(profile), tm->profile[0] ? tm->profile : "-");
 		if (tm->n_ev) {

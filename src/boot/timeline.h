@@ -28,6 +28,8 @@ void timeline_dhcp(struct timeline *tl, const struct machine *m, const char *off
 
 /* The client at ip is the machine with this MAC (lease, option 50, ciaddr). */
 void timeline_map_ip(struct timeline *tl, struct in_addr ip, const uint8_t mac[6]);
+/* The same for an IPv6 address (DHCPv6 lease, or the source of its requests). */
+void timeline_map_ip6(struct timeline *tl, const struct in6_addr *ip, const uint8_t mac[6]);
 
 /* A file transfer ended (complete or not). proto is "tftp", "http" or "https". */
 void timeline_file(struct timeline *tl, const struct sockaddr *client, const char *proto,

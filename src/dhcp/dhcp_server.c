@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "dhcp/leases.h"
+#include "store/leases.h"
 #include "util/linkwatch.h"
 #include "util/metrics.h"
 #include "wire/ipv4udp.h"

@@ -23,6 +23,7 @@
 #include "dhcp/dhcp_server.h"
 #include "model/config.h"
 #include "model/machine.h"
+#include "util/answerlog.h"
 #include "util/log.h"
 #include "util/ratelimit.h"
 #include "wire/dhcp.h"
@@ -66,23 +67,6 @@ struct pending_reply {
 	uint8_t chaddr[6];
 };
 
-/*
- * Boot clients repeat themselves: DISCOVER then REQUEST, the same again on
- * port 4011, and a retry every few seconds while a reply is lost. The
- * operator wants one line per client and answer, so the first line for a
- * (MAC, answer) pair is logged at info and its repeats within
- * LOG_REPEAT_SECONDS at debug. A fixed table indexed by MAC: a collision
- * only costs an extra info line, and the wire can never grow it.
- */
-#define LOG_SLOTS 256
-#define LOG_REPEAT_SECONDS 60
-
-struct logged_answer {
-	uint8_t mac[6];
-	uint32_t answer_hash;
-	time_t at;
-};
-
 struct dhcp_server {
 	struct netbootd *nb;
 	const struct config *cfg;
@@ -99,7 +83,7 @@ struct dhcp_server {
 	size_t npending;
 	int sendfd;                    /* the socket of the batch being handled */
 	int packetfd;                  /* AF_PACKET on all interfaces (no --interface): -1 if none */
-	struct logged_answer logged[LOG_SLOTS];
+	struct answerlog logged;       /* one info line per client and answer */
 	struct ratelimit new_leases;   /* --dhcp-lease-rate, per relay or arrival interface */
 	time_t rate_logged_at;         /* one rate-limit line a second at most */
 	uint64_t rate_refused;         /* since the last such line */

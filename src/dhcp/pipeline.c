@@ -9,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,7 @@
 
 #include "boot/timeline.h"
 #include "daemon.h"
-#include "dhcp/leases.h"
+#include "store/leases.h"
 #include "boot/bootonce.h"
 #include "boot/decision.h"
 #include "model/bootconf.h"
@@ -420,17 +419,7 @@ dhcp_server_new(struct netbootd *nb, bool open_leases)
 	}
 	reserve_fixed_addresses(srv);
 	if (open_leases && cfg->lease_file) {
-		uid_t uid = (uid_t)-1;
-		gid_t gid = (gid_t)-1;
-		if (geteuid() == 0) {
-			/* main() drops to this user after start: it must own what compaction touches. */
-			struct passwd *pw = cfg->user ? getpwnam(cfg->user) : NULL;
-			if (pw) {
-				uid = pw->pw_uid;
-				gid = pw->pw_gid;
-			}
-		}
-		int r = leases_open(srv->leases, cfg->lease_file, uid, gid, dhcp_now(srv));
+		int r = leases_open_as(srv->leases, cfg->lease_file, cfg->user, dhcp_now(srv));
 		if (r < 0) {
 			log_error("dhcp", "--lease-file %s: %s", cfg->lease_file, strerror(-r));
 			goto fail;

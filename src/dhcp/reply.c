@@ -12,32 +12,14 @@
 
 #include "boot/timeline.h"
 #include "daemon.h"
+#include "util/answerlog.h"
 #include "util/metrics.h"
-
-#define FNV1A_START 2166136261u
-
-static uint32_t
-fnv1a(uint32_t h, const void *data, size_t len)
-{
-	const uint8_t *p = data;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
 
 /* True the first time this client gets this answer (log it), false for its repeats. */
 bool
 dhcp_answer_is_new(struct dhcp_server *srv, const struct machine *m, const char *answer)
 {
-	uint32_t h = fnv1a(fnv1a(FNV1A_START, &m->kind, sizeof(m->kind)), answer, strlen(answer));
-	struct logged_answer *slot = &srv->logged[fnv1a(FNV1A_START, m->mac, 6) % LOG_SLOTS];
-	time_t now = dhcp_now(srv);
-	bool repeat = memcmp(slot->mac, m->mac, 6) == 0 && slot->answer_hash == h &&
-	              now >= slot->at && now - slot->at < LOG_REPEAT_SECONDS;
-	memcpy(slot->mac, m->mac, 6);
-	slot->answer_hash = h;
-	slot->at = now;
-	return !repeat;
+	return answerlog_is_new(&srv->logged, m->mac, (int)m->kind, answer, dhcp_now(srv));
 }
 
 enum log_level
@@ -243,16 +225,11 @@ dhcp_send_reply(struct request_ctx *rq, uint8_t type, struct in_addr yiaddr, boo
 
 	if (boot) {
 		char mac[18], ip[INET_ADDRSTRLEN], arch[32];
-		const char *an = rq->m.arch_set ? arch_name(rq->m.arch) : NULL;
-		if (rq->m.arch_set)
-			snprintf(arch, sizeof(arch), "%u (%s)", (unsigned)rq->m.arch, an ? an : "unknown");
-		else
-			snprintf(arch, sizeof(arch), "none");
 		inet_ntop(AF_INET, &r.to.sin_addr, ip, sizeof(ip));
 		/* The one line per boot client that says what happened. */
 		log_msg(dhcp_answer_log_level(rq->srv, &rq->m, rq->ans.bootfile), "dhcp",
 		        "%s arch %s %s: %s%s %s (%s) to %s:%u%s", mac_format(rq->m.mac, mac),
-		         arch, firmware_kind_name(rq->m.kind), dhcp_type_name(type),
+		         machine_arch_text(&rq->m, arch), firmware_kind_name(rq->m.kind), dhcp_type_name(type),
 		         rq->arr->pxe_port ? " [pxe port]" : "", rq->ans.bootfile, rq->ans.reason, ip,
 		         (unsigned)ntohs(r.to.sin_port), req->giaddr.s_addr ? " via relay" : "");
 		metrics.boots[rq->m.kind < FIRMWARE_KIND_COUNT ? rq->m.kind : FIRMWARE_UNKNOWN]++;

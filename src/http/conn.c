@@ -370,6 +370,7 @@ conn_process_input(struct http_conn *c)
 		return; /* out of memory: the deadline ends this connection */
 	struct http_peer peer = {
 		.addr = (const struct sockaddr *)&c->addr, .addrlen = c->addrlen,
+		.local = c->local.ss_family ? (const struct sockaddr *)&c->local : NULL,
 		.text = c->peer, .tls = c->tls, .closing = c->close_after,
 	};
 	struct http_sink sink = { .respond = conn_send, .ctx = c };
@@ -527,6 +528,10 @@ conn_new(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 		memcpy(&c->addr, sa, (size_t)salen);
 		c->addrlen = salen;
 	}
+	/* Our end: generated scripts name the address an IPv6 client came to. */
+	socklen_t locallen = sizeof(c->local);
+	if (getsockname(fd, (struct sockaddr *)&c->local, &locallen) < 0)
+		c->local.ss_family = AF_UNSPEC;
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 

@@ -52,6 +52,7 @@ void http_server_apply_settings(struct http_server *srv);
 struct http_peer {
 	const struct sockaddr *addr;
 	socklen_t addrlen;
+	const struct sockaddr *local; /* our end of the connection, or NULL */
 	const char *text;           /* "198.18.0.5:1234", for log lines */
 	bool tls;
 	bool closing;               /* the connection ends after this response anyway */

@@ -47,6 +47,7 @@ struct http_conn {
 	bool counted;                /* in srv->per_source */
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	struct sockaddr_storage local;
 	char peer[64];
 
 	/* The response in flight. */

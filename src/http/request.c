@@ -326,7 +326,8 @@ respond_to(struct http_server *srv, struct http_response *resp, const struct htt
 		return respond_simple(resp, 404, NULL, sink);
 
 	char qbuf[512];
-	struct file_client client = { .addr = peer->addr, .addrlen = peer->addrlen, .query = NULL };
+	struct file_client client = { .addr = peer->addr, .addrlen = peer->addrlen,
+		                          .local = peer->local, .query = NULL };
 	if (query.p && query.len < sizeof(qbuf)) {
 		memcpy(qbuf, query.p, query.len);
 		qbuf[query.len] = '\0';

@@ -22,6 +22,8 @@ enum opt_type {
 	OPT_DHCP_MODE,
 	OPT_IPV4,
 	OPT_POOL,
+	OPT_IPV6,
+	OPT_POOL6,
 	OPT_LOG_LEVEL,
 	OPT_NETLIST,
 };
@@ -64,6 +66,10 @@ static const struct config_option options[] = {
 	{ "pool", OPT_POOL, F(pool_first), 0, 0, "FIRST-LAST", "addresses to lease in server mode", RESTART },
 	{ "lease-file", OPT_STRING, F(lease_file), 0, 0, "FILE", "where leases are kept (server mode)", RESTART },
 	{ "server-addr", OPT_IPV4, F(server_addr), 0, 0, "ADDR", "address clients reach this server at", RESTART },
+	{ "dhcp6", OPT_DHCP_MODE, F(dhcp6_mode), 0, 0, "proxy|server|off", "DHCPv6 role for network boot (default off)", RESTART },
+	{ "pool6", OPT_POOL6, F(pool6_first), 0, 0, "FIRST-LAST", "IPv6 addresses to lease in DHCPv6 server mode (one /96)", RESTART },
+	{ "lease-file6", OPT_STRING, F(lease_file6), 0, 0, "FILE", "where DHCPv6 leases are kept (DHCPv6 server mode)", RESTART },
+	{ "server-addr6", OPT_IPV6, F(server_addr6), 0, 0, "ADDR", "IPv6 address clients reach this server at (default: the arrival interface's global address)", RESTART },
 	{ "image", OPT_STRING, F(image), 0, 0, "FILE", "quick mode: boot this disk image (ISO or raw disk)", RESTART },
 	{ "method", OPT_STRING, F(method), 0, 0, "METHOD", "image boot method: auto|direct|pxelinux|grub|imgboot|firmware-ramdisk|memdisk|sanboot|grub-memdisk", RESTART },
 	{ "kernel", OPT_STRING, F(kernel), 0, 0, "FILE", "quick mode: boot this Linux kernel", RESTART },
@@ -282,15 +288,15 @@ set_flag(bool *out, const struct config_option *o, const char *value, char *err,
 }
 
 static int
-set_dhcp_mode(struct config *cfg, const struct config_option *o, const char *value, char *err,
+set_dhcp_mode(enum dhcp_mode *mode, const struct config_option *o, const char *value, char *err,
               size_t errlen)
 {
 	if (strcmp(value, "proxy") == 0)
-		cfg->dhcp_mode = DHCP_MODE_PROXY;
+		*mode = DHCP_MODE_PROXY;
 	else if (strcmp(value, "server") == 0)
-		cfg->dhcp_mode = DHCP_MODE_SERVER;
+		*mode = DHCP_MODE_SERVER;
 	else if (strcmp(value, "off") == 0)
-		cfg->dhcp_mode = DHCP_MODE_OFF;
+		*mode = DHCP_MODE_OFF;
 	else {
 		snprintf(err, errlen, "%s: '%s' is not proxy, server or off", o->name, value);
 		return -1;
@@ -327,26 +333,50 @@ set_ipv4(struct config *cfg, const struct config_option *o, const char *value, c
 	return 0;
 }
 
+/* "FIRST-LAST" of one address family into a and b (in_addr or in6_addr). */
+static bool
+parse_range(int af, const char *value, void *a, void *b)
+{
+	char first[INET6_ADDRSTRLEN], last[INET6_ADDRSTRLEN];
+	const char *dash = strchr(value, '-');
+	if (!dash || (size_t)(dash - value) >= sizeof(first) || strlen(dash + 1) >= sizeof(last))
+		return false;
+	memcpy(first, value, (size_t)(dash - value));
+	first[dash - value] = '\0';
+	snprintf(last, sizeof(last), "%s", dash + 1);
+	return inet_pton(af, first, a) == 1 && inet_pton(af, last, b) == 1;
+}
+
 static int
 set_pool(struct config *cfg, const struct config_option *o, const char *value, char *err,
          size_t errlen)
 {
-	char first[32], last[32];
-	const char *dash = strchr(value, '-');
 	struct in_addr a, b;
-	if (dash && (size_t)(dash - value) < sizeof(first) && strlen(dash + 1) < sizeof(last)) {
-		memcpy(first, value, (size_t)(dash - value));
-		first[dash - value] = '\0';
-		snprintf(last, sizeof(last), "%s", dash + 1);
-		if (inet_pton(AF_INET, first, &a) == 1 && inet_pton(AF_INET, last, &b) == 1 &&
-		    ntohl(a.s_addr) <= ntohl(b.s_addr)) {
-			cfg->pool_first = a;
-			cfg->pool_last = b;
-			cfg->pool_set = true;
-			return 0;
-		}
+	if (parse_range(AF_INET, value, &a, &b) && ntohl(a.s_addr) <= ntohl(b.s_addr)) {
+		cfg->pool_first = a;
+		cfg->pool_last = b;
+		cfg->pool_set = true;
+		return 0;
 	}
 	snprintf(err, errlen, "%s: '%s' is not FIRST-LAST (IPv4, first <= last)", o->name, value);
+	return -1;
+}
+
+/* IPv6 FIRST-LAST within one /96: the lease store keys addresses by their last 32 bits. */
+static int
+set_pool6(struct config *cfg, const struct config_option *o, const char *value, char *err,
+          size_t errlen)
+{
+	struct in6_addr a, b;
+	if (parse_range(AF_INET6, value, &a, &b) && memcmp(a.s6_addr, b.s6_addr, 12) == 0 &&
+	    memcmp(&a, &b, sizeof(a)) <= 0) {
+		cfg->pool6_first = a;
+		cfg->pool6_last = b;
+		cfg->pool6_set = true;
+		return 0;
+	}
+	snprintf(err, errlen, "%s: '%s' is not FIRST-LAST (IPv6, first <= last, within one /96)",
+	         o->name, value);
 	return -1;
 }
 
@@ -402,11 +432,20 @@ set_option(struct config *cfg, const struct config_option *o, const char *value,
 	case OPT_FLAG:
 		return set_flag(p, o, value, err, errlen);
 	case OPT_DHCP_MODE:
-		return set_dhcp_mode(cfg, o, value, err, errlen);
+		return set_dhcp_mode(p, o, value, err, errlen);
 	case OPT_IPV4:
 		return set_ipv4(cfg, o, value, err, errlen);
 	case OPT_POOL:
 		return set_pool(cfg, o, value, err, errlen);
+	case OPT_IPV6:
+		if (inet_pton(AF_INET6, value, &cfg->server_addr6) != 1) {
+			snprintf(err, errlen, "%s: '%s' is not an IPv6 address", o->name, value);
+			return -1;
+		}
+		cfg->server_addr6_set = true;
+		return 0;
+	case OPT_POOL6:
+		return set_pool6(cfg, o, value, err, errlen);
 	case OPT_LOG_LEVEL:
 		if (log_level_parse(value, &cfg->log_level) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not error, warn, info or debug", o->name, value);
@@ -729,6 +768,18 @@ config_validate(const struct config *cfg)
 		PROBLEM("--dhcp server needs --pool FIRST-LAST");
 	if (cfg->dhcp_mode == DHCP_MODE_SERVER && !cfg->lease_file)
 		PROBLEM("--dhcp server needs --lease-file FILE");
+	if (cfg->dhcp6_mode == DHCP_MODE_SERVER && !cfg->pool6_set)
+		PROBLEM("--dhcp6 server needs --pool6 FIRST-LAST");
+	if (cfg->dhcp6_mode == DHCP_MODE_SERVER && !cfg->lease_file6)
+		PROBLEM("--dhcp6 server needs --lease-file6 FILE");
+	if (cfg->dhcp6_mode != DHCP_MODE_OFF &&
+	    !(cfg->tftp.enabled && cfg->tftp.addr.ss_family == AF_INET6) &&
+	    !(cfg->http.enabled && cfg->http.addr.ss_family == AF_INET6))
+		PROBLEM("--dhcp6 needs a TFTP or HTTP listener on IPv6 (e.g. --tftp [::]:69 --http [::]:80, "
+		        "which serve IPv4 too)");
+	if (cfg->dhcp6_mode == DHCP_MODE_SERVER && cfg->lease_file && cfg->lease_file6 &&
+	    strcmp(cfg->lease_file, cfg->lease_file6) == 0)
+		PROBLEM("--lease-file and --lease-file6 must be two files");
 	if (cfg->image && cfg->kernel)
 		PROBLEM("--image and --kernel are two quick modes: give one");
 	if (!cfg->kernel && (cfg->initrds.count || cfg->cmdline))
@@ -789,7 +840,14 @@ option_same(struct config *a, struct config *b, const struct config_option *o)
 	case OPT_FLAG:
 		return *(const bool *)pa == *(const bool *)pb;
 	case OPT_DHCP_MODE:
-		return a->dhcp_mode == b->dhcp_mode;
+		return *(const enum dhcp_mode *)pa == *(const enum dhcp_mode *)pb;
+	case OPT_IPV6:
+		return a->server_addr6_set == b->server_addr6_set &&
+		       memcmp(pa, pb, sizeof(struct in6_addr)) == 0;
+	case OPT_POOL6:
+		return a->pool6_set == b->pool6_set &&
+		       memcmp(&a->pool6_first, &b->pool6_first, sizeof(struct in6_addr)) == 0 &&
+		       memcmp(&a->pool6_last, &b->pool6_last, sizeof(struct in6_addr)) == 0;
 	case OPT_LOG_LEVEL:
 		return a->log_level == b->log_level;
 	case OPT_IPV4:

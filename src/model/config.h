@@ -59,6 +59,14 @@ struct config {
 	char *lease_file;
 	bool server_addr_set;
 	struct in_addr server_addr;
+	/* DHCPv6 (RFC 8415 + RFC 5970 boot options): off unless asked for. */
+	enum dhcp_mode dhcp6_mode;
+	bool pool6_set;
+	struct in6_addr pool6_first;
+	struct in6_addr pool6_last;
+	char *lease_file6;
+	bool server_addr6_set;
+	struct in6_addr server_addr6;
 	char *image;
 	char *method; /* boot method for --image: auto, memdisk, sanboot, ... */
 	char *kernel;

@@ -95,3 +95,14 @@ mac_parse(const char *text, uint8_t mac[6])
 	}
 	return text[i] == '\0' ? 0 : -1;
 }
+
+const char *
+machine_arch_text(const struct machine *m, char buf[32])
+{
+	const char *an = m->arch_set ? arch_name(m->arch) : NULL;
+	if (m->arch_set)
+		snprintf(buf, 32, "%u (%s)", (unsigned)m->arch, an ? an : "unknown");
+	else
+		snprintf(buf, 32, "none");
+	return buf;
+}

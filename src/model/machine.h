@@ -47,6 +47,8 @@ struct machine {
 	struct in_addr relay;    /* giaddr, 0 when direct */
 	struct in_addr client_ip;/* the address the client has or asked for, 0 if unknown */
 	struct in_addr server_ip;/* our address on the arrival interface */
+	bool v6;                 /* asked over DHCPv6: URLs name server_ip6 */
+	struct in6_addr server_ip6;
 	bool https;              /* the client can do https (UEFI HTTP boot with a CA) */
 	bool local_disk;         /* boot-once, booted already: send it to its local disk */
 };
@@ -56,6 +58,8 @@ const char *firmware_kind_name(enum firmware_kind kind);
 int firmware_kind_parse(const char *name);
 /* e.g. "x64-uefi"; NULL for values we do not know. */
 const char *arch_name(uint16_t arch);
+/* For log lines: "7 (x64-uefi)", "42 (unknown)" or "none" when it did not say. */
+const char *machine_arch_text(const struct machine *m, char buf[32]);
 /* "aa:bb:cc:dd:ee:ff" into buf (18 bytes). */
 char *mac_format(const uint8_t mac[6], char buf[18]);
 /* Accepts aa:bb:.., aa-bb-.., aabbccddeeff; returns 0 or -1. */

@@ -341,7 +341,8 @@ stage_open(struct admission *a)
 	a->t = t;
 
 	struct file_client fc = { .addr = (const struct sockaddr *)&a->arr->peer,
-		                      .addrlen = a->arr->peerlen, .query = NULL };
+		                      .addrlen = a->arr->peerlen,
+		                      .local = (const struct sockaddr *)&a->arr->local, .query = NULL };
 	struct files *files = a->srv->nb->boot.files;
 	int r = files ? files_open(files, a->req.filename, a->req.filename_len, &fc, &t->src) : -ENOENT;
 	if (r < 0)

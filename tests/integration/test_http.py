@@ -835,17 +835,19 @@ def test_https_pipelined_flood_during_a_slow_response_does_not_spin(tls_server):
 
 def test_dual_stack_listener_urls_carry_its_port(tmp_path):
     """--http [::]:PORT serves IPv4 and IPv6 clients alike, and the scripts
-    it generates name that port (they said port 80 before)."""
+    it generates name that port (they said port 80 before). An IPv4 client
+    gets --server-addr; an IPv6 client the IPv6 address it came to (an iPXE
+    on an IPv6-only link cannot reach an IPv4 one; --server-addr6 would win)."""
     open_up(tmp_path)
     (tmp_path / "vmlinuz").write_bytes(b"kernel")
     os.chmod(tmp_path / "vmlinuz", 0o644)
     port = free_port(socket.SOCK_STREAM)
     with Netbootd(["--root", str(tmp_path), "--http", f"[::]:{port}", "--server-addr", "127.0.0.1",
                    "--kernel", str(tmp_path / "vmlinuz")] + QUIET) as nb:
-        for host in ("127.0.0.1", "[::1]"):
+        for host, named in (("127.0.0.1", "127.0.0.1"), ("[::1]", "[::1]")):
             r = curl("-gf", f"http://{host}:{port}/boot/52:54:00:00:00:01.ipxe")
             assert r.returncode == 0, r.stderr
-            assert f"kernel http://127.0.0.1:{port}/quick/linux ".encode() in r.stdout, r.stdout
+            assert f"kernel http://{named}:{port}/quick/linux ".encode() in r.stdout, r.stdout
         r = curl("-gf", f"http://[::1]:{port}/quick/linux")
         assert r.returncode == 0 and r.stdout == b"kernel", r
         assert "listening on [::]:" in nb.log()

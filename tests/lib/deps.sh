@@ -15,7 +15,7 @@ grub-efi-amd64-bin grub-pc-bin grub-common grub-efi-amd64-signed
 gnu-efi mtools dosfstools xorriso cpio kmod
 busybox-static linux-image-amd64 systemd-boot-efi
 curl tftp-hpa atftp kea-admin kea-dhcp4-server dnsmasq-base
-tftpd-hpa nginx-light wrk openssl iproute2 procps
+tftpd-hpa nginx-light wrk openssl iproute2 procps radvd
 chromium
 debootstrap squashfs-tools debian-installer-12-netboot-amd64 debian-installer-12-netboot-arm64
 debhelper lintian fakeroot systemd systemd-container util-linux
@@ -119,8 +119,9 @@ install)
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -q
-	# tftpd-hpa and nginx are only peers for the benchmarks: keep their
-	# services from starting on install (policy-rc.d), we start them ourselves.
+	# tftpd-hpa and nginx are only peers for the benchmarks, radvd the IPv6
+	# tests' router: keep their services from starting on install
+	# (policy-rc.d), we start them ourselves.
 	own_policy=
 	if [ ! -e /usr/sbin/policy-rc.d ]; then
 		printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d

@@ -438,6 +438,45 @@ class Testbed:
             self.run(cmd, netns=rns, check=True)
         return rns
 
+    def start_ipv6(self, managed: bool = True, radvd: bool = True) -> str:
+        """IPv6 on the LAN: tb.server_ip6 (2001:db8:N::1/64, a documentation
+        prefix, RFC 3849) on br0, and radvd (a real router advertisement daemon)
+        announcing the /64 with the M and O flags when managed (addresses and boot
+        file from DHCPv6), else O only (SLAAC addresses, the boot file from a
+        stateless DHCPv6 reply). Router lifetime 0: not a default router. Log:
+        radvd.log. radvd=False: no router here (dnsmasq's --enable-ra, say).
+        Returns tb.server_ip6."""
+        self.prefix6 = f"2001:db8:{self.n:x}::"
+        self.server_ip6 = f"{self.prefix6}1"
+        for conf in ("all", "default", self.bridge):
+            # DAD would hold the address tentative for a second or two: ours alone here.
+            self.run(["sysctl", "-qw", f"net.ipv6.conf.{conf}.accept_dad=0"], check=True)
+        self.run(["ip", "addr", "add", f"{self.server_ip6}/64", "dev", self.bridge, "nodad"],
+                 check=True)
+        if not radvd:
+            return self.server_ip6
+        conf = self.tmp / "radvd.conf"
+        conf.write_text(f"""interface {self.bridge} {{
+    AdvSendAdvert on;
+    MinRtrAdvInterval 3;
+    MaxRtrAdvInterval 10;
+    AdvDefaultLifetime 0;
+    AdvManagedFlag {"on" if managed else "off"};
+    AdvOtherConfigFlag on;
+    prefix {self.prefix6}/64 {{
+        AdvOnLink on;
+        AdvAutonomous {"off" if managed else "on"};
+    }};
+}};
+""")
+        p = self.popen(["radvd", "--nodaemon", "--logmethod", "stderr", "--debug", "1",
+                        "--config", str(conf), "--pidfile", str(self.tmp / "radvd.pid")],
+                       "radvd.log")
+        self.wait_log("radvd.log", "polling for", timeout=20, proc=p)
+        if p.poll() is not None:
+            raise TestbedFailure("radvd exited at start\n" + self.diagnostics())
+        return self.server_ip6
+
     def start_dnsmasq(self, extra_args: list = (), dhcp_range: str = None,
                       own_host: bool = True) -> subprocess.Popen:
         """dnsmasq as the LAN's plain DHCP server (addresses only, no PXE, no DNS),
@@ -625,7 +664,7 @@ class Testbed:
             out.append(f"--- {log_name} (last {LOG_TAIL_CHARS} chars) ---")
             out.append(text[-LOG_TAIL_CHARS:])
         for i, nb in enumerate(self._netbootds):
-            out.append(f"--- netbootd[{i}] {' '.join(nb.args)} (last {LOG_TAIL_CHARS} chars) ---")
+            out.append(f"--- netbootd[{i}] {' '.join(map(str, nb.args))} (last {LOG_TAIL_CHARS} chars) ---")
             out.append(nb.log()[-LOG_TAIL_CHARS:])
         return "\n".join(out) + "\n"
 

@@ -3,15 +3,15 @@
 headers of its own directory or of a lower layer, never a higher one or a
 sibling. Exit 1 with one line per upward or sideways include.
 
-    util  <  wire, image  <  model  <  boot  <  dhcp, tftp, http, cli, api (+ daemon.h)  <  reload  <  main.c
+    util  <  wire, image  <  model  <  boot, store  <  dhcp, dhcp6, tftp, http, cli, api (+ daemon.h)  <  reload  <  main.c
 """
 import re
 import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src"
-RANK = {"util": 0, "wire": 1, "image": 1, "model": 2, "boot": 3,
-        "dhcp": 4, "tftp": 4, "http": 4, "cli": 4, "api": 4, "daemon.h": 4, "reload": 5,
+RANK = {"util": 0, "wire": 1, "image": 1, "model": 2, "boot": 3, "store": 3,
+        "dhcp": 4, "dhcp6": 4, "tftp": 4, "http": 4, "cli": 4, "api": 4, "daemon.h": 4, "reload": 5,
         "main.c": 6}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"')
 

@@ -18,7 +18,7 @@
 #include "boot/timeline.h"
 #include "daemon.h"
 #include "dhcp/dhcp_server.h"
-#include "dhcp/leases.h"
+#include "store/leases.h"
 #include "model/config.h"
 #include "wire/dhcp.h"
 

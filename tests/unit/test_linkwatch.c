@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <linux/netlink.h>
@@ -118,10 +119,85 @@ test_malformed(void **state)
 	assert_int_equal(linkwatch_parse(buf, 0, record, &s), 0);
 }
 
+static void
+record_addr(void *ctx, const struct link_addr6 *a)
+{
+	struct link_addr6 *out = ctx;
+	for (int i = 0; i < 4; i++) {
+		if (out[i].ifindex == 0) {
+			out[i] = *a;
+			return;
+		}
+	}
+}
+
+/* An RTM_NEWADDR as the kernel dumps it: ifaddrmsg, IFA_ADDRESS, IFA_FLAGS. */
+static size_t
+put_addr(uint8_t *buf, size_t off, uint8_t family, int ifindex, uint8_t scope,
+         const uint8_t *addr, size_t addrlen, uint32_t flags)
+{
+	struct nlmsghdr nh = { .nlmsg_type = RTM_NEWADDR };
+	struct ifaddrmsg ifa = { .ifa_family = family, .ifa_prefixlen = 64, .ifa_scope = scope,
+		                     .ifa_index = (unsigned)ifindex, .ifa_flags = (uint8_t)flags };
+	size_t at = off + NLMSG_HDRLEN;
+	memcpy(buf + at, &ifa, sizeof(ifa));
+	at += NLMSG_ALIGN(sizeof(ifa));
+	struct rtattr a = { .rta_len = (unsigned short)RTA_LENGTH(addrlen), .rta_type = IFA_ADDRESS };
+	memcpy(buf + at, &a, sizeof(a));
+	memcpy(buf + at + sizeof(a), addr, addrlen);
+	at += RTA_ALIGN(a.rta_len);
+	struct rtattr f = { .rta_len = RTA_LENGTH(4), .rta_type = IFA_FLAGS };
+	memcpy(buf + at, &f, sizeof(f));
+	memcpy(buf + at + sizeof(f), &flags, 4);
+	at += RTA_ALIGN(f.rta_len);
+	nh.nlmsg_len = (uint32_t)(at - off);
+	memcpy(buf + off, &nh, sizeof(nh));
+	return at;
+}
+
+static void
+test_addr6_dump(void **state)
+{
+	(void)state;
+	uint8_t buf[1024] = { 0 };
+	static const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	static const uint8_t a4[4] = { 198, 18, 0, 1 };
+	size_t len = put_addr(buf, 0, AF_INET6, 3, 0, a6, 16, 0x80 | 0x100);
+	len = put_addr(buf, len, AF_INET, 3, 0, a4, 4, 0);          /* IPv4: skipped */
+	len = put_addr(buf, len, AF_INET6, 4, 0, a6, 8, 0);         /* short address: skipped */
+	struct nlmsghdr done = { .nlmsg_len = NLMSG_HDRLEN + 4, .nlmsg_type = NLMSG_DONE };
+	memcpy(buf + len, &done, sizeof(done));
+	len += NLMSG_ALIGN(done.nlmsg_len);
+	struct link_addr6 got[4] = { 0 };
+	bool end = false;
+	assert_int_equal(linkwatch_parse_addr6(buf, len, record_addr, got, &end), 1);
+	assert_true(end);
+	assert_int_equal(got[0].ifindex, 3);
+	assert_memory_equal(&got[0].addr, a6, 16);
+	assert_int_equal(got[0].flags, 0x180); /* IFA_FLAGS: all 32 bits */
+	/* Truncated: malformed. */
+	end = false;
+	assert_int_equal(linkwatch_parse_addr6(buf, 20, record_addr, got, &end), -1);
+}
+
+/* The real kernel: loopback's ::1 is in the dump (host scope). */
+static void
+test_addr6_query_kernel(void **state)
+{
+	(void)state;
+	int fd = linkwatch_query_open();
+	assert_true(fd >= 0);
+	struct link_addr6 got[4] = { 0 };
+	assert_int_equal(linkwatch_query_addr6(fd, record_addr, got), 0);
+	close(fd);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_addr6_dump),
+		cmocka_unit_test(test_addr6_query_kernel),
 		cmocka_unit_test(test_new_and_deleted),
 		cmocka_unit_test(test_malformed),
 	};

@@ -15,20 +15,13 @@
 #include "boot/planner.h"
 #include "model/bootconf.h"
 #include "model/config.h"
+#include "testconf.h"
 
 static void
 load(struct config *cfg, const char *text)
 {
-	char path[] = "/tmp/netbootd-pl-XXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	config_init(cfg);
-	char err[128];
-	assert_int_equal(config_set(cfg, "http", "0.0.0.0:8080", err, sizeof(err)), 0);
-	assert_int_equal(config_load_file(cfg, path), 0);
-	unlink(path);
+	static const char *const http8080[] = { "http", "0.0.0.0:8080", NULL };
+	testconf_load(cfg, text, http8080);
 }
 
 static const char conf[] =

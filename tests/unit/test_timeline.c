@@ -91,6 +91,45 @@ capture_end(int saved, int fd)
 static const uint8_t mac1[6] = { 0x52, 0x54, 0, 0, 0, 1 };
 static const uint8_t mac2[6] = { 0x52, 0x54, 0, 0, 0, 2 };
 
+/*
+ * Over IPv6: the DHCPv6 lease maps the machine's address; a file fetched
+ * from it (or from a v4-mapped address of an IPv4 lease) is its event; the
+ * status says family ipv6 and the IPv6 address.
+ */
+static void
+test_ipv6_boot(void **state)
+{
+	(void)state;
+	struct timeline *tl = new_tl();
+	struct machine m = { .kind = FIRMWARE_UEFI_PXE, .arch_set = true, .arch = 7, .v6 = true };
+	memcpy(m.mac, mac1, 6);
+	timeline_dhcp(tl, &m, "tftp://[2001:db8::1]/snponly.efi");
+	struct in6_addr a6;
+	inet_pton(AF_INET6, "2001:db8::100", &a6);
+	timeline_map_ip6(tl, &a6, mac1);
+	struct sockaddr_in6 c6 = { .sin6_family = AF_INET6, .sin6_addr = a6 };
+	fake_now += 100;
+	timeline_file(tl, (struct sockaddr *)&c6, "tftp", "snponly.efi", 1000, 100, true);
+	/* A v4-mapped client of a dual-stack listener is the IPv4 machine. */
+	struct in_addr ip;
+	inet_pton(AF_INET, "198.18.0.51", &ip);
+	timeline_map_ip(tl, ip, mac2);
+	struct sockaddr_in6 m4 = { .sin6_family = AF_INET6 };
+	inet_pton(AF_INET6, "::ffff:198.18.0.51", &m4.sin6_addr);
+	struct machine m2 = { .kind = FIRMWARE_BIOS_PXE };
+	memcpy(m2.mac, mac2, 6);
+	timeline_dhcp(tl, &m2, "undionly.kpxe");
+	timeline_file(tl, (struct sockaddr *)&m4, "tftp", "undionly.kpxe", 1000, 100, true);
+	char *j = json(tl);
+	assert_non_null(strstr(j, "\"mac\":\"52:54:00:00:00:01\",\"ip\":\"2001:db8::100\","
+	                          "\"family\":\"ipv6\""));
+	assert_non_null(strstr(j, "\"path\":\"snponly.efi\""));
+	assert_non_null(strstr(j, "\"ip\":\"198.18.0.51\",\"family\":\"ipv4\""));
+	assert_non_null(strstr(j, "\"path\":\"undionly.kpxe\""));
+	free(j);
+	timeline_free(tl);
+}
+
 static void
 test_full_boot(void **state)
 {
@@ -142,7 +181,7 @@ test_full_boot(void **state)
 
 	j = json(tl);
 	assert_non_null(strstr(j, "\"mac\":\"52:54:00:00:00:01\",\"ip\":\"198.18.0.50\","
-	                          "\"firmware\":\"bios-pxe\",\"arch\":0,\"arch_name\":\"x86-bios\","
+	                          "\"family\":\"ipv4\",\"firmware\":\"bios-pxe\",\"arch\":0,\"arch_name\":\"x86-bios\","
 	                          "\"profile\":\"quick\",\"state\":\"handed-off\""));
 	assert_non_null(strstr(j, "\"elapsed_ms\":5100,"));
 	assert_non_null(strstr(j, "{\"t_ms\":0,\"type\":\"dhcp\",\"offer\":\"bios-pxe x86-bios: undionly.kpxe\"}"));
@@ -424,6 +463,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_boot),
+		cmocka_unit_test(test_ipv6_boot),
 		cmocka_unit_test(test_unknown_clients_ignored),
 		cmocka_unit_test(test_only_dhcp_creates_machines),
 		cmocka_unit_test(test_hostile_names_escaped),

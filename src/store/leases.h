@@ -9,8 +9,8 @@
  * Compaction writes the live state to "<file>.tmp" in the same directory,
  * fsyncs it, renames it over the file and fsyncs the directory.
  */
-#ifndef NETBOOTD_DHCP_LEASES_H
-#define NETBOOTD_DHCP_LEASES_H
+#ifndef NETBOOTD_STORE_LEASES_H
+#define NETBOOTD_STORE_LEASES_H
 
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -30,6 +30,17 @@ enum lease_state {
 
 /* A store for first..last (host order, inclusive); NULL if too large (>1M). */
 struct lease_store *leases_new(struct in_addr first, struct in_addr last);
+
+/*
+ * An IPv6 pool (DHCPv6 IA_NA): first..last must share their first 96 bits,
+ * and the store keys each address by its last 32, so every call below takes
+ * and gives such a key as its struct in_addr; the lease file holds the full
+ * IPv6 text. NULL when the two differ above bit 96 or the pool is too large.
+ */
+struct lease_store *leases_new6(const struct in6_addr *first, const struct in6_addr *last);
+/* An IPv6 address to its key (0.0.0.0 when outside the pool's /96) and back. */
+struct in_addr leases_key6(const struct lease_store *ls, const struct in6_addr *a);
+void leases_addr6(const struct lease_store *ls, struct in_addr key, struct in6_addr *out);
 void leases_free(struct lease_store *ls);
 
 /*
@@ -40,6 +51,11 @@ void leases_free(struct lease_store *ls);
  * compaction still works after the privilege drop. Returns 0 or -errno.
  */
 int leases_open(struct lease_store *ls, const char *path, uid_t owner, gid_t group, time_t now);
+/*
+ * leases_open() for a daemon that drops to user (NULL: none) after start:
+ * when run as root, that user must own what compaction touches.
+ */
+int leases_open_as(struct lease_store *ls, const char *path, const char *user, time_t now);
 
 /* Load journal text (exposed for unit tests and the fuzzer). Returns bad lines. */
 unsigned leases_load_text(struct lease_store *ls, const char *text, size_t len, const char *name,

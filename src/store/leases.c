@@ -1,4 +1,4 @@
-#include "dhcp/leases.h"
+#include "store/leases.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +29,9 @@ struct lease {
 };
 
 struct lease_store {
-	uint32_t first, last; /* host order */
+	uint32_t first, last; /* host order; for IPv6 the low 32 bits */
+	bool v6;              /* an IPv6 pool: v6_prefix + the 32 bits above */
+	uint8_t v6_prefix[12];
 	size_t size;
 	struct lease *slots;
 	int32_t *buckets;
@@ -61,6 +64,32 @@ ip_net(uint32_t h)
 {
 	struct in_addr a = { .s_addr = htonl(h) };
 	return a;
+}
+
+/* The address of slot i as text: dotted quad, or IPv6 inside the /96. */
+static const char *
+slot_text(const struct lease_store *ls, size_t i, char buf[INET6_ADDRSTRLEN])
+{
+	struct in_addr a = ip_net(ls->first + (uint32_t)i);
+	if (!ls->v6)
+		return inet_ntop(AF_INET, &a, buf, INET6_ADDRSTRLEN);
+	struct in6_addr a6;
+	memcpy(a6.s6_addr, ls->v6_prefix, 12);
+	memcpy(a6.s6_addr + 12, &a.s_addr, 4);
+	return inet_ntop(AF_INET6, &a6, buf, INET6_ADDRSTRLEN);
+}
+
+/* Text to the store's address key; false when it is not of the pool's family or /96. */
+static bool
+text_key(const struct lease_store *ls, const char *text, struct in_addr *key)
+{
+	if (!ls->v6)
+		return inet_pton(AF_INET, text, key) == 1;
+	struct in6_addr a6;
+	if (inet_pton(AF_INET6, text, &a6) != 1 || memcmp(a6.s6_addr, ls->v6_prefix, 12) != 0)
+		return false;
+	memcpy(&key->s_addr, a6.s6_addr + 12, 4);
+	return true;
 }
 
 static size_t
@@ -169,6 +198,38 @@ leases_new(struct in_addr first, struct in_addr last)
 	for (size_t i = 0; i < ls->size; i++)
 		ls->slots[i].next = -1;
 	return ls;
+}
+
+struct lease_store *
+leases_new6(const struct in6_addr *first, const struct in6_addr *last)
+{
+	if (memcmp(first->s6_addr, last->s6_addr, 12) != 0)
+		return NULL;
+	struct in_addr f, l;
+	memcpy(&f.s_addr, first->s6_addr + 12, 4);
+	memcpy(&l.s_addr, last->s6_addr + 12, 4);
+	struct lease_store *ls = leases_new(f, l);
+	if (ls) {
+		ls->v6 = true;
+		memcpy(ls->v6_prefix, first->s6_addr, 12);
+	}
+	return ls;
+}
+
+struct in_addr
+leases_key6(const struct lease_store *ls, const struct in6_addr *a)
+{
+	struct in_addr key = { 0 };
+	if (ls->v6 && memcmp(a->s6_addr, ls->v6_prefix, 12) == 0)
+		memcpy(&key.s_addr, a->s6_addr + 12, 4);
+	return key;
+}
+
+void
+leases_addr6(const struct lease_store *ls, struct in_addr key, struct in6_addr *out)
+{
+	memcpy(out->s6_addr, ls->v6_prefix, 12);
+	memcpy(out->s6_addr + 12, &key.s_addr, 4);
 }
 
 void
@@ -296,10 +357,8 @@ journal_printf(struct lease_store *ls, const char *fmt, ...)
 static void
 journal_bound(struct lease_store *ls, size_t i)
 {
-	char ip[INET_ADDRSTRLEN], mac[18];
-	struct in_addr a = ip_net(ls->first + (uint32_t)i);
-	inet_ntop(AF_INET, &a, ip, sizeof(ip));
-	journal_printf(ls, "L %s %s %" PRId64 "\n", ip, mac_format(ls->slots[i].mac, mac),
+	char ip[INET6_ADDRSTRLEN], mac[18];
+	journal_printf(ls, "L %s %s %" PRId64 "\n", slot_text(ls, i, ip), mac_format(ls->slots[i].mac, mac),
 	               ls->slots[i].expiry);
 }
 
@@ -307,10 +366,8 @@ journal_bound(struct lease_store *ls, size_t i)
 static void
 journal_freed(struct lease_store *ls, size_t i, const uint8_t mac[6])
 {
-	char ip[INET_ADDRSTRLEN], macs[18];
-	struct in_addr a = ip_net(ls->first + (uint32_t)i);
-	inet_ntop(AF_INET, &a, ip, sizeof(ip));
-	journal_printf(ls, "F %s %s\n", ip, mac_format(mac, macs));
+	char ip[INET6_ADDRSTRLEN], macs[18];
+	journal_printf(ls, "F %s %s\n", slot_text(ls, i, ip), mac_format(mac, macs));
 }
 
 int
@@ -459,9 +516,8 @@ leases_decline(struct lease_store *ls, const uint8_t mac[6], struct in_addr ip, 
 	if (!live(l, now) || memcmp(l->mac, mac, 6) != 0)
 		return -ENOENT;
 	slot_set(ls, i, NULL, LEASE_DECLINED, (int64_t)until);
-	char ips[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &ip, ips, sizeof(ips));
-	journal_printf(ls, "D %s %" PRId64 "\n", ips, (int64_t)until);
+	char ips[INET6_ADDRSTRLEN];
+	journal_printf(ls, "D %s %" PRId64 "\n", slot_text(ls, i, ips), (int64_t)until);
 	return 0;
 }
 
@@ -527,7 +583,7 @@ load_line(struct lease_store *ls, char *line, time_t now, const char **why)
 		*why = "wrong number of fields";
 		return -1;
 	}
-	if (inet_pton(AF_INET, f[1], &ip) != 1) {
+	if (!text_key(ls, f[1], &ip)) {
 		*why = "bad address";
 		return -1;
 	}
@@ -646,10 +702,8 @@ compact(struct lease_store *ls, time_t now)
 			journal_bound(ls, i);
 			records++;
 		} else if (l->state == LEASE_DECLINED && live(l, now)) {
-			char ips[INET_ADDRSTRLEN];
-			struct in_addr a = ip_net(ls->first + (uint32_t)i);
-			inet_ntop(AF_INET, &a, ips, sizeof(ips));
-			journal_printf(ls, "D %s %" PRId64 "\n", ips, l->expiry);
+			char ips[INET6_ADDRSTRLEN];
+			journal_printf(ls, "D %s %" PRId64 "\n", slot_text(ls, i, ips), l->expiry);
 			records++;
 		}
 	}
@@ -855,4 +909,19 @@ leases_commit(struct lease_store *ls, time_t now)
 		}
 	}
 	return 0;
+}
+
+int
+leases_open_as(struct lease_store *ls, const char *path, const char *user, time_t now)
+{
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
+	if (geteuid() == 0) {
+		struct passwd *pw = user ? getpwnam(user) : NULL;
+		if (pw) {
+			uid = pw->pw_uid;
+			gid = pw->pw_gid;
+		}
+	}
+	return leases_open(ls, path, uid, gid, now);
 }
