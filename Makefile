@@ -98,9 +98,15 @@ $(B)/fuzz/%: fuzz/%.c $(LIB_SRC:%.c=$(B)/fuzz/obj/%.o)
 	$(FUZZ_CC) $(ALL_CFLAGS) $(FUZZ_FLAGS) -o $@ $^ $(LIBS)
 fuzz: $(FUZZ_BIN)
 
+# imgbootaa64.efi too, when the cross compiler and gnu-efi's arm64 files
+# (make deps: build/deps/gnu-efi-arm64) are there.
 efi:
 	@if [ -f /usr/include/efi/efi.h ] && [ -f $(EFI_DIR)/Makefile ]; then \
 		$(MAKE) -C $(EFI_DIR); \
+	fi
+	@if command -v aarch64-linux-gnu-gcc >/dev/null && \
+	    [ -f build/deps/gnu-efi-arm64/lib/crt0-efi-aarch64.o ]; then \
+		$(MAKE) -C $(EFI_DIR) ARCH=aarch64 EFIROOT=$(CURDIR)/build/deps/gnu-efi-arm64; \
 	fi
 
 # ---- tests -------------------------------------------------------------
@@ -174,6 +180,10 @@ install: netbootd efi
 		echo "$(INSTALL) -D -m 0644 $(EFI_APP) $(DESTDIR)$(pkglibdir)/imgboot.efi"; \
 		$(INSTALL) -D -m 0644 $(EFI_APP) $(DESTDIR)$(pkglibdir)/imgboot.efi; \
 	fi
+	@if [ -f $(EFI_DIR)/imgbootaa64.efi ]; then \
+		echo "$(INSTALL) -D -m 0644 $(EFI_DIR)/imgbootaa64.efi $(DESTDIR)$(pkglibdir)/imgbootaa64.efi"; \
+		$(INSTALL) -D -m 0644 $(EFI_DIR)/imgbootaa64.efi $(DESTDIR)$(pkglibdir)/imgbootaa64.efi; \
+	fi
 	$(INSTALL) -D -m 0644 docs/netbootd.8 $(DESTDIR)$(mandir)/man8/netbootd.8
 	$(INSTALL) -D -m 0644 docs/netbootd.conf.5 $(DESTDIR)$(mandir)/man5/netbootd.conf.5
 	$(INSTALL) -d $(DESTDIR)$(systemdunitdir)
@@ -204,6 +214,7 @@ install-user:
 
 uninstall:
 	rm -f $(DESTDIR)$(sbindir)/netbootd $(DESTDIR)$(pkglibdir)/imgboot.efi \
+	      $(DESTDIR)$(pkglibdir)/imgbootaa64.efi \
 	      $(DESTDIR)$(mandir)/man8/netbootd.8 $(DESTDIR)$(mandir)/man5/netbootd.conf.5 \
 	      $(DESTDIR)$(systemdunitdir)/netbootd.service
 	-rmdir $(DESTDIR)$(pkglibdir) 2>/dev/null

@@ -102,16 +102,19 @@ alias_first_readable(struct netbootd *nb, const char *name, const char *const *c
 	return false;
 }
 
-/* imgboot.efi: --imgboot-efi, else the one built beside this binary, else the installed one. */
-static void
-add_imgboot_alias(struct netbootd *nb)
+/*
+ * imgboot.efi (x86_64) and imgbootaa64.efi (ARM64): the option, else the one
+ * built beside this binary, else the installed one. Returns whether found.
+ */
+static bool
+add_imgboot_alias(struct netbootd *nb, const char *name, const char *option)
 {
-	char path[4096 + 32], installed[4096 + 32], exe[4096];
+	char path[4096 + 64], installed[4096 + 64], tree[64], usr[64], exe[4096];
 	const char *candidates[5];
 	size_t n = 0;
 
-	if (nb->boot.cfg->imgboot_efi) {
-		candidates[n++] = nb->boot.cfg->imgboot_efi;
+	if (option) {
+		candidates[n++] = option;
 	} else {
 		ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 		if (len > 0) {
@@ -120,16 +123,18 @@ add_imgboot_alias(struct netbootd *nb)
 			if (slash) {
 				*slash = '\0';
 				/* Built here (efi/imgboot), or installed (sbin/../lib/netbootd). */
-				snprintf(path, sizeof(path), "%s/efi/imgboot/imgboot.efi", exe);
+				snprintf(path, sizeof(path), "%s/efi/imgboot/%s", exe, name);
 				candidates[n++] = path;
-				snprintf(installed, sizeof(installed), "%s/../lib/netbootd/imgboot.efi", exe);
+				snprintf(installed, sizeof(installed), "%s/../lib/netbootd/%s", exe, name);
 				candidates[n++] = installed;
 			}
 		}
-		candidates[n++] = "efi/imgboot/imgboot.efi"; /* running from the source tree */
-		candidates[n++] = "/usr/lib/netbootd/imgboot.efi";
+		snprintf(tree, sizeof(tree), "efi/imgboot/%s", name); /* running from the source tree */
+		candidates[n++] = tree;
+		snprintf(usr, sizeof(usr), "/usr/lib/netbootd/%s", name);
+		candidates[n++] = usr;
 	}
-	alias_first_readable(nb, "imgboot.efi", candidates, n);
+	return alias_first_readable(nb, name, candidates, n);
 }
 
 /*
@@ -291,7 +296,9 @@ prepare_boot(struct netbootd *nb)
 		return -1;
 	}
 	add_loader_dirs(nb);
-	add_imgboot_alias(nb);
+	add_imgboot_alias(nb, "imgboot.efi", nb->boot.cfg->imgboot_efi);
+	nb->boot.cfg->imgboot_arm64 =
+		add_imgboot_alias(nb, "imgbootaa64.efi", nb->boot.cfg->imgboot_efi_arm64);
 	add_signed_loader_aliases(nb);
 	add_arm64_loader_aliases(nb);
 	if (add_arm64_own_grub(nb) < 0)

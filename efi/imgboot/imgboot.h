@@ -17,7 +17,12 @@
 #include <efilib.h>
 
 #define IMGBOOT_VERSION "0.1"
+/* UEFI's removable-media path for this architecture (UEFI 2.x §3.5.1.1). */
+#if defined(__aarch64__)
+#define IMGBOOT_DEFAULT_PATH L"\\EFI\\BOOT\\BOOTAA64.EFI"
+#else
 #define IMGBOOT_DEFAULT_PATH L"\\EFI\\BOOT\\BOOTX64.EFI"
+#endif
 #define IMGBOOT_MAX_ARG 1024
 #define IMGBOOT_MAX_REDIRECTS 5
 
@@ -121,7 +126,7 @@ EFI_STATUS disk_boot(EFI_HANDLE self, struct disk *d, const CHAR16 *path);
 /* ---- messages ------------------------------------------------------------ */
 
 #define info(...) Print(L"imgboot: " __VA_ARGS__)
-/* crt0-efi-x86_64.o calls efi_main with the SysV ABI (it converts). */
+/* crt0-efi-$(ARCH).o calls efi_main (on x86_64 with the SysV ABI: it converts). */
 EFI_STATUS efi_main(EFI_HANDLE self, EFI_SYSTEM_TABLE *systab);
 
 #define fail(...) Print(L"imgboot: error: " __VA_ARGS__)

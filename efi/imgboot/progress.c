@@ -1,37 +1,46 @@
 /*
  * imgboot's clock and progress line. Boot services have no clock finer
- * than GetTime()'s second, so the TSC is calibrated against Stall() once;
+ * than GetTime()'s second, so a CPU counter (the TSC; on AArch64 the
+ * generic timer) is calibrated against Stall() once;
  * the arithmetic of the line itself is in figures.c, tested on the host.
  */
 #include "imgboot.h"
 
-static UINT64 tsc_per_ms;
+static UINT64 ticks_per_ms;
 
+/* A free-running counter: the TSC on x86_64, the generic timer on AArch64. */
 static UINT64
-rdtsc(void)
+ticks(void)
 {
+#if defined(__aarch64__)
+	UINT64 v;
+
+	__asm__ __volatile__("isb; mrs %0, cntvct_el0" : "=r"(v));
+	return v;
+#else
 	UINT32 lo, hi;
 
 	__asm__ __volatile__("rdtsc" : "=a"(lo), "=d"(hi));
 	return ((UINT64)hi << 32) | lo;
+#endif
 }
 
-/* Stall() is the ACPI PM timer in OVMF: 10 ms of it gives the TSC rate. */
+/* Stall() is the ACPI PM timer in OVMF: 10 ms of it gives the counter's rate. */
 void
 clock_init(void)
 {
-	UINT64 t0 = rdtsc();
+	UINT64 t0 = ticks();
 
 	BS->Stall(10000);
-	tsc_per_ms = (rdtsc() - t0) / 10;
-	if (tsc_per_ms == 0)
-		tsc_per_ms = 1;
+	ticks_per_ms = (ticks() - t0) / 10;
+	if (ticks_per_ms == 0)
+		ticks_per_ms = 1;
 }
 
 UINT64
 clock_ms(void)
 {
-	return rdtsc() / tsc_per_ms;
+	return ticks() / ticks_per_ms;
 }
 
 void

@@ -18,6 +18,7 @@
 #define LOADER_GRUB_BIOS "boot/grub/i386-pc/core.0"
 #define LOADER_GRUB_UEFI "boot/grub/x86_64-efi/core.efi"
 #define LOADER_IMGBOOT "imgboot.efi"
+#define LOADER_IMGBOOT_ARM64 "imgbootaa64.efi"
 
 /*
  * scheme://address[:port], the port left out when it is the scheme's own.
@@ -426,6 +427,23 @@ answer_arm64_http(const struct asker *a, const char *base, struct boot_answer *o
 		out->answer = true;
 		return 0;
 	}
+	char why[160];
+	if (p && p->kind == PROFILE_IMAGE &&
+	    planner_image_method(a->cfg, p, IMAGE_CLIENT_UEFI_HTTP, 0, why, sizeof(why)) ==
+	            BOOT_METHOD_IMGBOOT) {
+		/* boot/MAC.efi carries imgbootaa64.efi (planner_http_boot_file). */
+		if (!a->cfg->imgboot_arm64) {
+			snprintf(out->reason, sizeof(out->reason),
+			         "profile %s: method imgboot, and no imgbootaa64.efi to serve (build it: "
+			         "make deps && make; or imgboot-efi-arm64)", a->pname);
+			return 0;
+		}
+		snprintf(out->bootfile, sizeof(out->bootfile), "%s/boot/%s.efi", base, a->mac);
+		snprintf(out->reason, sizeof(out->reason), "ARM64 UEFI HTTP boot, profile %s: %s",
+		         a->pname, why);
+		out->answer = true;
+		return 0;
+	}
 	snprintf(out->reason, sizeof(out->reason),
 	         "ARM64 UEFI HTTP boot runs an efi or image profile only, not profile %s "
 	         "(no iPXE for arm64): use UEFI PXE", a->pname);
@@ -541,7 +559,7 @@ planner_http_boot_file(const struct config *cfg, const uint8_t mac[6], int arch,
 			}
 			file = p->image;
 		} else if (meth == BOOT_METHOD_IMGBOOT) {
-			file = LOADER_IMGBOOT;
+			file = arch == ARCH_ARM64_UEFI_HTTP ? LOADER_IMGBOOT_ARM64 : LOADER_IMGBOOT;
 		} else if (meth == BOOT_METHOD_GRUB_MEMDISK) {
 			if (bootconf_is_url(p->grub)) {
 				snprintf(reason, reasonlen, "profile %s: the GRUB image is a URL elsewhere",

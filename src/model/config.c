@@ -109,6 +109,7 @@ static const struct config_option options[] = {
 	{ "pxelinux-dir", OPT_STRING, F(pxelinux_dir), 0, 0, "DIR", "pxelinux.0 (default /usr/lib/PXELINUX)", RESTART },
 	{ "grub-dir", OPT_STRING, F(grub_dir), 0, 0, "DIR", "GRUB modules (default /usr/lib/grub)", RESTART },
 	{ "imgboot-efi", OPT_STRING, F(imgboot_efi), 0, 0, "FILE", "imgboot.efi to serve", RESTART },
+	{ "imgboot-efi-arm64", OPT_STRING, F(imgboot_efi_arm64), 0, 0, "FILE", "imgbootaa64.efi (imgboot for ARM64) to serve", RESTART },
 	{ "shim-efi", OPT_STRING, F(shim_efi), 0, 0, "FILE", "Secure Boot: the signed shim served as shimx64.efi (default /usr/lib/shim/shimx64.efi.signed)", RESTART },
 	{ "signed-grub-efi", OPT_STRING, F(signed_grub_efi), 0, 0, "FILE", "Secure Boot: the signed network GRUB served as grubx64.efi (default /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed)", RESTART },
 	{ "arm64-shim-efi", OPT_STRING, F(arm64_shim_efi), 0, 0, "FILE", "ARM64 UEFI PXE: the signed shim served as shimaa64.efi (default: Debian's, see netbootd.conf(5))", RESTART },

@@ -112,6 +112,9 @@ struct config {
 	char *pxelinux_dir;
 	char *grub_dir;
 	char *imgboot_efi;
+	char *imgboot_efi_arm64; /* imgbootaa64.efi, for ARM64 UEFI HTTP boot */
+	/* Found at start-up, not an option: imgbootaa64.efi is served. */
+	bool imgboot_arm64;
 	char *shim_efi;          /* Secure Boot chain: served as shimx64.efi */
 	char *signed_grub_efi;   /* ... which fetches this as grubx64.efi */
 	char *arm64_shim_efi;    /* ARM64 UEFI PXE: served as shimaa64.efi */

@@ -15,13 +15,15 @@ on x64 Secure Boot (docs/boot-flows.md). Measured on the 2-core CI machine
 kind: AAVMF to the installer's first dialog in ~41 s under TCG.
 
 Then an x86 (SeaBIOS, iPXE ROM) and an ARM64 machine boot from the same netbootd
-at once, each its own distribution's installer for its architecture."""
+at once, each its own distribution's installer for its architecture; and a
+whole arm64 disk image boots through imgbootaa64.efi (imgboot cross-built for
+AArch64)."""
 import re
 from pathlib import Path
 
 from boot_helpers import (GRUB_LAST_FILE_WAIT, machine, netbootd_args, served, status_json,
                           wait_handoff, write_conf)
-from guests import build_efi_kernel
+from guests import build_efi_kernel, build_gpt
 from testbed import Testbed as _Testbed
 
 REPO = Path(__file__).resolve().parents[2]
@@ -184,3 +186,50 @@ efi = di-arm64.efi
         summary = wait_handoff(tb, nb, mac, timeout=GRUB_LAST_FILE_WAIT)
         assert "profile uki" in summary, summary
         print(f"arm64 HTTP boot: installer's first dialog {vm.elapsed():.0f}s after QEMU start")
+
+
+def test_arm64_uefi_http_imgboot_disk_image():
+    """imgboot on ARM64: a whole GPT disk image whose ESP holds
+    \\EFI\\BOOT\\BOOTAA64.EFI (a UKI of the installer's arm64 kernel and
+    initrd), `method = imgboot`. AAVMF's HTTP boot fetches boot/MAC.efi, which
+    is imgbootaa64.efi (efi/imgboot built with ARCH=aarch64); imgboot fetches
+    boot/MAC.imgboot (the image), registers it as a disk and starts its
+    BOOTAA64.EFI: the installer comes up."""
+    imgboot = REPO / "efi" / "imgboot" / "imgbootaa64.efi"
+    assert imgboot.exists(), f"{imgboot} missing: run `make deps && make`"
+    with _Testbed("arm64-imgboot") as tb:
+        root = tb.tmp / "root"
+        root.mkdir()
+        tb.tmp.chmod(0o755)
+        build_efi_kernel(DI_ROOT / DI_ARM64 / "linux", DI_ROOT / DI_ARM64 / "initrd.gz",
+                         "console=ttyAMA0 netbootd.route=imgboot", tb.tmp / "di-arm64.efi", tb.tmp,
+                         stub=STUB_ARM64, objcopy="aarch64-linux-gnu-objcopy")
+        build_gpt(tb.tmp / "di-arm64.efi", "arm64-imgboot", root / "arm64.img",
+                  boot_name="BOOTAA64.EFI")
+        (root / "arm64.img").chmod(0o644)
+        conf = write_conf(tb, f"""
+[server]
+root = {root}
+[default]
+profile = img
+[profile img]
+image = arm64.img
+method = imgboot
+""")
+        tb.start_dnsmasq()
+        nb = tb.start_netbootd(netbootd_args(tb, "--config", conf))  # proxy mode
+        vm = tb.vm("arm64-uefi", memory_mb=1024,
+                   fw_cfg={"opt/org.tianocore/IPv4PXESupport": "no",
+                           "opt/org.tianocore/IPv6PXESupport": "no"})
+        vm.wait_for(FIRST_DIALOG, timeout=600)
+        mac = vm.mac.lower()
+        serial = vm.serial()
+        assert "imgboot " in serial and "BOOTAA64.EFI" in serial, serial[-3000:]
+        assert "netbootd.route=imgboot" in serial, serial[-3000:]
+        assert served(nb, rf"dhcp: {mac} arch 19 \(arm64-uefi-http\) uefi-http: OFFER "
+                          rf"http://\S+/boot/{mac}\.efi .*method imgboot"), nb.log()[-4000:]
+        assert served(nb, r"boot: \S+: boot/\S+\.efi serves imgbootaa64\.efi"), nb.log()[-4000:]
+        assert served(nb, r'http: .*"GET /boot/\S+\.imgboot[^"]*" 200'), nb.log()[-4000:]
+        summary = wait_handoff(tb, nb, mac, timeout=GRUB_LAST_FILE_WAIT)
+        assert "profile img" in summary, summary
+        print(f"arm64 imgboot: installer's first dialog {vm.elapsed():.0f}s after QEMU start")

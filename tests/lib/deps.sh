@@ -19,7 +19,7 @@ tftpd-hpa nginx-light wrk openssl iproute2 procps radvd
 chromium
 debootstrap squashfs-tools debian-installer-12-netboot-amd64 debian-installer-12-netboot-arm64
 debhelper lintian fakeroot systemd systemd-container util-linux
-binutils-aarch64-linux-gnu
+binutils-aarch64-linux-gnu gcc-aarch64-linux-gnu
 "
 
 # shim-signed is fetched, not installed: on a machine booted by UEFI its
@@ -46,9 +46,11 @@ fetch_shim() {
 # version apt has for the amd64 twin is fetched from the same mirror by its
 # pool path, and only the part needed is kept:
 #   systemd's arm64 EFI stub (systemd-boot-efi), for a UKI;
-#   GRUB's arm64-efi modules (grub-efi-arm64-bin), for arm64-grub-dir.
+#   GRUB's arm64-efi modules (grub-efi-arm64-bin), for arm64-grub-dir;
+#   gnu-efi's aarch64 headers and libraries, for imgboot.efi on ARM64.
 STUB_ARM64="$REPO/build/deps/linuxaa64.efi.stub"
 GRUB_ARM64="$REPO/build/deps/grub-arm64-efi"
+GNUEFI_ARM64="$REPO/build/deps/gnu-efi-arm64"
 
 # fetch_arm64 AMD64_PKG ARM64_PKG PATH_IN_PACKAGE DEST
 fetch_arm64() {
@@ -80,6 +82,12 @@ fetch_grub_arm64() {
 	fetch_arm64 grub-efi-amd64-bin grub-efi-arm64-bin usr/lib/grub/arm64-efi "$GRUB_ARM64"
 }
 
+# gnu-efi's aarch64 headers, crt0, linker script and libraries: imgboot.efi
+# for ARM64 is cross-built against them (efi/imgboot, ARCH=aarch64).
+fetch_gnuefi_arm64() {
+	fetch_arm64 gnu-efi gnu-efi usr "$GNUEFI_ARM64"
+}
+
 missing() {
 	for p in $PACKAGES; do
 		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
@@ -105,12 +113,16 @@ check)
 		echo "missing: $GRUB_ARM64 (from grub-efi-arm64-bin)" >&2
 		exit 1
 	fi
+	if [ ! -f "$GNUEFI_ARM64/lib/crt0-efi-aarch64.o" ]; then
+		echo "missing: $GNUEFI_ARM64 (from gnu-efi for arm64)" >&2
+		exit 1
+	fi
 	;;
 install)
 	m=$(missing)
 	if [ -z "$m" ]; then
 		fetch_shim || { apt-get update -q && fetch_shim; } || exit $?
-		fetch_stub_arm64 && fetch_grub_arm64
+		fetch_stub_arm64 && fetch_grub_arm64 && fetch_gnuefi_arm64
 		exit $?
 	fi
 	if [ "$(id -u)" -ne 0 ]; then
@@ -134,6 +146,7 @@ install)
 	[ $rc -eq 0 ] && { fetch_shim || rc=$?; }
 	[ $rc -eq 0 ] && { fetch_stub_arm64 || rc=$?; }
 	[ $rc -eq 0 ] && { fetch_grub_arm64 || rc=$?; }
+	[ $rc -eq 0 ] && { fetch_gnuefi_arm64 || rc=$?; }
 	exit $rc
 	;;
 *)

@@ -380,7 +380,9 @@ def write_gpt(path: Path, total_bytes: int, first_lba: int, last_lba: int, name=
         f.write(header(sectors - 1, 1, sectors - 1 - entry_lbas))
 
 
-def build_gpt(efi_kernel: Path, token: str, out: Path):
+def build_gpt(efi_kernel: Path, token: str, out: Path, boot_name: str = "BOOTX64.EFI"):
+    """A GPT disk whose one partition is a FAT16 ESP holding efi_kernel as
+    \\EFI\\BOOT\\<boot_name> (BOOTAA64.EFI for ARM64) and the marker file."""
     mib = 1024 * 1024
     # FAT16 needs a few MiB; leave room for the kernel and the FAT itself.
     esp_mib = max(16, (efi_kernel.stat().st_size * 12 // 10) // mib + 4)
@@ -395,7 +397,7 @@ def build_gpt(efi_kernel: Path, token: str, out: Path):
     img = f"{out}@@{start * 512}"
     env = {**os.environ, "MTOOLS_SKIP_CHECK": "1"}
     _run(["mmd", "-i", img, "::/EFI", "::/EFI/BOOT"], env=env)
-    _run(["mcopy", "-i", img, efi_kernel, "::/EFI/BOOT/BOOTX64.EFI"], env=env)
+    _run(["mcopy", "-i", img, efi_kernel, f"::/EFI/BOOT/{boot_name}"], env=env)
     marker = out.parent / "gpt-marker.txt"
     marker.write_text(token + "\n")
     _run(["mcopy", "-i", img, marker, f"::/{MARKER_FILE}"], env=env)

@@ -142,6 +142,36 @@ test_no_config_still_chains(void **state)
  * alone) when start-up found it (main.c sets cfg.arm64_loader), else no
  * offer, with the package to install in the reason. An [arch] loader wins.
  */
+/* ARM64 UEFI HTTP boot of an image with method imgboot: imgbootaa64.efi, when there is one. */
+static void
+test_arm64_imgboot(void **state)
+{
+	(void)state;
+	struct config cfg;
+	load(&cfg, "[default]\nprofile = img\n[profile img]\nimage = arm64.img\nmethod = imgboot\n");
+	struct machine m = { .mac = { 2, 0, 0, 0, 0, 1 }, .kind = FIRMWARE_UEFI_HTTP, .arch_set = true,
+	                     .arch = ARCH_ARM64_UEFI_HTTP };
+	inet_pton(AF_INET, "198.18.0.1", &m.server_ip);
+	struct boot_answer a;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_false(a.answer);
+	assert_non_null(strstr(a.reason, "no imgbootaa64.efi"));
+	cfg.imgboot_arm64 = true;
+	planner_dhcp_answer(&cfg, &m, &a);
+	assert_true(a.answer);
+	assert_string_equal(a.bootfile, "http://198.18.0.1:8080/boot/02:00:00:00:00:01.efi");
+	assert_non_null(strstr(a.reason, "imgboot"));
+	char name[128], reason[160];
+	assert_int_equal(planner_http_boot_file(&cfg, m.mac, ARCH_ARM64_UEFI_HTTP, 0, name,
+	                                        sizeof(name), reason, sizeof(reason)), 0);
+	assert_string_equal(name, "imgbootaa64.efi");
+	/* The same profile on x64: the x86_64 build. */
+	assert_int_equal(planner_http_boot_file(&cfg, m.mac, ARCH_X64_UEFI_HTTP, 0, name,
+	                                        sizeof(name), reason, sizeof(reason)), 0);
+	assert_string_equal(name, "imgboot.efi");
+	config_free(&cfg);
+}
+
 static void
 test_arm64_default_loader(void **state)
 {
@@ -429,6 +459,7 @@ main(void)
 		cmocka_unit_test(test_dhcp_table),
 		cmocka_unit_test(test_no_config_still_chains),
 		cmocka_unit_test(test_arm64_default_loader),
+		cmocka_unit_test(test_arm64_imgboot),
 		cmocka_unit_test(test_arch_profile),
 		cmocka_unit_test(test_urls_with_ipv6_listeners),
 		cmocka_unit_test(test_ipxe_efi_by_config),
