@@ -147,35 +147,48 @@ def test_x86_and_arm64_at_once():
         print(f"x86 + arm64 at once: arm64 {arm.elapsed():.0f}s, x86 {x86.elapsed():.0f}s")
 
 
+def arm64_root(tb):
+    root = tb.tmp / "root"
+    root.mkdir()
+    tb.tmp.chmod(0o755)
+    return root
+
+
+def arm64_uki(tb, route, out):
+    """A UKI of the installer's arm64 kernel and initrd (systemd's arm64 stub),
+    its command line marked with the route under test."""
+    assert STUB_ARM64.exists(), f"{STUB_ARM64} missing: run `make deps`"
+    build_efi_kernel(DI_ROOT / DI_ARM64 / "linux", DI_ROOT / DI_ARM64 / "initrd.gz",
+                     f"console=ttyAMA0 netbootd.route={route}", out, tb.tmp,
+                     stub=STUB_ARM64, objcopy="aarch64-linux-gnu-objcopy")
+    out.chmod(0o644)
+
+
+def arm64_http_boot(tb, root, profile):
+    """netbootd in proxy mode beside dnsmasq, [default] the one profile given;
+    AAVMF with PXE off, so UEFI HTTP boot is the route; up to the installer's
+    first dialog."""
+    name = re.match(r"\[profile (\S+)\]", profile).group(1)
+    conf = write_conf(tb, f"[server]\nroot = {root}\n[default]\nprofile = {name}\n{profile}")
+    tb.start_dnsmasq()
+    nb = tb.start_netbootd(netbootd_args(tb, "--config", conf))
+    vm = tb.vm("arm64-uefi", memory_mb=1024,
+               fw_cfg={"opt/org.tianocore/IPv4PXESupport": "no",
+                       "opt/org.tianocore/IPv6PXESupport": "no"})
+    vm.wait_for(FIRST_DIALOG, timeout=600)
+    return nb, vm
+
+
 def test_arm64_uefi_http_boot_uki():
     """ARM64 UEFI HTTP boot (arch 19): Debian has no iPXE for arm64, so the
     firmware must get something it runs by itself. An efi profile whose file
     is a UKI built from the installer's own kernel and initrd with systemd's
     arm64 stub: AAVMF fetches it over HTTP and the installer comes up. PXE
     is off in the firmware (fw_cfg), so no TFTP may be seen."""
-    assert STUB_ARM64.exists(), f"{STUB_ARM64} missing: run `make deps`"
     with _Testbed("arm64-http") as tb:
-        root = tb.tmp / "root"
-        root.mkdir()
-        tb.tmp.chmod(0o755)
-        build_efi_kernel(DI_ROOT / DI_ARM64 / "linux", DI_ROOT / DI_ARM64 / "initrd.gz",
-                         "console=ttyAMA0 netbootd.route=http", root / "di-arm64.efi", tb.tmp,
-                         stub=STUB_ARM64, objcopy="aarch64-linux-gnu-objcopy")
-        (root / "di-arm64.efi").chmod(0o644)
-        conf = write_conf(tb, f"""
-[server]
-root = {root}
-[default]
-profile = uki
-[profile uki]
-efi = di-arm64.efi
-""")
-        tb.start_dnsmasq()
-        nb = tb.start_netbootd(netbootd_args(tb, "--config", conf))  # proxy mode
-        vm = tb.vm("arm64-uefi", memory_mb=1024,
-                   fw_cfg={"opt/org.tianocore/IPv4PXESupport": "no",
-                           "opt/org.tianocore/IPv6PXESupport": "no"})
-        vm.wait_for(FIRST_DIALOG, timeout=600)
+        root = arm64_root(tb)
+        arm64_uki(tb, "http", root / "di-arm64.efi")
+        nb, vm = arm64_http_boot(tb, root, "[profile uki]\nefi = di-arm64.efi\n")
         mac = vm.mac.lower()
         assert "netbootd.route=http" in vm.serial(), vm.serial()[-3000:]
         assert served(nb, rf"dhcp: {mac} arch 19 \(arm64-uefi-http\) uefi-http: OFFER "
@@ -198,30 +211,12 @@ def test_arm64_uefi_http_imgboot_disk_image():
     imgboot = REPO / "efi" / "imgboot" / "imgbootaa64.efi"
     assert imgboot.exists(), f"{imgboot} missing: run `make deps && make`"
     with _Testbed("arm64-imgboot") as tb:
-        root = tb.tmp / "root"
-        root.mkdir()
-        tb.tmp.chmod(0o755)
-        build_efi_kernel(DI_ROOT / DI_ARM64 / "linux", DI_ROOT / DI_ARM64 / "initrd.gz",
-                         "console=ttyAMA0 netbootd.route=imgboot", tb.tmp / "di-arm64.efi", tb.tmp,
-                         stub=STUB_ARM64, objcopy="aarch64-linux-gnu-objcopy")
+        root = arm64_root(tb)
+        arm64_uki(tb, "imgboot", tb.tmp / "di-arm64.efi")
         build_gpt(tb.tmp / "di-arm64.efi", "arm64-imgboot", root / "arm64.img",
                   boot_name="BOOTAA64.EFI")
         (root / "arm64.img").chmod(0o644)
-        conf = write_conf(tb, f"""
-[server]
-root = {root}
-[default]
-profile = img
-[profile img]
-image = arm64.img
-method = imgboot
-""")
-        tb.start_dnsmasq()
-        nb = tb.start_netbootd(netbootd_args(tb, "--config", conf))  # proxy mode
-        vm = tb.vm("arm64-uefi", memory_mb=1024,
-                   fw_cfg={"opt/org.tianocore/IPv4PXESupport": "no",
-                           "opt/org.tianocore/IPv6PXESupport": "no"})
-        vm.wait_for(FIRST_DIALOG, timeout=600)
+        nb, vm = arm64_http_boot(tb, root, "[profile img]\nimage = arm64.img\nmethod = imgboot\n")
         mac = vm.mac.lower()
         serial = vm.serial()
         assert "imgboot " in serial and "BOOTAA64.EFI" in serial, serial[-3000:]
