@@ -190,9 +190,13 @@ linkwatch_query_addr6(int fd, link_addr6_fn fn, void *ctx)
 	/* A dump of a few hundred addresses is a few datagrams. */
 	for (int i = 0; i < 64 && !done; i++) {
 		uint32_t buf[8192 / sizeof(uint32_t)];
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		struct sockaddr_nl from;
+		socklen_t fromlen = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fromlen);
 		if (n < 0)
 			return -errno;
+		if (from.nl_pid != 0)
+			continue; /* not the kernel: a forged answer is no answer */
 		if (linkwatch_parse_addr6(buf, (size_t)n, fn, ctx, &done) < 0)
 			return -EBADMSG;
 	}
