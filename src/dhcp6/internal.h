@@ -25,7 +25,7 @@
 
 /* --dhcp-lease-rate's bucket, as for DHCPv4: ten seconds' worth at once. */
 #define DHCP6_LEASE_BURST_SECONDS 10
-/* How long our address on a link is trusted before /proc/net/if_inet6 is read again. */
+/* How long our address on a link is trusted before the kernel is asked again. */
 #define DHCP6_LOCAL_TTL 10
 #define DHCP6_MAX_LOCALS 32
 
