@@ -26,7 +26,9 @@ def test_staged_install_layout_and_uninstall(tmp_path):
     out = make("install", f"DESTDIR={dest}", "PREFIX=/usr")
     assert "no system user" in out  # staged: the package's postinst makes it
     files = sorted(str(p.relative_to(dest)) for p in dest.rglob("*") if p.is_file())
+    # imgbootaa64.efi too: make deps brings the cross compiler and gnu-efi's arm64 files.
     assert files == ["etc/netbootd/netbootd.conf", "usr/lib/netbootd/imgboot.efi",
+                     "usr/lib/netbootd/imgbootaa64.efi",
                      "usr/lib/systemd/system/netbootd.service",
                      "usr/sbin/netbootd", "usr/share/man/man5/netbootd.conf.5",
                      "usr/share/man/man8/netbootd.8"], files
@@ -34,14 +36,15 @@ def test_staged_install_layout_and_uninstall(tmp_path):
     assert "ExecStart=/usr/sbin/netbootd --config /etc/netbootd/netbootd.conf" in unit
     assert os.stat(dest / "usr/sbin/netbootd").st_mode & 0o777 == 0o755
 
-    # The installed daemon, run from "/", serves the installed imgboot.efi.
+    # The installed daemon, run from "/", serves the installed imgboot.efi (and the ARM64 one).
     http = free_port(socket.SOCK_STREAM)
     with Netbootd(["--root", str(tmp_path), "--tftp", "off", "--http", f"127.0.0.1:{http}",
                    "--dhcp", "off", "--log-level", "debug"],
                   binary=str(dest / "usr/sbin/netbootd")) as nb:
-        body = urllib.request.urlopen(f"http://127.0.0.1:{http}/imgboot.efi", timeout=10).read()
-        assert body == (REPO / "efi/imgboot/imgboot.efi").read_bytes()
-        assert "/usr/sbin/../lib/netbootd/imgboot.efi" in nb.log()
+        for name in ("imgboot.efi", "imgbootaa64.efi"):
+            body = urllib.request.urlopen(f"http://127.0.0.1:{http}/{name}", timeout=10).read()
+            assert body == (REPO / "efi/imgboot" / name).read_bytes()
+            assert f"/usr/sbin/../lib/netbootd/{name}" in nb.log()
 
     # The example config is valid as shipped (with a root that exists here).
     r = subprocess.run([str(dest / "usr/sbin/netbootd"), "--config",
