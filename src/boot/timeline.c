@@ -134,6 +134,15 @@ mapped(struct in_addr ip)
 	return a;
 }
 
+/* The IPv4 address inside a v4-mapped one. */
+static struct in_addr
+unmapped(const struct in6_addr *a)
+{
+	struct in_addr ip;
+	memcpy(&ip.s_addr, a->s6_addr + 12, 4);
+	return ip;
+}
+
 static struct tl_machine *
 machine_find(const struct timeline *tl, const uint8_t mac[6])
 {
@@ -173,7 +182,7 @@ machine_get(struct timeline *tl, const uint8_t mac[6], uint64_t t)
 		if (memcmp(tl->ips[i].mac, mac, 6) != 0)
 			continue;
 		if (IN6_IS_ADDR_V4MAPPED(a)) {
-			memcpy(&tm->ip.s_addr, a->s6_addr + 12, 4);
+			tm->ip = unmapped(a);
 		} else if (!IN6_IS_ADDR_LINKLOCAL(a)) {
 			tm->v6 = true;
 			tm->ip6 = *a;
@@ -226,7 +235,6 @@ timeline_dhcp(struct timeline *tl, const struct machine *m, const char *offered)
 	         offered ? offered : "(nothing)");
 }
 
-
 static struct tl_ip *
 ip_slot(struct timeline *tl, const struct in6_addr *key)
 {
@@ -269,9 +277,7 @@ timeline_map_ip6(struct timeline *tl, const struct in6_addr *ip, const uint8_t m
 	if (!tl || IN6_IS_ADDR_UNSPECIFIED(ip))
 		return;
 	if (IN6_IS_ADDR_V4MAPPED(ip)) { /* an IPv4 client of a dual-stack listener */
-		struct in_addr v4;
-		memcpy(&v4.s_addr, ip->s6_addr + 12, 4);
-		timeline_map_ip(tl, v4, mac);
+		timeline_map_ip(tl, unmapped(ip), mac);
 		return;
 	}
 	map_key(tl, ip, mac);

@@ -131,23 +131,25 @@ plan(struct rq6 *rq)
 	rq->m.local_disk = bootonce_local_disk(&srv->nb->boot, rq->m.mac);
 	decisions_prefetch(srv->nb->boot.decisions, rq->m.mac, rq->m.arch_set ? rq->m.arch : -1);
 	planner_dhcp_answer(cfg, &rq->m, &rq->ans);
-	if (rq->ans.answer && rq->ans.bootfile[0] && !strstr(rq->ans.bootfile, "://")) {
-		char a6[INET6_ADDRSTRLEN], port[8] = "", url[sizeof(rq->ans.bootfile)];
-		uint16_t p = ntohs(sockaddr_port(&cfg->tftp.addr));
-		inet_ntop(AF_INET6, &rq->m.server_ip6, a6, sizeof(a6));
-		if (p != 69)
-			snprintf(port, sizeof(port), ":%u", p);
-		int n = snprintf(url, sizeof(url), "tftp://[%s]%s/%s", a6, port, rq->ans.bootfile);
+	if (rq->ans.answer && rq->ans.bootfile[0] && !bootconf_is_url(rq->ans.bootfile)) {
 		if (!cfg->tftp.enabled || cfg->tftp.addr.ss_family != AF_INET6) {
 			rq->ans.answer = false;
 			snprintf(rq->ans.reason, sizeof(rq->ans.reason),
 			         "%.100s is a TFTP file and no TFTP listener takes IPv6 (--tftp [::]:69)",
 			         rq->ans.bootfile);
-		} else if (n < 0 || (size_t)n >= sizeof(url)) {
-			rq->ans.answer = false;
-			snprintf(rq->ans.reason, sizeof(rq->ans.reason), "boot file URL too long");
 		} else {
-			memcpy(rq->ans.bootfile, url, (size_t)n + 1);
+			char a6[INET6_ADDRSTRLEN], port[8] = "", url[sizeof(rq->ans.bootfile)];
+			uint16_t p = ntohs(sockaddr_port(&cfg->tftp.addr));
+			inet_ntop(AF_INET6, &rq->m.server_ip6, a6, sizeof(a6));
+			if (p != 69)
+				snprintf(port, sizeof(port), ":%u", p);
+			int n = snprintf(url, sizeof(url), "tftp://[%s]%s/%s", a6, port, rq->ans.bootfile);
+			if (n < 0 || (size_t)n >= sizeof(url)) {
+				rq->ans.answer = false;
+				snprintf(rq->ans.reason, sizeof(rq->ans.reason), "boot file URL too long");
+			} else {
+				memcpy(rq->ans.bootfile, url, (size_t)n + 1);
+			}
 		}
 	}
 	if (!rq->ans.answer || !rq->ans.bootfile[0]) {
@@ -159,63 +161,6 @@ plan(struct rq6 *rq)
 }
 
 /* ---- replies ----------------------------------------------------------- */
-
-struct ia6 {
-	bool present;
-	uint8_t iaid[4];
-	bool has_addr;
-	struct in6_addr addr;   /* the first IAADDR the client named */
-};
-
-static void
-ia_na_read(const struct dhcp6_msg *msg, struct ia6 *ia)
-{
-	const struct dhcp6_opt *o = &msg->opt[DHCP6_OPT_IA_NA];
-	memset(ia, 0, sizeof(*ia));
-	if (!o->present || o->len < 12)
-		return;
-	ia->present = true;
-	memcpy(ia->iaid, o->val, 4);
-	for (size_t i = 12; i + 4 <= o->len;) {
-		uint16_t code = be16_get(o->val + i), len = be16_get(o->val + i + 2);
-		if (len > o->len - i - 4)
-			return;
-		if (code == DHCP6_OPT_IAADDR && len >= 24 && !ia->has_addr) {
-			memcpy(&ia->addr, o->val + i + 4, 16);
-			ia->has_addr = true;
-		}
-		i += 4 + (size_t)len;
-	}
-}
-
-static void
-build_u32(struct dhcp6_builder *b, uint32_t v)
-{
-	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-	dhcp6_build_raw(b, x, 4);
-}
-
-/* IA_NA with one address (lifetime > 0), or with a status and no address. */
-static void
-build_ia_na(struct dhcp6_builder *b, const struct ia6 *ia, const struct in6_addr *addr,
-            uint32_t lifetime, uint16_t status, const char *why)
-{
-	size_t mark = dhcp6_build_open(b, DHCP6_OPT_IA_NA);
-	dhcp6_build_raw(b, ia->iaid, 4);
-	/* RFC 8415 §21.4: T1 0.5, T2 0.8 of the preferred lifetime. */
-	build_u32(b, addr ? lifetime / 2 : 0);
-	build_u32(b, addr ? lifetime / 5 * 4 : 0);
-	if (addr) {
-		size_t am = dhcp6_build_open(b, DHCP6_OPT_IAADDR);
-		dhcp6_build_raw(b, addr, 16);
-		build_u32(b, lifetime);
-		build_u32(b, lifetime);
-		dhcp6_build_close(b, am);
-	} else {
-		dhcp6_build_status(b, status, why);
-	}
-	dhcp6_build_close(b, mark);
-}
 
 static void
 add_dns(struct dhcp6_builder *b, const struct config *cfg, const struct dhcp6_msg *msg)
@@ -278,31 +223,38 @@ wants_class(const struct rq6 *rq, bool with_address)
 	return rq->m.kind == FIRMWARE_UEFI_HTTP || !with_address;
 }
 
+/* Every answer starts the same: its type, the client's transaction id, our DUID, its DUID. */
+static void
+start_reply(const struct rq6 *rq, struct dhcp6_builder *b, uint8_t *buf, size_t cap, uint8_t type)
+{
+	const struct dhcp6_opt *cid = &rq->msg->opt[DHCP6_OPT_CLIENTID];
+	dhcp6_build_start(b, buf, cap, type, rq->msg->xid);
+	dhcp6_build_opt(b, DHCP6_OPT_SERVERID, rq->srv->duid, rq->srv->duid_len);
+	if (cid->present)
+		dhcp6_build_opt(b, DHCP6_OPT_CLIENTID, cid->val, cid->len);
+}
+
 /*
  * One reply: our DUID, the client's, its IA_NA (addr NULL: a status
- * instead, or none at all when !ia->present or status is 0 with no addr),
+ * instead, or none at all when ia is NULL or status is 0 with no addr),
  * DNS, and for a boot client the boot file URL and its vendor class.
  */
 static int
-reply(struct rq6 *rq, uint8_t type, const struct ia6 *ia, const struct in6_addr *addr,
+reply(struct rq6 *rq, uint8_t type, const struct dhcp6_ia *ia, const struct in6_addr *addr,
       uint16_t ia_status, const char *why, bool durable)
 {
 	struct dhcp6_server *srv = rq->srv;
 	const struct dhcp6_msg *msg = rq->msg;
 	uint8_t buf[DHCP6_MAX_REPLY];
 	struct dhcp6_builder b;
-	dhcp6_build_start(&b, buf, sizeof(buf), type, msg->xid);
-	dhcp6_build_opt(&b, DHCP6_OPT_SERVERID, srv->duid, srv->duid_len);
-	const struct dhcp6_opt *cid = &msg->opt[DHCP6_OPT_CLIENTID];
-	if (cid->present)
-		dhcp6_build_opt(&b, DHCP6_OPT_CLIENTID, cid->val, cid->len);
+	start_reply(rq, &b, buf, sizeof(buf), type);
 	/* RFC 8415 §18.2.1: 255 ends the client's wait for other servers' ADVERTISEs. */
 	if (type == DHCP6_ADVERTISE && addr) {
 		uint8_t pref = 255;
 		dhcp6_build_opt(&b, DHCP6_OPT_PREFERENCE, &pref, 1);
 	}
-	if (ia && ia->present && (addr || ia_status))
-		build_ia_na(&b, ia, addr, srv->cfg->lease_time, ia_status, why);
+	if (ia && (addr || ia_status))
+		dhcp6_build_ia_na(&b, ia, addr, srv->cfg->lease_time, ia_status, why);
 	if (srv->cfg->dhcp6_mode == DHCP_MODE_SERVER)
 		add_dns(&b, srv->cfg, msg);
 	bool boot = rq->ans.answer;
@@ -343,11 +295,7 @@ reply_status(struct rq6 *rq, uint16_t status, const char *why)
 {
 	uint8_t buf[DHCP6_MAX_REPLY];
 	struct dhcp6_builder b;
-	dhcp6_build_start(&b, buf, sizeof(buf), DHCP6_REPLY, rq->msg->xid);
-	dhcp6_build_opt(&b, DHCP6_OPT_SERVERID, rq->srv->duid, rq->srv->duid_len);
-	const struct dhcp6_opt *cid = &rq->msg->opt[DHCP6_OPT_CLIENTID];
-	if (cid->present)
-		dhcp6_build_opt(&b, DHCP6_OPT_CLIENTID, cid->val, cid->len);
+	start_reply(rq, &b, buf, sizeof(buf), DHCP6_REPLY);
 	dhcp6_build_status(&b, status, why);
 	int len = dhcp6_build_finish(&b);
 	return len < 0 ? -EMSGSIZE : emit(rq, buf, (size_t)len, true);
@@ -397,7 +345,7 @@ pool_serves_link(const struct rq6 *rq)
 
 /* The client's address: the one it asked for when free or its own, else any free one. */
 static int
-offer_address(struct rq6 *rq, const struct ia6 *ia, struct in6_addr *out)
+offer_address(struct rq6 *rq, const struct dhcp6_ia *ia, struct in6_addr *out)
 {
 	struct dhcp6_server *srv = rq->srv;
 	time_t now = now_of(srv);
@@ -429,10 +377,10 @@ offer_address(struct rq6 *rq, const struct ia6 *ia, struct in6_addr *out)
 }
 
 static int
-server_solicit(struct rq6 *rq, const struct ia6 *ia)
+server_solicit(struct rq6 *rq, const struct dhcp6_ia *ia)
 {
 	struct in6_addr a;
-	if (!ia->present)
+	if (!ia)
 		return reply(rq, DHCP6_ADVERTISE, NULL, NULL, 0, NULL, false);
 	if (offer_address(rq, ia, &a) < 0)
 		return reply(rq, DHCP6_ADVERTISE, ia, NULL, DHCP6_STATUS_NO_ADDRS_AVAIL,
@@ -442,12 +390,12 @@ server_solicit(struct rq6 *rq, const struct ia6 *ia)
 
 /* REQUEST (and a RENEW or REBIND of its own address): bind, REPLY after the commit. */
 static int
-server_bind(struct rq6 *rq, const struct ia6 *ia, bool new_ok)
+server_bind(struct rq6 *rq, const struct dhcp6_ia *ia, bool new_ok)
 {
 	struct dhcp6_server *srv = rq->srv;
 	time_t now = now_of(srv);
 	struct in6_addr a;
-	if (!ia->present)
+	if (!ia)
 		return reply(rq, DHCP6_REPLY, NULL, NULL, 0, NULL, false);
 	struct in_addr key = ia->has_addr ? leases_key6(srv->leases, &ia->addr) : (struct in_addr){ 0 };
 	uint8_t owner[6];
@@ -478,17 +426,17 @@ handle_server(struct rq6 *rq)
 {
 	struct dhcp6_server *srv = rq->srv;
 	const struct dhcp6_msg *msg = rq->msg;
-	struct ia6 ia;
+	struct dhcp6_ia ia;
 	time_t now = now_of(srv);
-	ia_na_read(msg, &ia);
+	const struct dhcp6_ia *has_ia = dhcp6_ia_na(msg, &ia) ? &ia : NULL;
 	switch (msg->type) {
 	case DHCP6_SOLICIT:
-		return server_solicit(rq, &ia);
+		return server_solicit(rq, has_ia);
 	case DHCP6_REQUEST:
-		return server_bind(rq, &ia, true);
+		return server_bind(rq, has_ia, true);
 	case DHCP6_RENEW:
 	case DHCP6_REBIND:
-		return server_bind(rq, &ia, false);
+		return server_bind(rq, has_ia, false);
 	case DHCP6_RELEASE:
 		if (ia.has_addr)
 			(void)leases_release(srv->leases, rq->m.mac, leases_key6(srv->leases, &ia.addr), now);

@@ -528,10 +528,18 @@ conn_new(struct http_server *srv, evutil_socket_t fd, const struct sockaddr *sa,
 		memcpy(&c->addr, sa, (size_t)salen);
 		c->addrlen = salen;
 	}
-	/* Our end: generated scripts name the address an IPv6 client came to. */
-	socklen_t locallen = sizeof(c->local);
-	if (getsockname(fd, (struct sockaddr *)&c->local, &locallen) < 0)
-		c->local.ss_family = AF_UNSPEC;
+	/*
+	 * Our end, for an IPv6 client only: generated scripts name the address
+	 * it came to. IPv4 (and v4-mapped) clients never need it, so the common
+	 * case costs no system call per connection.
+	 */
+	c->local.ss_family = AF_UNSPEC;
+	if (sa->sa_family == AF_INET6 &&
+	    !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr)) {
+		socklen_t locallen = sizeof(c->local);
+		if (getsockname(fd, (struct sockaddr *)&c->local, &locallen) < 0)
+			c->local.ss_family = AF_UNSPEC;
+	}
 	int one = 1;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 

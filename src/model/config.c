@@ -438,8 +438,8 @@ set_option(struct config *cfg, const struct config_option *o, const char *value,
 		return set_ipv4(cfg, o, value, err, errlen);
 	case OPT_POOL:
 		return set_pool(cfg, o, value, err, errlen);
-	case OPT_IPV6:
-		if (inet_pton(AF_INET6, value, &cfg->server_addr6) != 1) {
+	case OPT_IPV6: /* server-addr6, the one IPv6 setting */
+		if (inet_pton(AF_INET6, value, p) != 1) {
 			snprintf(err, errlen, "%s: '%s' is not an IPv6 address", o->name, value);
 			return -1;
 		}

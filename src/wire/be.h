@@ -1,5 +1,5 @@
 /*
- * Big-endian (network order) 16-bit fields at any alignment, for the wire
+ * Big-endian (network order) 16- and 32-bit fields at any alignment, for the wire
  * parsers and builders (TFTP, DHCPv6). Bytes, not casts: the fields of a
  * datagram are rarely aligned.
  */
@@ -19,6 +19,13 @@ be16_put(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
+}
+
+static inline void
+be32_put(uint8_t *p, uint32_t v)
+{
+	be16_put(p, (uint16_t)(v >> 16));
+	be16_put(p + 2, (uint16_t)v);
 }
 
 #endif

@@ -197,6 +197,25 @@ dhcp6_user_class_has(const struct dhcp6_msg *msg, const char *prefix)
 	return o->present && list_has_prefix(o->val, o->len, prefix);
 }
 
+bool
+dhcp6_ia_na(const struct dhcp6_msg *msg, struct dhcp6_ia *ia)
+{
+	const struct dhcp6_opt *o = &msg->opt[DHCP6_OPT_IA_NA];
+	memset(ia, 0, sizeof(*ia));
+	if (!o->present)
+		return false;
+	memcpy(ia->iaid, o->val, 4);
+	/* shape_ok() saw whole TLVs from byte 12 to the end. */
+	for (size_t at = 12; at + 4 <= o->len; at += 4 + (size_t)be16_get(o->val + at + 2)) {
+		if (be16_get(o->val + at) == DHCP6_OPT_IAADDR && be16_get(o->val + at + 2) >= 24) {
+			memcpy(&ia->addr, o->val + at + 4, 16);
+			ia->has_addr = true;
+			break;
+		}
+	}
+	return true;
+}
+
 int
 dhcp6_client_mac(const struct dhcp6_msg *msg, uint8_t mac[6])
 {
@@ -356,15 +375,41 @@ dhcp6_build_vendor_class(struct dhcp6_builder *b, uint32_t enterprise, const cha
 	size_t n = strlen(data);
 	uint8_t *p = reserve(b, 4 + 2 + n);
 	if (p) {
-		p[0] = (uint8_t)(enterprise >> 24);
-		p[1] = (uint8_t)(enterprise >> 16);
-		p[2] = (uint8_t)(enterprise >> 8);
-		p[3] = (uint8_t)enterprise;
+		be32_put(p, enterprise);
 		if (n > UINT16_MAX)
 			b->err = -EMSGSIZE;
 		else
 			be16_put(p + 4, (uint16_t)n);
 		memcpy(p + 6, data, n);
+	}
+	dhcp6_build_close(b, mark);
+}
+
+static void
+build_u32(struct dhcp6_builder *b, uint32_t v)
+{
+	uint8_t x[4];
+	be32_put(x, v);
+	dhcp6_build_raw(b, x, 4);
+}
+
+void
+dhcp6_build_ia_na(struct dhcp6_builder *b, const struct dhcp6_ia *ia,
+                  const struct in6_addr *addr, uint32_t lifetime, uint16_t status,
+                  const char *why)
+{
+	size_t mark = dhcp6_build_open(b, DHCP6_OPT_IA_NA);
+	dhcp6_build_raw(b, ia->iaid, 4);
+	build_u32(b, addr ? lifetime / 2 : 0);
+	build_u32(b, addr ? lifetime / 5 * 4 : 0);
+	if (addr) {
+		size_t am = dhcp6_build_open(b, DHCP6_OPT_IAADDR);
+		dhcp6_build_raw(b, addr, 16);
+		build_u32(b, lifetime); /* preferred */
+		build_u32(b, lifetime); /* valid */
+		dhcp6_build_close(b, am);
+	} else {
+		dhcp6_build_status(b, status, why);
 	}
 	dhcp6_build_close(b, mark);
 }

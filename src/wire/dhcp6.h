@@ -127,6 +127,18 @@ dhcp6_is_relay(uint8_t type)
 /* Human name of a message type for logs ("SOLICIT"), "?" when unknown. */
 const char *dhcp6_type_name(uint8_t type);
 
+/*
+ * The client's IA_NA (RFC 8415 §21.4): its IAID and the first address it
+ * names in an IAADDR, if any. The parser checked the option's shape; an
+ * IAADDR shorter than 24 bytes is not an address. false when there is none.
+ */
+struct dhcp6_ia {
+	uint8_t iaid[4];
+	bool has_addr;
+	struct in6_addr addr;
+};
+bool dhcp6_ia_na(const struct dhcp6_msg *msg, struct dhcp6_ia *ia);
+
 /* Option 61's first architecture (RFC 5970: in order of preference). */
 int dhcp6_client_arch(const struct dhcp6_msg *msg, uint16_t *arch);
 
@@ -184,6 +196,14 @@ size_t dhcp6_build_open(struct dhcp6_builder *b, uint16_t code);
 void dhcp6_build_close(struct dhcp6_builder *b, size_t mark);
 /* Option 16: one enterprise number and one class string. */
 void dhcp6_build_vendor_class(struct dhcp6_builder *b, uint32_t enterprise, const char *data);
+/*
+ * Option 3 answering ia: with addr, that address for lifetime seconds
+ * (T1 and T2 at 0.5 and 0.8 of it, RFC 8415 §21.4); without, T1 = T2 = 0
+ * and a status code option with status and why inside.
+ */
+void dhcp6_build_ia_na(struct dhcp6_builder *b, const struct dhcp6_ia *ia,
+                       const struct in6_addr *addr, uint32_t lifetime, uint16_t status,
+                       const char *why);
 /* Option 13: a status code and its message. */
 void dhcp6_build_status(struct dhcp6_builder *b, uint16_t status, const char *message);
 /* Returns the length or -errno (-EMSGSIZE when it did not fit). */
